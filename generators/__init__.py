@@ -1,0 +1,1 @@
+"""The three Cloud Run Job generators: sales -> Firestore, clickstream and startups -> bronze."""

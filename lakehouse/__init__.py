@@ -1,0 +1,1 @@
+"""What the generators, the orchestrator and the ML pipeline share."""

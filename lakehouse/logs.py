@@ -1,0 +1,66 @@
+"""Logs: one JSON object a line, in the shape Cloud Logging parses (severity, message).
+
+The current run id travels in a context variable, so every line a step writes names
+its run without the step having to pass it along.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as dt
+import json
+import logging
+import os
+import sys
+
+_run_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("run_id", default=None)
+_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "severity": record.levelname,
+            "message": record.getMessage(),
+            "time": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(),
+            "logger": record.name,
+        }
+        run_id = _run_id.get()
+        if run_id:
+            entry["run_id"] = run_id
+            entry["logging.googleapis.com/labels"] = {"run_id": run_id}
+        for key, value in vars(record).items():
+            if key not in _RESERVED and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["stack_trace"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure(level: str | None = None) -> None:
+    """JSON lines on stderr; stdout stays free for what a command prints for people."""
+    root = logging.getLogger()
+    level = (level or os.environ.get("WINTERDAYS_LOG_LEVEL", "INFO")).upper()
+    root.setLevel(level)
+    if not any(getattr(h, "_winterdays", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        handler._winterdays = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)  # parse fallbacks are handled by us
+    for noisy in ("urllib3", "google", "grpc", "kfp", "absl", "fsspec", "gcsfs"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+@contextlib.contextmanager
+def run_context(run_id: str):
+    token = _run_id.set(run_id)
+    try:
+        yield
+    finally:
+        _run_id.reset(token)
+
+
+def current_run_id() -> str | None:
+    return _run_id.get()

@@ -1,0 +1,13 @@
+"""Pseudonymisation: a keyed hash, the same in Python and in the warehouse.
+
+keyed_hash(k, v) == TO_HEX(SHA256(CONCAT(k, v))) in BigQuery, so a value hashed by a
+source application and one hashed in silver can be compared when they share a key.
+"""
+
+import hashlib
+
+
+def keyed_hash(key: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    return hashlib.sha256((key + value).encode("utf-8")).hexdigest()

@@ -1,0 +1,33 @@
+"""Progress for long commands: a live line on a terminal, a log line a step elsewhere."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+log = logging.getLogger("winterdays.progress")
+
+
+class Progress:
+    def __init__(self, total: int, label: str):
+        self.total, self.label, self.done, self.rows = max(total, 1), label, 0, 0
+        self.started = time.monotonic()
+        self.live = sys.stderr.isatty()
+
+    def __call__(self, what: str, item: object, rows: int) -> None:
+        self.done += 1
+        self.rows += rows
+        elapsed = time.monotonic() - self.started
+        if self.live:
+            width = 30
+            filled = int(width * self.done / self.total)
+            bar = "#" * filled + "-" * (width - filled)
+            sys.stderr.write(f"\r{self.label} [{bar}] {self.done}/{self.total} {what} {item} "
+                             f"{self.rows:,} rows {elapsed:5.1f}s ")
+            sys.stderr.flush()
+            if self.done >= self.total:
+                sys.stderr.write("\n")
+        else:
+            log.info("progress", extra={"task": self.label, "what": what, "item": str(item), "done": self.done,
+                                        "total": self.total, "rows": rows, "elapsed_s": round(elapsed, 1)})

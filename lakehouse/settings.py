@@ -1,0 +1,155 @@
+"""One settings object, read from environment variables (Cloud Run style).
+
+Local mode needs no variable at all: every default points under WINTERDAYS_HOME.
+In gcp mode the bucket, project and service accounts come from Terraform's outputs,
+set on the Cloud Run service and jobs as environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+MODES = ("local", "gcp")
+LOCAL_PROJECT = "winter-days-local"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str = "local"
+    home: Path = Path(".winterdays")
+    project: str = LOCAL_PROJECT
+    region: str = "europe-west1"
+    timezone: str = "UTC"
+    bronze_uri: str = ""
+    quarantine_uri: str = ""
+    sales_collection: str = "winter_sales"
+    runs_collection: str = "winter_runs"
+    staging_dataset: str = "winter_days_staging"
+    warehouse_dataset: str = "winter_days_warehouse"
+    assertions_dataset: str = "winter_days_assertions"
+    pii_key: str = "local-dev-pseudonymisation-key"
+    seed: int = 42
+    reject_threshold: float = 0.05
+    dataform_dir: Path = Path(__file__).resolve().parent.parent / "dataform"
+    # gcp only
+    dataform_repository: str = ""
+    dataform_workspace: str = "default"
+    dataform_service_account: str = ""
+    pipeline_root: str = ""
+    pipeline_service_account: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    # -- derived locations -------------------------------------------------
+    @property
+    def is_local(self) -> bool:
+        return self.mode == "local"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def warehouse_uri(self) -> str:
+        """One URI names the warehouse for every component, including KFP's."""
+        if self.is_local:
+            return f"duckdb:///{self.warehouse_path.resolve()}"
+        return f"bigquery://{self.project}/{self.warehouse_dataset}"
+
+    @property
+    def oracle_uri(self) -> str:
+        """The generator's ground truth; deliberately outside bronze."""
+        if self.is_local:
+            return str((self.home / "oracle").resolve())
+        return f"{self.bronze_uri.rstrip('/')}-oracle"
+
+    @property
+    def firestore_data_dir(self) -> Path:
+        return self.home / "firestore"
+
+    @property
+    def model_registry_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def effective_pipeline_root(self) -> str:
+        if self.pipeline_root:
+            return self.pipeline_root
+        if self.is_local:
+            return str((self.home / "pipeline_root").resolve())
+        return f"{self.bronze_uri.rstrip('/')}/mlops/pipeline_root"
+
+    def with_overrides(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    # -- construction --------------------------------------------------------
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        mode = env.get("WINTERDAYS_MODE", "local").strip().lower()
+        if mode not in MODES:
+            raise SettingsError(f"WINTERDAYS_MODE must be one of {MODES}, got {mode!r}")
+        home = Path(env.get("WINTERDAYS_HOME", ".winterdays")).expanduser().resolve()
+        project = env.get("GOOGLE_CLOUD_PROJECT") or env.get("WINTERDAYS_PROJECT") or ""
+        if mode == "gcp" and not project:
+            raise SettingsError("gcp mode needs GOOGLE_CLOUD_PROJECT (the project id)")
+        project = project or LOCAL_PROJECT
+        bronze = env.get("WINTERDAYS_BRONZE_URI") or (
+            str(home / "bronze") if mode == "local" else f"gs://{project}-bronze"
+        )
+        quarantine = env.get("WINTERDAYS_QUARANTINE_URI") or (
+            str(home / "quarantine") if mode == "local" else f"{bronze.rstrip('/')}/_quarantine"
+        )
+        return cls(
+            mode=mode,
+            home=home,
+            project=project,
+            region=env.get("WINTERDAYS_REGION", "europe-west1"),
+            timezone=env.get("WINTERDAYS_TIMEZONE", "UTC"),
+            bronze_uri=bronze,
+            quarantine_uri=quarantine,
+            sales_collection=env.get("WINTERDAYS_SALES_COLLECTION", "winter_sales"),
+            runs_collection=env.get("WINTERDAYS_RUNS_COLLECTION", "winter_runs"),
+            staging_dataset=env.get("WINTERDAYS_STAGING_DATASET", "winter_days_staging"),
+            warehouse_dataset=env.get("WINTERDAYS_WAREHOUSE_DATASET", "winter_days_warehouse"),
+            assertions_dataset=env.get("WINTERDAYS_ASSERTIONS_DATASET", "winter_days_assertions"),
+            pii_key=env.get("WINTERDAYS_PII_KEY", "local-dev-pseudonymisation-key"),
+            seed=_int(env, "WINTERDAYS_SEED", 42),
+            reject_threshold=_float(env, "WINTERDAYS_REJECT_THRESHOLD", 0.05),
+            dataform_dir=Path(env.get("WINTERDAYS_DATAFORM_DIR", str(cls.dataform_dir))),
+            dataform_repository=env.get("WINTERDAYS_DATAFORM_REPOSITORY", ""),
+            dataform_workspace=env.get("WINTERDAYS_DATAFORM_WORKSPACE", "default"),
+            dataform_service_account=env.get("WINTERDAYS_DATAFORM_SERVICE_ACCOUNT", ""),
+            pipeline_root=env.get("WINTERDAYS_PIPELINE_ROOT", ""),
+            pipeline_service_account=env.get("WINTERDAYS_PIPELINE_SERVICE_ACCOUNT", ""),
+            extra={k: v for k, v in env.items() if k.startswith("WINTERDAYS_")},
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise SettingsError(f"{name} must be between 0 and 1, got {value}")
+    return value

@@ -1,0 +1,106 @@
+"""The object store port: a local folder or a `gs://` bucket, behind one fsspec interface.
+
+Paths given to an ObjectStore are relative to its root ("sales/dt=2026-01-01/part-0.parquet").
+Writes are atomic per object: a reader never sees a half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import uuid
+from typing import Iterable
+
+import fsspec
+
+STAGING_PREFIX = "_staging"
+
+
+def filesystem_for(uri: str) -> fsspec.AbstractFileSystem:
+    if uri.startswith("gs://"):
+        # gcsfs waits 60 s per call probing hierarchical namespaces unless told not to.
+        os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+        import gcsfs
+
+        kwargs = {}
+        endpoint = os.environ.get("STORAGE_EMULATOR_HOST")
+        if endpoint:
+            kwargs = {"endpoint_url": endpoint, "token": "anon"}
+        return gcsfs.GCSFileSystem(**kwargs)
+    return fsspec.filesystem("file")
+
+
+class ObjectStore:
+    def __init__(self, root_uri: str, fs: fsspec.AbstractFileSystem | None = None):
+        self.root_uri = root_uri.rstrip("/")
+        self.fs = fs or filesystem_for(root_uri)
+        self.is_local = not root_uri.startswith("gs://")
+        self._root = self.root_uri.removeprefix("gs://") if not self.is_local else os.path.abspath(root_uri)
+
+    def __repr__(self) -> str:
+        return f"ObjectStore({self.root_uri!r})"
+
+    # -- paths ---------------------------------------------------------------
+    def full_path(self, rel: str) -> str:
+        """Path as fsspec sees it (no scheme for gs://, absolute for local)."""
+        return posixpath.join(self._root, rel) if rel else self._root
+
+    def uri(self, rel: str = "") -> str:
+        """Path as an engine sees it (gs://bucket/... or /abs/path/...)."""
+        return posixpath.join(self.root_uri if not self.is_local else self._root, rel)
+
+    # -- reads ---------------------------------------------------------------
+    def exists(self, rel: str) -> bool:
+        return self.fs.exists(self.full_path(rel))
+
+    def read_bytes(self, rel: str) -> bytes:
+        with self.fs.open(self.full_path(rel), "rb") as handle:
+            return handle.read()
+
+    def list(self, prefix: str) -> list[str]:
+        """Relative paths of the files under a prefix, sorted; empty when absent."""
+        base = self.full_path(prefix)
+        if not self.fs.exists(base):
+            return []
+        found = self.fs.find(base)
+        root = self._root.rstrip("/") + "/"
+        return sorted(p[len(root):] if p.startswith(root) else p for p in found)
+
+    # -- writes --------------------------------------------------------------
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        """Write one object atomically: temp name, then rename (local) or a single upload (gcs)."""
+        target = self.full_path(rel)
+        if self.is_local:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            # Stage outside every source prefix, so a reader's glob never sees a partial file.
+            staging = self.full_path(STAGING_PREFIX)
+            os.makedirs(staging, exist_ok=True)
+            tmp = os.path.join(staging, f"{uuid.uuid4().hex}.tmp")
+            with open(tmp, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        else:
+            self.fs.pipe_file(target, data)  # a single-request upload is atomic in GCS
+
+    def delete(self, rels: Iterable[str]) -> None:
+        paths = [self.full_path(r) for r in rels]
+        if paths:
+            self.fs.rm(paths)
+
+    def replace_partition(self, partition: str, files: dict[str, bytes]) -> list[str]:
+        """Make `partition` hold exactly `files` (name -> bytes) and nothing else.
+
+        New objects are written first under their final names (each write atomic),
+        then objects left over from an earlier version are removed, so a re-run never
+        leaves duplicates behind and a crash never exposes a half-written file.
+        """
+        written = []
+        for name, data in sorted(files.items()):
+            rel = posixpath.join(partition, name)
+            self.write_bytes(rel, data)
+            written.append(rel)
+        stale = [p for p in self.list(partition) if p not in set(written)]
+        self.delete(stale)
+        return written

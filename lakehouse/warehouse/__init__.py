@@ -1,0 +1,59 @@
+"""The warehouse port: silver and gold live in BigQuery (gcp) or one DuckDB file (local).
+
+Callers write BigQuery SQL; the DuckDB adapter transpiles it (see dialect.py), so the
+same statement runs in both modes. A URI names the warehouse everywhere, including
+inside KFP components: `duckdb:///abs/path/warehouse.duckdb` or `bigquery://project/dataset`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+
+class WarehouseError(RuntimeError):
+    """A statement failed; the message carries the engine's error and the statement."""
+
+
+class Warehouse(Protocol):
+    dialect: str
+
+    def execute(self, sql: str) -> int:
+        """Run one BigQuery-dialect statement; returns rows affected (or -1 when unknown)."""
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        """Run a BigQuery-dialect query and return its rows as dicts."""
+
+    def query_arrow(self, sql: str) -> pa.Table: ...
+
+    def table_exists(self, dataset: str, table: str) -> bool: ...
+
+    def tables(self, dataset: str) -> list[str]:
+        """Names of the tables and views in a dataset, sorted."""
+
+    def columns(self, dataset: str, table: str) -> list[str]:
+        """Column names in table order; empty when the table does not exist."""
+
+    def write_arrow(self, data: pa.Table, dataset: str, table: str, *, replace_where: str | None = None) -> int:
+        """Write rows into dataset.table, creating it if needed.
+
+        With `replace_where` (a BigQuery boolean expression), rows matching it are deleted
+        first in the same transaction, so re-writing a snapshot never duplicates it.
+        Without it, the table is replaced whole.
+        """
+
+    def close(self) -> None: ...
+
+
+def connect(uri: str) -> Warehouse:
+    if uri.startswith("duckdb://"):
+        from lakehouse.warehouse.duckdb import DuckDBWarehouse
+
+        return DuckDBWarehouse(uri.removeprefix("duckdb://"))
+    if uri.startswith("bigquery://"):
+        from lakehouse.warehouse.bigquery import BigQueryWarehouse
+
+        project, _, dataset = uri.removeprefix("bigquery://").partition("/")
+        return BigQueryWarehouse(project, dataset or None)
+    raise ValueError(f"unsupported warehouse URI {uri!r}: use duckdb:///path or bigquery://project/dataset")

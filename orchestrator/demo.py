@@ -1,0 +1,77 @@
+"""`winterdays demo`: generate a history, run the whole pipeline locally, print what it built."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+from generators.jobs import Shard, Volumes, date_range, generate
+from lakehouse.documents import firestore_session
+from lakehouse.progress import Progress
+from lakehouse.settings import Settings
+from lakehouse.warehouse import connect
+from orchestrator.engine import RunFailed, execute
+from orchestrator.resources import Resources
+from orchestrator.steps import RunOptions
+
+SOURCES = ("sales", "clickstream", "startups")
+
+
+def demo(settings: Settings, days: int, end: dt.date, customers: int, events: int) -> int:
+    if not settings.is_local:
+        print("winterdays demo runs in local mode only (unset WINTERDAYS_MODE)", file=sys.stderr)
+        return 2
+    start = end - dt.timedelta(days=days - 1)
+    volumes = Volumes(customers=customers, events_per_day=events)
+    with firestore_session(settings):
+        n = len(date_range(start, end))
+        generate(settings, SOURCES, start, end, volumes, Shard(), progress=Progress(2 * n + len(range(0, n, 7)),
+                                                                                    "generate"))
+        try:
+            run = execute(Resources.from_settings(settings), RunOptions(end, full_export=True), trigger="demo")
+        except RunFailed as failure:
+            print(f"demo run failed: {failure}", file=sys.stderr)
+            return 1
+    print(summary(settings, run))
+    return 0
+
+
+def summary(settings: Settings, run: dict) -> str:
+    warehouse = connect(settings.warehouse_uri)
+    try:
+        layers = {
+            "bronze": _counts(warehouse, settings.staging_dataset, "src_"),
+            "silver": _counts(warehouse, settings.staging_dataset, "stg_"),
+            "gold": _counts(warehouse, settings.warehouse_dataset, ""),
+        }
+        at_risk = warehouse.query(
+            f"SELECT p.customer_id, p.churn_probability, p.risk_band, d.region, d.channel, d.last_purchase_date "
+            f"FROM `{settings.warehouse_dataset}.fact_predictions_churn` p "
+            f"LEFT JOIN `{settings.warehouse_dataset}.dim_customer` d USING (customer_id) "
+            f"WHERE p.snapshot_date = DATE '{run['logical_date']}' "
+            f"ORDER BY p.churn_probability DESC, p.customer_id LIMIT 5"
+        )
+    finally:
+        warehouse.close()
+    wait = run["steps"]["wait"].get("outputs", {})
+    churn = run["steps"]["churn"].get("outputs", {})
+    lines = [f"winter-days demo — run {run['run_id']} for {run['logical_date']}: {run['state']}", ""]
+    for layer, tables in layers.items():
+        lines.append(f"{layer:<7}" + ", ".join(f"{t} {n:,}" for t, n in tables.items()))
+    lines += [
+        "",
+        f"assertions passed: {wait.get('assertions_passed', 0)} (failed {wait.get('assertions_failed', 0)})",
+        f"churn model ROC AUC on held-out snapshots: {churn.get('roc_auc', float('nan')):.3f}",
+        "",
+        "customers most at risk:",
+    ]
+    for row in at_risk:
+        lines.append(f"  {row['customer_id']}  p={row['churn_probability']:.2f} ({row['risk_band']})  "
+                     f"{row['region']}/{row['channel']}, last purchase {row['last_purchase_date']}")
+    lines.append(f"\nwarehouse: {settings.warehouse_path}")
+    return "\n".join(lines)
+
+
+def _counts(warehouse, dataset: str, prefix: str) -> dict[str, int]:
+    names = [t for t in warehouse.tables(dataset) if t.startswith(prefix) and not t.endswith("_checked")]
+    return {t: warehouse.query(f"SELECT COUNT(*) AS n FROM `{dataset}.{t}`")[0]["n"] for t in names}

@@ -1,0 +1,68 @@
+"""Resources: every port the steps use, built from settings in one place.
+
+As with Dagster's resources, the environment is configuration: this is the only module
+that looks at the mode, and steps receive ports, never `if local:`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from lakehouse.settings import Settings
+from lakehouse.storage import ObjectStore
+from orchestrator.ledger import Ledger
+from orchestrator.ml import PipelineRunner
+from orchestrator.transform import TransformRunner
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    bronze: ObjectStore
+    quarantine: ObjectStore
+    firestore: Callable[[], object]  # a google.cloud.firestore.Client, made on first use
+    transform: TransformRunner
+    pipelines: PipelineRunner
+    ledger: Ledger
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Resources":
+        from lakehouse import documents
+
+        client_cache: list = []
+
+        def firestore_client():
+            if not client_cache:
+                client_cache.append(documents.client(settings))
+            return client_cache[0]
+
+        return cls(
+            settings=settings,
+            bronze=ObjectStore(settings.bronze_uri),
+            quarantine=ObjectStore(settings.quarantine_uri),
+            firestore=firestore_client,
+            transform=_transform_runner(settings),
+            pipelines=_pipeline_runner(settings),
+            ledger=Ledger(firestore_client, settings.runs_collection),
+        )
+
+
+def _transform_runner(settings: Settings) -> TransformRunner:
+    if settings.is_local:
+        from orchestrator.transform.local import LocalRunner
+
+        return LocalRunner(settings.dataform_dir, settings.warehouse_uri, settings.home / "dataform")
+    from orchestrator.transform.dataform_api import DataformApiRunner
+
+    return DataformApiRunner.from_settings(settings)
+
+
+def _pipeline_runner(settings: Settings) -> PipelineRunner:
+    if settings.is_local:
+        from orchestrator.ml.local import KfpLocalRunner
+
+        return KfpLocalRunner(settings.effective_pipeline_root, settings.home / "pipelines")
+    from orchestrator.ml.vertex import VertexRunner
+
+    return VertexRunner.from_settings(settings)

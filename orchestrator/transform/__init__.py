@@ -1,0 +1,61 @@
+"""The transform runner port: compile the Dataform project, invoke it, wait for it.
+
+It mirrors the Dataform API's flow (compilation result -> workflow invocation -> poll),
+so the orchestrator's steps are the same in both modes:
+  gcp    dataform_api.DataformApiRunner   the Dataform service builds BigQuery
+  local  local.LocalRunner                the pinned CLI compiles, our executor runs DuckDB
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from orchestrator.transform.actions import Selection
+
+TERMINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")
+
+
+class TransformFailed(RuntimeError):
+    """The invocation ended FAILED or CANCELLED; the message names each failing action."""
+
+
+@dataclass
+class InvocationResult:
+    name: str
+    state: str  # RUNNING | SUCCEEDED | FAILED | CANCELLED
+    actions: list[dict] = field(default_factory=list)  # target, state, duration_s, rows, error, file
+
+    @property
+    def failures(self) -> list[dict]:
+        return [a for a in self.actions if a.get("state") == "FAILED"]
+
+    def summary(self) -> dict:
+        counts: dict[str, int] = {}
+        for action in self.actions:
+            counts[action["state"]] = counts.get(action["state"], 0) + 1
+        assertions = [a for a in self.actions if a.get("kind") == "assertion"]
+        return {
+            "invocation": self.name,
+            "state": self.state,
+            "actions": counts,
+            "assertions_passed": sum(a["state"] == "SUCCEEDED" for a in assertions),
+            "assertions_failed": sum(a["state"] == "FAILED" for a in assertions),
+        }
+
+    def raise_for_state(self) -> None:
+        if self.state == "SUCCEEDED":
+            return
+        lines = [f"{a['target']}: {a.get('error') or a['state']}" for a in self.failures] or [self.state]
+        raise TransformFailed(f"Dataform invocation {self.name} ended {self.state}:\n  " + "\n  ".join(lines))
+
+
+class TransformRunner(Protocol):
+    def compile(self, variables: dict[str, str]) -> str:
+        """Compile the project; returns the compilation result's name."""
+
+    def invoke(self, compilation: str, selection: Selection) -> str:
+        """Start a workflow invocation; returns its name."""
+
+    def wait(self, invocation: str, timeout_s: float) -> InvocationResult:
+        """Poll until the invocation ends (or the timeout passes) and report each action."""

@@ -1,0 +1,66 @@
+"""Local adapter of the transform runner: the pinned Dataform CLI compiles, our executor runs DuckDB.
+
+Compilation results and invocations are kept as JSON files under WINTERDAYS_HOME/dataform,
+named like the API's resources, so the run ledger records them the same way in both modes.
+An invocation runs to completion inside `invoke`; `wait` reads its stored result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from pathlib import Path
+
+from lakehouse.warehouse import connect
+from orchestrator.transform import InvocationResult
+from orchestrator.transform.actions import Selection, actions_from_graph, select
+from orchestrator.transform.compiler import compile_project
+from orchestrator.transform.executor import Executor
+
+
+class LocalRunner:
+    def __init__(self, project_dir: Path, warehouse_uri: str, state_dir: Path, schema_suffix: str = ""):
+        self.project_dir = Path(project_dir)
+        self.warehouse_uri = warehouse_uri
+        self.state_dir = Path(state_dir)
+        self.schema_suffix = schema_suffix
+
+    def compile(self, variables: dict[str, str]) -> str:
+        graph = compile_project(self.project_dir, variables, schema_suffix=self.schema_suffix)
+        body = json.dumps(graph, sort_keys=True)
+        name = f"compilationResults/{hashlib.sha256(body.encode()).hexdigest()[:16]}"
+        self._write(name, body)
+        return name
+
+    def graph(self, compilation: str) -> dict:
+        return json.loads(self._path(compilation).read_text())
+
+    def invoke(self, compilation: str, selection: Selection) -> str:
+        actions = actions_from_graph(self.graph(compilation))
+        keys = select(actions, selection)
+        warehouse = connect(self.warehouse_uri)
+        try:
+            results = Executor(warehouse).run(actions, keys, full_refresh=selection.full_refresh)
+        finally:
+            warehouse.close()
+        state = "FAILED" if any(r.state in ("FAILED", "SKIPPED") for r in results) else "SUCCEEDED"
+        name = f"workflowInvocations/{uuid.uuid4().hex[:12]}"
+        record = {"name": name, "compilation": compilation, "state": state,
+                  "actions": [r.to_dict() for r in results]}
+        self._write(name, json.dumps(record, default=str, indent=1))
+        return name
+
+    def wait(self, invocation: str, timeout_s: float = 0) -> InvocationResult:
+        record = json.loads(self._path(invocation).read_text())
+        return InvocationResult(name=record["name"], state=record["state"], actions=record["actions"])
+
+    def _path(self, name: str) -> Path:
+        return self.state_dir / f"{name}.json"
+
+    def _write(self, name: str, body: str) -> None:
+        path = self._path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(body)
+        tmp.replace(path)

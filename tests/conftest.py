@@ -1,0 +1,60 @@
+"""Shared fixtures: a real Firestore emulator, a scratch WINTERDAYS_HOME, the Dataform CLI."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from lakehouse.emulator import EmulatorMissing, FirestoreEmulator, find_start_script
+from lakehouse.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_PROJECT = "winter-days-test"
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator():
+    """One emulator for the session; tests that need it get a wiped database."""
+    try:
+        find_start_script()
+    except EmulatorMissing as missing:
+        pytest.skip(str(missing))
+    emulator = FirestoreEmulator(TEST_PROJECT)
+    emulator.start()
+    saved = {k: os.environ.get(k) for k in ("FIRESTORE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT")}
+    os.environ.update(emulator.environ())
+    yield emulator
+    emulator.stop(save=False)
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def firestore(firestore_emulator):
+    firestore_emulator.clear()
+    from google.cloud import firestore as fs
+
+    return fs.Client(project=TEST_PROJECT)
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch) -> Settings:
+    """Local-mode settings whose every location is under this test's tmp_path."""
+    for key in [k for k in os.environ if k.startswith("WINTERDAYS_")]:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("WINTERDAYS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", TEST_PROJECT)
+    return Settings.from_env()
+
+
+@pytest.fixture(scope="session")
+def dataform_dir() -> Path:
+    path = ROOT / "dataform"
+    if not (path / "node_modules" / ".bin" / "dataform").exists():
+        pytest.fail("the Dataform CLI is not installed: run `make test` (it runs `npm ci` in dataform/)")
+    return path

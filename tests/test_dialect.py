@@ -1,0 +1,68 @@
+import datetime as dt
+import json
+
+import pytest
+
+from lakehouse.warehouse.dialect import UnsupportedSQL, to_duckdb
+from lakehouse.warehouse.duckdb import DuckDBWarehouse
+
+
+@pytest.fixture
+def wh():
+    warehouse = DuckDBWarehouse(":memory:")
+    yield warehouse
+    warehouse.close()
+
+
+def scalar(wh, expression):
+    return wh.query(f"SELECT {expression} AS v")[0]["v"]
+
+
+def test_project_is_dropped_from_table_names():
+    (sql,) = to_duckdb("SELECT * FROM `my-proj.ds.t`")
+    assert '"ds"."t"' in sql and "my-proj" not in sql
+
+
+@pytest.mark.parametrize(
+    "expression, expected",
+    [
+        ("DATE_SUB(DATE '2026-03-01', INTERVAL 1 DAY)", dt.date(2026, 2, 28)),  # a DATE, not a TIMESTAMP
+        ("DATE_ADD(DATE '2026-01-31', INTERVAL 1 MONTH)", dt.date(2026, 2, 28)),
+        ("SAFE.PARSE_JSON('not json')", None),
+        ("SAFE_CAST('x' AS INT64)", None),
+        ("TO_HEX(SHA256(CONCAT('k', 'v')))", "ef0d2a06e0d8b7cbbb2553b6f2bbcc4a8e4f7a1d6b0abdc6c55a5b9c2d7f6bd6"),
+        ("DATE_DIFF(DATE '2026-03-01', DATE '2026-02-01', DAY)", 28),
+        ("SAFE_CAST('2026-03-01T10:00:00.5Z' AS TIMESTAMP)", dt.datetime(2026, 3, 1, 10, 0, 0, 500000, tzinfo=dt.timezone.utc)),
+    ],
+)
+def test_bigquery_expressions_keep_their_bigquery_results(wh, expression, expected):
+    if expression.startswith("TO_HEX"):
+        import hashlib
+
+        expected = hashlib.sha256(b"kv").hexdigest()
+    assert scalar(wh, expression) == expected
+
+
+def test_external_table_becomes_a_view_over_the_same_files(tmp_path, wh):
+    part = tmp_path / "clickstream" / "dt=2026-03-01"
+    part.mkdir(parents=True)
+    lines = [json.dumps({"a": 1, "s": 'x, "y"'}), "not json", ""]
+    (part / "part-00000-of-00001.jsonl").write_text("\n".join(lines) + "\n")
+    wh.execute("CREATE SCHEMA IF NOT EXISTS s")
+    wh.execute(
+        f"CREATE OR REPLACE EXTERNAL TABLE `p.s.src` (raw STRING) WITH PARTITION COLUMNS (dt DATE) "
+        f"OPTIONS (format = 'CSV', field_delimiter = '\\x1f', quote = '', uris = ['{tmp_path}/clickstream/*'], "
+        f"hive_partition_uri_prefix = '{tmp_path}/clickstream')"
+    )
+    rows = wh.query("SELECT raw, dt FROM `p.s.src`")
+    # every line arrives whole (quotes and commas intact); the empty line arrives as NULL
+    assert sorted(rows, key=lambda r: str(r["raw"])) == [
+        {"raw": None, "dt": dt.date(2026, 3, 1)},
+        {"raw": "not json", "dt": dt.date(2026, 3, 1)},
+        {"raw": lines[0], "dt": dt.date(2026, 3, 1)},
+    ]
+
+
+def test_unsupported_statement_is_refused_with_its_text():
+    with pytest.raises(UnsupportedSQL, match="no faithful DuckDB translation|not supported on the local engine"):
+        to_duckdb("CREATE MODEL `p.d.m` OPTIONS (model_type = 'logistic_reg') AS SELECT 1")

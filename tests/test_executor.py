@@ -1,0 +1,81 @@
+import pytest
+
+from lakehouse.warehouse.duckdb import DuckDBWarehouse
+from orchestrator.transform.actions import Selection, actions_from_graph, select
+from orchestrator.transform.executor import Executor
+
+
+def target(schema, name):
+    return {"schema": schema, "name": name, "database": "proj"}
+
+
+def graph(source_rows="SELECT 1 AS id, 'a' AS v UNION ALL SELECT 2, 'b'"):
+    return {
+        "tables": [
+            {"type": "table", "target": target("stg", "src"), "query": source_rows, "fileName": "definitions/src.sqlx",
+             "tags": ["silver"]},
+            {"type": "incremental", "target": target("gold", "fct"), "fileName": "definitions/fct.sqlx",
+             "query": "SELECT * FROM `proj.stg.src`", "incrementalQuery": "SELECT * FROM `proj.stg.src`",
+             "uniqueKey": ["id"], "dependencyTargets": [target("stg", "src")], "tags": ["gold"]},
+            {"type": "view", "target": target("gold", "v_fct"), "fileName": "definitions/v.sqlx",
+             "query": "SELECT COUNT(*) AS n FROM `proj.gold.fct`", "dependencyTargets": [target("gold", "fct")],
+             "tags": ["gold"]},
+        ],
+        "assertions": [
+            {"target": target("asserts", "fct_positive"), "fileName": "definitions/a.sqlx", "tags": ["gold"],
+             "query": "SELECT * FROM `proj.gold.fct` WHERE id <= 0", "dependencyTargets": [target("gold", "fct")]},
+        ],
+        "declarations": [{"target": target("gold", "declared"), "fileName": "definitions/d.sqlx"}],
+    }
+
+
+@pytest.fixture
+def wh():
+    warehouse = DuckDBWarehouse(":memory:")
+    yield warehouse
+    warehouse.close()
+
+
+def run(wh, g, selection=Selection()):
+    actions = actions_from_graph(g)
+    return {r.target: r for r in Executor(wh).run(actions, select(actions, selection), selection.full_refresh)}
+
+
+def test_builds_in_dependency_order_and_merges_incrementals_without_duplicates(wh):
+    first = run(wh, graph())
+    assert all(r.state == "SUCCEEDED" for r in first.values())
+    assert first["gold.fct"].rows == 2
+    second = run(wh, graph("SELECT 2 AS id, 'B' AS v UNION ALL SELECT 3, 'c'"))
+    assert second["gold.fct"].state == "SUCCEEDED"
+    assert wh.query("SELECT id, v FROM gold.fct ORDER BY id") == [
+        {"id": 1, "v": "a"}, {"id": 2, "v": "B"}, {"id": 3, "v": "c"}]
+    refreshed = run(wh, graph("SELECT 2 AS id, 'B' AS v UNION ALL SELECT 3, 'c'"), Selection(full_refresh=True))
+    assert refreshed["gold.fct"].rows == 2
+    assert wh.query("SELECT COUNT(*) AS n FROM gold.fct") == [{"n": 2}]
+
+
+def test_failing_assertion_fails_with_its_name_and_sample(wh):
+    results = run(wh, graph("SELECT -7 AS id, 'bad' AS v"))
+    failed = results["asserts.fct_positive"]
+    assert failed.state == "FAILED"
+    assert "asserts.fct_positive" in failed.error and "definitions/a.sqlx" in failed.error
+    assert failed.sample == [{"id": -7, "v": "bad"}]
+
+
+def test_a_failed_action_skips_its_dependents_and_names_the_file(wh):
+    results = run(wh, graph("SELECT id FROM no_such_table"))
+    assert results["stg.src"].state == "FAILED"
+    assert results["stg.src"].error.startswith("definitions/src.sqlx")
+    assert results["gold.fct"].state == "SKIPPED"
+    assert results["gold.v_fct"].state == "SKIPPED"
+
+
+def test_selection_by_tag_with_and_without_dependencies():
+    actions = actions_from_graph(graph())
+    gold = select(actions, Selection(tags=("gold",)))
+    assert set(gold) == {"gold.fct", "asserts.fct_positive", "gold.v_fct"}  # no dependencies pulled in
+    assert gold.index("gold.fct") < gold.index("gold.v_fct")
+    with_deps = select(actions, Selection(targets=("v_fct",), include_dependencies=True))
+    assert with_deps.index("stg.src") < with_deps.index("gold.fct") < with_deps.index("gold.v_fct")
+    with pytest.raises(ValueError, match="unknown target"):
+        select(actions, Selection(targets=("nope",)))

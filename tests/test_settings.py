@@ -1,0 +1,38 @@
+from pathlib import Path
+
+import pytest
+
+from lakehouse.settings import Settings, SettingsError
+
+
+def test_local_defaults_put_everything_under_home(tmp_path):
+    s = Settings.from_env({"WINTERDAYS_HOME": str(tmp_path)})
+    assert s.mode == "local"
+    assert Path(s.bronze_uri) == tmp_path / "bronze"
+    assert Path(s.quarantine_uri) == tmp_path / "quarantine"
+    assert s.warehouse_uri == f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    assert s.oracle_uri == str(tmp_path / "oracle")
+
+
+def test_gcp_mode_needs_a_project():
+    with pytest.raises(SettingsError, match="GOOGLE_CLOUD_PROJECT"):
+        Settings.from_env({"WINTERDAYS_MODE": "gcp"})
+
+
+def test_gcp_mode_derives_bucket_and_bigquery_uri():
+    s = Settings.from_env({"WINTERDAYS_MODE": "gcp", "GOOGLE_CLOUD_PROJECT": "acme"})
+    assert s.bronze_uri == "gs://acme-bronze"
+    assert s.warehouse_uri == "bigquery://acme/winter_days_warehouse"
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"WINTERDAYS_MODE": "cloud"}, "WINTERDAYS_MODE"),
+        ({"WINTERDAYS_SEED": "x"}, "WINTERDAYS_SEED"),
+        ({"WINTERDAYS_REJECT_THRESHOLD": "2"}, "between 0 and 1"),
+    ],
+)
+def test_bad_values_name_the_variable(env, message):
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
