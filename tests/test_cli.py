@@ -1,0 +1,28 @@
+import subprocess
+import sys
+
+import pytest
+
+from orchestrator.cli import build_parser, main
+
+COMMANDS = ("generate", "run", "export", "transform", "train", "status", "serve", "demo")
+
+
+def test_help_lists_every_command():
+    done = subprocess.run([sys.executable, "-m", "orchestrator.cli", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0
+    for command in COMMANDS:
+        assert command in done.stdout
+
+
+def test_bad_date_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["run", "--date", "31/03/2026"])
+    assert exit_.value.code == 2
+    assert "expected a date YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_configuration_errors_exit_2_with_the_variable(monkeypatch, capsys):
+    monkeypatch.setenv("WINTERDAYS_MODE", "nope")
+    assert main(["status"]) == 2
+    assert "WINTERDAYS_MODE" in capsys.readouterr().err
