@@ -31,7 +31,7 @@ class Catalog:
         prices = np.round(rng.lognormal(3.2, 0.8, size), 2).clip(1.0, 2000.0)
         self.products = [
             Product(f"P{i:05d}", PRODUCT_CATEGORIES[c], Decimal(f"{p:.2f}"))
-            for i, (c, p) in enumerate(zip(categories, prices))
+            for i, (c, p) in enumerate(zip(categories, prices, strict=True))
         ]
         self._log_prices = np.log(prices)
         self._order = np.argsort(prices)

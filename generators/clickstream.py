@@ -8,7 +8,7 @@ funnel; a one-event session is a bounce.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -30,7 +30,7 @@ def click_events(state: DayState, seed: int, total: int = 1000) -> Iterator[dict
     rng = day_rng(seed, state.day, STREAM_CLICKS)
     weights = state.engagement
     known = weights.sum() > 0
-    midnight = dt.datetime.combine(state.day, dt.time(), dt.timezone.utc)
+    midnight = dt.datetime.combine(state.day, dt.time(), dt.UTC)
     produced, session = 0, 0
     while produced < total:
         anonymous = not known or rng.random() < ANONYMOUS_SHARE

@@ -11,8 +11,8 @@ import datetime as dt
 import io
 import json
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq

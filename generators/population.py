@@ -13,8 +13,8 @@ stream, so the state on day D is the same whichever range was generated before.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 

@@ -9,12 +9,12 @@ in the mix of formats real applications write; `updated_at` is a Firestore times
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
 from generators.catalog import Catalog, customer_email
-from generators.population import DayState, NON_COMPLETED, day_rng
+from generators.population import NON_COMPLETED, DayState, day_rng
 from lakehouse.contracts import CHANNELS, CURRENCIES, PAYMENT_METHODS, REGIONS, SCHEMA_VERSION
 from lakehouse.pii import keyed_hash
 
@@ -56,7 +56,7 @@ def sale_records(state: DayState, seed: int, catalog: Catalog, pii_key: str) -> 
     styles = rng.choice(len(_TIMESTAMP_FORMATS), n, p=_FORMAT_WEIGHTS)
     other = rng.random(n)
     last4 = rng.integers(0, 10000, n)
-    midnight = dt.datetime.combine(state.day, dt.time(), dt.timezone.utc)
+    midnight = dt.datetime.combine(state.day, dt.time(), dt.UTC)
     for k in range(n):
         slot = slots[k]
         product = catalog.products[products[k]]

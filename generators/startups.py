@@ -8,8 +8,8 @@ later weekly files are deltas of the companies that were new or changed that wee
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
@@ -86,6 +86,6 @@ def startup_records(seed: int, day: dt.date, full: bool, pii_key: str, initial: 
             "contact_email_cleaned": keyed_hash(pii_key, f"founders@{name.split()[0].lower()}.example.com"),
             "is_active": bool(universe.active[i]),
             "founded_date": (EPOCH - dt.timedelta(days=int(h % 3000))).isoformat(),
-            "updated_at": dt.datetime.combine(changed, dt.time(9, 0), dt.timezone.utc).isoformat().replace("+00:00", "Z"),
+            "updated_at": dt.datetime.combine(changed, dt.time(9, 0), dt.UTC).isoformat().replace("+00:00", "Z"),
             "schema_version": SCHEMA_VERSION,
         }

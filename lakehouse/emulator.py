@@ -47,7 +47,8 @@ def find_start_script() -> Path:
     if gcloud:
         sdk_root = Path(gcloud).resolve().parent.parent
         candidates.append(sdk_root / "platform" / "cloud-firestore-emulator" / "cloud_firestore_emulator")
-    candidates += [root / "platform" / "cloud-firestore-emulator" / "cloud_firestore_emulator" for root in SDK_LOCATIONS]
+    candidates += [root / "platform" / "cloud-firestore-emulator" / "cloud_firestore_emulator"
+                   for root in SDK_LOCATIONS]
     for candidate in candidates:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
@@ -154,7 +155,7 @@ class FirestoreEmulator:
     def environ(self) -> dict[str, str]:
         return {"FIRESTORE_EMULATOR_HOST": self.host or "", "GOOGLE_CLOUD_PROJECT": self.project}
 
-    def __enter__(self) -> "FirestoreEmulator":
+    def __enter__(self) -> FirestoreEmulator:
         self.start()
         return self
 

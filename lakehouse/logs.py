@@ -23,7 +23,7 @@ class JsonFormatter(logging.Formatter):
         entry = {
             "severity": record.levelname,
             "message": record.getMessage(),
-            "time": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(),
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(),
             "logger": record.name,
         }
         run_id = _run_id.get()

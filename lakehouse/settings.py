@@ -8,9 +8,9 @@ set on the Cloud Run service and jobs as environment variables.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
 
 MODES = ("local", "gcp")
 LOCAL_PROJECT = "winter-days-local"
@@ -85,12 +85,12 @@ class Settings:
             return str((self.home / "pipeline_root").resolve())
         return f"{self.bronze_uri.rstrip('/')}/mlops/pipeline_root"
 
-    def with_overrides(self, **changes) -> "Settings":
+    def with_overrides(self, **changes) -> Settings:
         return replace(self, **changes)
 
     # -- construction --------------------------------------------------------
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         mode = env.get("WINTERDAYS_MODE", "local").strip().lower()
         if mode not in MODES:

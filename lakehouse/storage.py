@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import posixpath
 import uuid
-from typing import Iterable
+from collections.abc import Iterable
 
 import fsspec
 

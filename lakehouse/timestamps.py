@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 _ISO = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
     r"\s*(Z|z|UTC|[+-]\d{2}:?\d{2})?$"

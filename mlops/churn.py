@@ -112,7 +112,7 @@ def version_of(blob: bytes) -> str:
 
 def predictions(model, table: pa.Table, snapshot_date: dt.date, model_version: str, run_id: str) -> pa.Table:
     probabilities = model.predict_proba(matrix(table))[:, 1] if table.num_rows else np.zeros(0)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     n = table.num_rows
     return pa.table({
         "customer_id": table.column("customer_id").cast(pa.string()),

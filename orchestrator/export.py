@@ -12,9 +12,10 @@ import io
 import json
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Any, Iterable
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -116,7 +117,7 @@ def export_sales(
     by_change_date: bool = False,
 ) -> ExportResult:
     """Write `documents` (id, data) to bronze: to `dt=day`, or by each document's change date."""
-    exported_at = dt.datetime.now(dt.timezone.utc)
+    exported_at = dt.datetime.now(dt.UTC)
     result = ExportResult(day=day)
     rows: dict[dt.date, list[dict]] = defaultdict(list)
     rejects: dict[dt.date, list[dict]] = defaultdict(list)

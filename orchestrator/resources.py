@@ -6,8 +6,8 @@ that looks at the mode, and steps receive ports, never `if local:`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from lakehouse.settings import Settings
 from lakehouse.storage import ObjectStore
@@ -27,7 +27,7 @@ class Resources:
     ledger: Ledger
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Resources":
+    def from_settings(cls, settings: Settings) -> Resources:
         from lakehouse import documents
 
         client_cache: list = []

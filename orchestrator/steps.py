@@ -50,7 +50,7 @@ class StepContext:
 def export(ctx: StepContext) -> dict:
     settings = ctx.resources.settings
     day = ctx.options.logical_date
-    start = dt.datetime.combine(day, dt.time(), dt.timezone.utc)
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)
     bounds = {} if ctx.options.full_export else {"changed_from": start, "changed_to": start + dt.timedelta(days=1)}
     documents = stream_documents(ctx.resources.firestore(), settings.sales_collection, **bounds)
     result = export_sales(documents, day, ctx.resources.bronze, ctx.resources.quarantine,

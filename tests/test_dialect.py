@@ -32,7 +32,7 @@ def test_project_is_dropped_from_table_names():
         ("SAFE_CAST('x' AS INT64)", None),
         ("TO_HEX(SHA256(CONCAT('k', 'v')))", "ef0d2a06e0d8b7cbbb2553b6f2bbcc4a8e4f7a1d6b0abdc6c55a5b9c2d7f6bd6"),
         ("DATE_DIFF(DATE '2026-03-01', DATE '2026-02-01', DAY)", 28),
-        ("SAFE_CAST('2026-03-01T10:00:00.5Z' AS TIMESTAMP)", dt.datetime(2026, 3, 1, 10, 0, 0, 500000, tzinfo=dt.timezone.utc)),
+        ("SAFE_CAST('2026-03-01T10:00:00.5Z' AS TIMESTAMP)", dt.datetime(2026, 3, 1, 10, 0, 0, 500000, tzinfo=dt.UTC)),
     ],
 )
 def test_bigquery_expressions_keep_their_bigquery_results(wh, expression, expected):

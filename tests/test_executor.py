@@ -36,7 +36,8 @@ def wh():
     warehouse.close()
 
 
-def run(wh, g, selection=Selection()):
+def run(wh, g, selection=None):
+    selection = Selection() if selection is None else selection
     actions = actions_from_graph(g)
     return {r.target: r for r in Executor(wh).run(actions, select(actions, selection), selection.full_refresh)}
 

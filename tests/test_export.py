@@ -8,7 +8,7 @@ from lakehouse.contracts import SALES
 from lakehouse.storage import ObjectStore
 from orchestrator.export import Rejected, RejectThresholdExceeded, export_sales, to_row
 
-NOW = dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 DAY = dt.date(2026, 3, 1)
 
 
@@ -19,7 +19,7 @@ def sale(**changes):
         "payment_method": "visa", "payment_method_category": "card", "contact_email_hashed": "ab",
         "credit_card_last4": "1234", "region": "north", "channel": "web",
         "sale_timestamp": "2026-03-01T10:00:00Z", "schema_version": "2.0.0",
-        "updated_at": dt.datetime(2026, 3, 1, 10, 0, 30, tzinfo=dt.timezone.utc),
+        "updated_at": dt.datetime(2026, 3, 1, 10, 0, 30, tzinfo=dt.UTC),
     }
     record.update(changes)
     return record

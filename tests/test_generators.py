@@ -13,7 +13,7 @@ from lakehouse.contracts import SCHEMA_VERSION
 from orchestrator.export import to_row
 
 DAY = dt.date(2026, 3, 10)
-NOW = dt.datetime(2026, 3, 11, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 3, 11, tzinfo=dt.UTC)
 
 
 def _day_state(seed=7, customers=200, day=DAY):

@@ -4,7 +4,7 @@ import pytest
 
 from lakehouse.timestamps import BadTimestamp, parse_timestamp
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 EXPECTED = dt.datetime(2026, 3, 1, 10, 15, 30, 123000, tzinfo=UTC)
 
 

@@ -40,7 +40,8 @@ def _generate(tree: exp.Expression) -> str:
     try:
         return tree.sql(dialect="duckdb", unsupported_level=sqlglot.ErrorLevel.RAISE)
     except sqlglot.errors.UnsupportedError as error:
-        raise UnsupportedSQL(f"no faithful DuckDB translation: {error} in: {tree.sql(dialect='bigquery')[:160]}") from None
+        raise UnsupportedSQL(
+            f"no faithful DuckDB translation: {error} in: {tree.sql(dialect='bigquery')[:160]}") from None
 
 
 def condition_to_duckdb(condition: str) -> str:
