@@ -1,23 +1,34 @@
-# One image: the orchestrator service (gunicorn), the generator jobs (winterdays generate ...),
-# and the base image of the KFP components on Vertex AI.
-FROM python:3.11-slim AS build
+# One image: the orchestrator service (gunicorn, the default command), the generator jobs
+# (`winterdays generate SOURCE`), and the base image of the KFP components on Vertex AI.
+# Build and push with Cloud Build (see the README's deployment guide).
+
+# Pinned to an exact release, the same in both stages so the venv's interpreter stays valid.
+FROM python:3.11.14-slim-bookworm AS build
 WORKDIR /src
+# Everything installs from wheels: no compiler needed, even here.
+RUN python -m venv /opt/venv
 COPY pyproject.toml constraints.txt README.md ./
 COPY lakehouse lakehouse
 COPY generators generators
 COPY orchestrator orchestrator
 COPY mlops mlops
-RUN pip wheel --no-cache-dir --wheel-dir /wheels -c constraints.txt .
+RUN /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check -c constraints.txt .
 
-FROM python:3.11-slim
-RUN useradd --create-home --uid 10001 winterdays
-COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir --no-index --find-links /wheels winter-days && rm -rf /wheels
+FROM python:3.11.14-slim-bookworm
+# The venv keeps its pip: KFP's component launcher runs `python3 -m pip install kfp==X --no-deps`
+# before each component, a no-op when the image already has that version.
+COPY --from=build /opt/venv /opt/venv
 COPY dataform /app/dataform
-ENV WINTERDAYS_MODE=gcp \
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin winterdays
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    WINTERDAYS_MODE=gcp \
     WINTERDAYS_DATAFORM_DIR=/app/dataform \
-    PYTHONUNBUFFERED=1
-USER winterdays
+    PORT=8080
+USER 10001
 WORKDIR /app
 EXPOSE 8080
-CMD ["sh", "-c", "exec gunicorn --bind 0.0.0.0:${PORT:-8080} --workers 1 --threads 4 --timeout 0 'orchestrator.app:create_app()'"]
+# gunicorn binds 0.0.0.0:$PORT when PORT is set (Cloud Run sets it). --timeout 0: a run is
+# one long request, bounded by Cloud Run's request timeout instead.
+CMD ["gunicorn", "--workers", "1", "--threads", "4", "--timeout", "0", "orchestrator.app:create_app()"]

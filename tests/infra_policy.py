@@ -192,7 +192,8 @@ def matrix_differences(config: Config, expected: dict[str, set[tuple[str, str]]]
         extra = actual.get(account, set()) - expected.get(account, set())
         missing = expected.get(account, set()) - actual.get(account, set())
         for place, role in sorted(extra):
-            found.append(f"locals.tf: {account} is granted {role} on {place}, which the least-privilege matrix does not allow")
+            found.append(f"locals.tf: {account} is granted {role} on {place}, "
+                         "which the least-privilege matrix does not allow")
         for place, role in sorted(missing):
             found.append(f"locals.tf: {account} lacks {role} on {place}, which the least-privilege matrix requires")
     return found
