@@ -26,8 +26,13 @@ function snapshotDays() {
   return days;
 }
 
+// The oldest date a fresh source may stop at: `days` before the run's logical date.
+function freshnessCutoff(days) {
+  return `DATE_SUB(${runDate()}, INTERVAL ${Number(days)} DAY)`;
+}
+
 function bronzeUri(source) {
   return `${vars.bronze_uri.replace(/\/+$/, "")}/${source}`;
 }
 
-module.exports = { keyedHash, runDate, snapshotDays, bronzeUri, sqlString };
+module.exports = { keyedHash, runDate, snapshotDays, freshnessCutoff, bronzeUri, sqlString };

@@ -16,6 +16,10 @@ class WarehouseError(RuntimeError):
     """A statement failed; the message carries the engine's error and the statement."""
 
 
+class UnsupportedSQL(ValueError):
+    """BigQuery SQL that the local engine cannot run with the same meaning (see dialect.py)."""
+
+
 class Warehouse(Protocol):
     dialect: str
 

@@ -10,34 +10,44 @@ import duckdb
 import pyarrow as pa
 
 from lakehouse.warehouse import WarehouseError
-from lakehouse.warehouse.dialect import condition_to_duckdb, to_duckdb
+from lakehouse.warehouse.dialect import Script, condition_to_duckdb, to_duckdb
 
 
 class DuckDBWarehouse:
     dialect = "duckdb"
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, *, connection: duckdb.DuckDBPyConnection | None = None, shared: dict | None = None):
         self.path = path
-        if path not in ("", ":memory:"):
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        try:
-            self.con = duckdb.connect(path or ":memory:")
-        except duckdb.IOException as error:
-            raise WarehouseError(
-                f"cannot open the DuckDB warehouse {path}: {error}. "
-                "Another process (a running `winterdays serve`?) holds it; stop it or wait."
-            ) from None
-        # BigQuery evaluates timestamps in UTC; DuckDB would use the machine's zone.
-        self.con.execute("SET TimeZone='UTC'")
+        self._owner = connection is None
+        if connection is None:
+            if path not in ("", ":memory:"):
+                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            try:
+                connection = duckdb.connect(path or ":memory:")
+            except duckdb.IOException as error:
+                raise WarehouseError(
+                    f"cannot open the DuckDB warehouse {path}: {error}. "
+                    "Another process (a running `winterdays serve`?) holds it; stop it or wait."
+                ) from None
+        self.con = connection
+        _configure(self.con)
         self._lock = threading.Lock()
-        self._gcs_registered = False
+        self._shared = shared if shared is not None else {"gcs": False, "lock": threading.Lock()}
 
     def __repr__(self) -> str:
         return f"DuckDBWarehouse({self.path!r})"
 
+    def worker(self) -> "DuckDBWarehouse":
+        """The same database through a connection of its own, for one worker thread.
+
+        DuckDB runs statements of different connections concurrently (its own MVCC);
+        one connection must not be shared between threads.
+        """
+        return DuckDBWarehouse(self.path, connection=self.con.cursor(), shared=self._shared)
+
     # -- native (already DuckDB) --------------------------------------------
     def run_native(self, sql: str, params: list | None = None) -> duckdb.DuckDBPyConnection:
-        if "gs://" in sql and not self._gcs_registered:
+        if "gs://" in sql:
             self._register_gcs()
         with self._lock:
             try:
@@ -47,24 +57,39 @@ class DuckDBWarehouse:
 
     def _register_gcs(self) -> None:
         """DuckDB's httpfs cannot be installed offline: read gs:// through gcsfs instead."""
-        from lakehouse.storage import filesystem_for
+        with self._shared["lock"]:
+            if self._shared["gcs"]:
+                return
+            from lakehouse.storage import filesystem_for
 
-        self.con.register_filesystem(filesystem_for("gs://"))
-        self._gcs_registered = True
+            self.con.register_filesystem(filesystem_for("gs://"))
+            self._shared["gcs"] = True
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A connection for one worker thread (DuckDB connections are not thread-safe)."""
+        """A raw connection for one worker thread (DuckDB connections are not thread-safe)."""
         cur = self.con.cursor()
-        cur.execute("SET TimeZone='UTC'")
+        _configure(cur)
         return cur
 
     # -- the port --------------------------------------------------------------
     def execute(self, sql: str) -> int:
-        affected = -1
-        for statement in to_duckdb(sql):
-            result = self.run_native(statement)
-            affected = _rows_affected(result)
-        return affected
+        return self.run_script([sql])[-1]
+
+    def run_script(self, statements: list[str]) -> list[int]:
+        """Run BigQuery statements as one script (DECLAREd variables carry over); rows affected by each.
+
+        Everything is translated before anything runs, so an unsupported construct
+        anywhere in the script changes nothing.
+        """
+        script = Script(columns_of=self.columns)
+        translated = [script.translate(sql) for sql in statements]
+        counts = []
+        for parts in translated:
+            affected = -1
+            for statement in parts:
+                affected = _rows_affected(self.run_native(statement))
+            counts.append(affected)
+        return counts
 
     def query(self, sql: str) -> list[dict[str, Any]]:
         table = self.query_arrow(sql)
@@ -124,7 +149,7 @@ class DuckDBWarehouse:
         return data.num_rows
 
     def close(self) -> None:
-        self.con.close()
+        self.con.close()  # a worker closes only its own connection
 
     def __enter__(self):
         return self
@@ -133,13 +158,21 @@ class DuckDBWarehouse:
         self.close()
 
 
+def _configure(con: duckdb.DuckDBPyConnection) -> None:
+    # BigQuery evaluates timestamps in UTC; DuckDB would use the machine's zone.
+    con.execute("SET TimeZone='UTC'")
+    # BigQuery sorts NULLs first ascending and last descending, in ORDER BY and in windows.
+    con.execute("SET default_null_order='nulls_first_on_asc_last_on_desc'")
+
+
 def _rows_affected(result: duckdb.DuckDBPyConnection) -> int:
-    """DuckDB reports DML row counts as a one-row `Count` result."""
+    """DuckDB reports DML row counts as a one-row `Count` result; the result is consumed either way,
+    since an unfinished result blocks the connection's next statement."""
     try:
         description = result.description
-        if description and len(description) == 1 and description[0][0] == "Count":
-            row = result.fetchone()
-            return int(row[0]) if row else 0
+        rows = result.fetchall() if description else []
     except duckdb.Error:
-        pass
+        return -1
+    if description and len(description) == 1 and description[0][0] == "Count" and rows:
+        return int(rows[0][0])
     return -1

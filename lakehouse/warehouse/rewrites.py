@@ -1,0 +1,347 @@
+"""Node rewrites: BigQuery expressions whose sqlglot translation to DuckDB would change the result.
+
+Each function takes one node of a BigQuery tree and returns its replacement (or the node).
+They run children first, so a replacement may wrap an already-rewritten subtree. Where
+no faithful DuckDB form exists the rewrite raises UnsupportedSQL: a loud error, never a
+silently different answer. tests/test_semantics.py checks each against BigQuery's
+documented results.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
+
+from lakehouse.warehouse import UnsupportedSQL
+
+# BigQuery format elements with the same meaning in DuckDB's strftime/strptime.
+FORMAT_ELEMENTS = {
+    "%Y": "%Y", "%m": "%m", "%d": "%d", "%H": "%H", "%M": "%M", "%S": "%S", "%j": "%j",
+    "%A": "%A", "%a": "%a", "%B": "%B", "%b": "%b", "%h": "%b", "%p": "%p", "%I": "%I",
+    "%y": "%y", "%w": "%w", "%U": "%U", "%W": "%W", "%F": "%Y-%m-%d", "%T": "%H:%M:%S",
+    "%D": "%m/%d/%y", "%R": "%H:%M", "%%": "%%", "%E3S": "%S.%g", "%E6S": "%S.%f",
+}
+# Parsing only: %e (sqlglot hands it over as %-d) reads like %d; %z reads +HHMM. Formatting them
+# differs (%e pads with a space), so FORMAT_* refuses them. sqlglot has already expanded %F, %T,
+# %D, %x, %c and %E6S into the elements above.
+PARSE_ONLY_ELEMENTS = {"%e": "%d", "%-d": "%d", "%z": "%z"}
+_ELEMENT = re.compile(r"%(?:E\d|E\*|E|-)?.")
+NUMERIC = exp.DataType.build("DECIMAL(38, 9)")  # BigQuery NUMERIC; DuckDB's bare DECIMAL is (18, 3)
+_HARMLESS_TABLE_OPTIONS = {"description", "labels", "friendly_name", "expiration_timestamp",
+                           "partition_expiration_days", "require_partition_filter"}
+_INT64_TEXT = r"\s*[+-]?(0[xX][0-9a-fA-F]+|[0-9]+)\s*"  # decimal or hex digits, as BigQuery casts them
+
+
+def rewrite(node: exp.Expression) -> exp.Expression:
+    handler = _HANDLERS.get(type(node))
+    return handler(node) if handler else node
+
+
+# -- names and types ----------------------------------------------------------------------
+
+def _table(node: exp.Table) -> exp.Expression:
+    # `project.dataset.table` -> `dataset.table`: datasets are schemas of one DuckDB file
+    if node.args.get("catalog") is not None:
+        node.set("catalog", None)
+    return node
+
+
+def _data_type(node: exp.DataType) -> exp.Expression:
+    if node.this == exp.DataType.Type.DECIMAL and not node.expressions:
+        return NUMERIC.copy()
+    if node.this == exp.DataType.Type.BIGDECIMAL:
+        params = [int(p.name) for p in node.expressions if p.name.isdigit()]
+        if params and params[0] <= 38:
+            return exp.DataType.build(f"DECIMAL({', '.join(map(str, params))})")
+        raise UnsupportedSQL("BIGNUMERIC has 76 digits of precision; DuckDB's DECIMAL stops at 38. "
+                             "Use NUMERIC or BIGNUMERIC(P, S) with P <= 38")
+    return node
+
+
+def _cast(node: exp.Cast) -> exp.Expression:
+    """CAST/SAFE_CAST of text to INT64 or BOOL: DuckDB also accepts '1.5', 't', 'yes', which BigQuery refuses."""
+    target = node.to
+    if target.this in (exp.DataType.Type.BIGINT, exp.DataType.Type.INT):
+        pattern, from_text = _INT64_TEXT, _int64_from_text
+    elif target.this == exp.DataType.Type.BOOLEAN:
+        pattern, from_text = r"(?i)(true|false)", _bool_from_text
+    else:
+        return node
+    value = node.this
+    kind = _static_type(value)
+    if kind is not None and kind != exp.DataType.Type.VARCHAR:
+        return node  # not text: DuckDB and BigQuery agree
+    text = exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR"))
+    accepted = exp.Anonymous(this="regexp_full_match", expressions=[text, exp.Literal.string(pattern)])
+    refused = exp.Null() if isinstance(node, exp.TryCast) else _error(f"cannot cast the text to {target.sql('bigquery')}")
+    ifs = [exp.If(this=accepted, true=from_text(text.copy()))]
+    if kind is None:  # unknown at translation time: decide per row on the runtime type
+        is_text = exp.EQ(this=exp.Anonymous(this="typeof", expressions=[value.copy()]),
+                         expression=exp.Literal.string("VARCHAR"))
+        ifs.insert(0, exp.If(this=exp.Not(this=exp.Paren(this=is_text)), true=node))
+    return exp.Case(ifs=ifs, default=refused)
+
+
+def _int64_from_text(text: exp.Expression) -> exp.Expression:
+    # DuckDB reads '0x1A' but not '-0x1A': cast the magnitude, then apply the sign
+    trimmed = exp.Trim(this=text)
+    magnitude = exp.TryCast(this=exp.Anonymous(this="ltrim", expressions=[trimmed, exp.Literal.string("+-")]),
+                            to=exp.DataType.build("BIGINT"))
+    negative = exp.Anonymous(this="starts_with", expressions=[trimmed.copy(), exp.Literal.string("-")])
+    return exp.Case(ifs=[exp.If(this=negative, true=exp.Neg(this=magnitude))], default=magnitude.copy())
+
+
+def _bool_from_text(text: exp.Expression) -> exp.Expression:
+    return exp.EQ(this=exp.Lower(this=text), expression=exp.Literal.string("true"))
+
+
+def _static_type(node: exp.Expression):
+    try:
+        kind = annotate_types(node.copy(), dialect="bigquery").type
+    except Exception:  # annotation is best effort; unknown means "decide at run time"
+        return None
+    if kind is None or kind.this in (exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL):
+        return None
+    return kind.this
+
+
+# -- arithmetic ---------------------------------------------------------------------------
+
+def _div(node: exp.Div) -> exp.Expression:
+    """BigQuery x / 0 is an error; DuckDB returns inf or NULL."""
+    divisor = node.expression
+    if isinstance(divisor, exp.Literal) and not divisor.is_string and float(divisor.name) != 0:
+        return node
+    guarded = exp.Case(
+        ifs=[exp.If(this=exp.EQ(this=divisor.copy(), expression=exp.Literal.number(0)),
+                    true=_error("division by zero"))],
+        default=divisor.copy(),
+    )
+    node.set("expression", exp.Paren(this=guarded))
+    return node
+
+
+def _anonymous(node: exp.Anonymous) -> exp.Expression:
+    name = node.name.upper()
+    if name == "IEEE_DIVIDE":  # IEEE semantics: x/0 is +-inf, 0/0 is NaN, which DuckDB's DOUBLE division gives
+        a, b = node.expressions
+        return exp.Div(this=exp.Cast(this=a, to=exp.DataType.build("DOUBLE")),
+                       expression=exp.Cast(this=b, to=exp.DataType.build("DOUBLE")))
+    if name in ("COLLATE", "FARM_FINGERPRINT"):
+        raise UnsupportedSQL(f"{name} has no DuckDB equivalent with the same results")
+    return node
+
+
+def _unsupported(why: str):
+    def refuse(node: exp.Expression) -> exp.Expression:
+        raise UnsupportedSQL(f"{node.sql('bigquery')[:80]}: {why}")
+    return refuse
+
+
+# -- dates and times ----------------------------------------------------------------------
+
+def _date_arith(node: exp.Expression) -> exp.Expression:
+    # BigQuery DATE_ADD/DATE_SUB/DATE_TRUNC return DATE; DuckDB's date +/- interval is a TIMESTAMP
+    if isinstance(node, exp.DateTrunc):
+        _week_start(node.args.get("unit"))
+        if _static_type(node.this) in (exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMP):
+            return node
+    if isinstance(node.parent, exp.Cast):
+        return node
+    return exp.Cast(this=node, to=exp.DataType.build("DATE"))
+
+
+def _week_start(unit) -> str:
+    """WEEK(<day>): DuckDB knows Sunday-based (%U) and Monday-based (ISO, %W) weeks only."""
+    if isinstance(unit, exp.WeekStart):
+        day = unit.this.name.upper()
+        if day not in ("SUNDAY", "MONDAY"):
+            raise UnsupportedSQL(f"WEEK({day}) has no DuckDB equivalent; use WEEK (Sunday) or ISOWEEK")
+        return day
+    return "SUNDAY"
+
+
+def _extract(node: exp.Extract) -> exp.Expression:
+    part, value = node.this, node.expression
+    name = part.name.upper() if isinstance(part, exp.Var) else ""
+    if name == "DAYOFWEEK":  # BigQuery 1 = Sunday ... 7; DuckDB 0 = Sunday ... 6
+        return exp.Paren(this=exp.Add(this=node, expression=exp.Literal.number(1)))
+    if name == "WEEK" or isinstance(part, exp.WeekStart):
+        element = "%U" if _week_start(part) == "SUNDAY" else "%W"
+        text = exp.Anonymous(this="strftime", expressions=[value, exp.Literal.string(element)])
+        return exp.Cast(this=text, to=exp.DataType.build("BIGINT"))
+    if _static_type(value) == exp.DataType.Type.TIMESTAMPTZ:
+        # BigQuery extracts in UTC unless told otherwise; the session zone is UTC, so read the UTC wall clock
+        node.set("expression", exp.Cast(this=value, to=exp.DataType.build("TIMESTAMP")))
+    if name == "ISOWEEK":
+        node.set("this", exp.var("WEEK"))
+    elif name == "DATE":
+        return exp.Cast(this=value, to=exp.DataType.build("DATE"))
+    elif name == "TIME":
+        return exp.Cast(this=value, to=exp.DataType.build("TIME"))
+    return node
+
+
+def _timestamp_diff(node: exp.TimestampDiff) -> exp.Expression:
+    """TIMESTAMP_DIFF counts whole units elapsed (DuckDB's date_sub); DuckDB's date_diff counts boundaries."""
+    unit = node.args.get("unit")
+    part = exp.Literal.string(unit.name.lower() if unit is not None else "day")
+    return exp.Anonymous(this="date_sub", expressions=[part, node.expression, node.this])
+
+
+def _unnest(node: exp.Unnest) -> exp.Expression:
+    for array in node.expressions:
+        if isinstance(array, exp.Array) and any(isinstance(e, exp.Struct) for e in array.expressions):
+            raise UnsupportedSQL("UNNEST of an ARRAY<STRUCT> gives one STRUCT column in DuckDB, not its fields; "
+                                 "select from a subquery instead")
+    return node
+
+
+def _format_time(node: exp.TimeToStr) -> exp.Expression:
+    """FORMAT_DATE/FORMAT_TIMESTAMP/FORMAT_DATETIME -> strftime, element by element."""
+    fmt = _duckdb_format(node.args["format"], FORMAT_ELEMENTS)
+    value = node.this
+    zone = node.args.get("zone")
+    if zone is not None:  # the instant's wall clock in that zone
+        if isinstance(value, exp.TsOrDsToTimestamp):
+            value = value.this
+        value = exp.Anonymous(this="timezone", expressions=[zone, exp.Cast(this=value, to=exp.DataType.build("TIMESTAMPTZ"))])
+    return exp.Anonymous(this="strftime", expressions=[value, exp.Literal.string(fmt)])
+
+
+def _parse_time(node: exp.Expression) -> exp.Expression:
+    """PARSE_TIMESTAMP/PARSE_DATE: strptime, with BigQuery's default zone (UTC) or the given one."""
+    raw = node.args["format"]
+    fmt = _duckdb_format(raw, {**FORMAT_ELEMENTS, **PARSE_ONLY_ELEMENTS})
+    if not re.search(r"%[YyFD]", raw.name):
+        raise UnsupportedSQL(f"parse format {raw.name!r} has no year; BigQuery's default (1970) is not DuckDB's")
+    parsed = exp.Anonymous(this="strptime", expressions=[node.this, exp.Literal.string(fmt)])
+    if isinstance(node, exp.StrToDate):
+        return exp.Cast(this=parsed, to=exp.DataType.build("DATE"))
+    if "%z" in fmt:  # the offset in the text wins over any zone argument
+        return parsed
+    zone = node.args.get("zone") or exp.Literal.string("UTC")
+    return exp.Anonymous(this="timezone", expressions=[zone, parsed])
+
+
+def _duckdb_format(literal: exp.Expression, elements: dict[str, str]) -> str:
+    if not isinstance(literal, exp.Literal) or not literal.is_string:
+        raise UnsupportedSQL("a format string must be a literal to be translated element by element")
+    out, text = [], literal.name
+    pos = 0
+    for match in _ELEMENT.finditer(text):
+        out.append(text[pos:match.start()])
+        element = match.group(0)
+        if element not in elements:
+            raise UnsupportedSQL(f"format element {element} has no DuckDB equivalent with the same output")
+        out.append(elements[element])
+        pos = match.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _format(node: exp.Format) -> exp.Expression:
+    """FORMAT('%d %s', ...) -> printf for the elements whose output is the same."""
+    fmt = node.this
+    if not isinstance(fmt, exp.Literal) or not fmt.is_string:
+        raise UnsupportedSQL("FORMAT needs a literal format string")
+    for element in re.findall(r"%[^a-zA-Z%]*[a-zA-Z%]", fmt.name):
+        if not re.fullmatch(r"%(%|d|i|s|(\.\d+)?f)", element):
+            raise UnsupportedSQL(f"FORMAT element {element} is not translated (supported: %d %i %s %f %.Nf %%)")
+    return exp.Anonymous(this="printf", expressions=[fmt, *node.expressions])
+
+
+# -- arrays and JSON ----------------------------------------------------------------------
+
+def _array_agg(node: exp.Expression) -> exp.Expression:
+    """ARRAY_AGG(x [IGNORE NULLS] [ORDER BY ...] [LIMIT n]) -> array_agg ... FILTER, then list_slice."""
+    ignore_nulls = isinstance(node, exp.IgnoreNulls)
+    agg = node.this if ignore_nulls else node
+    if not isinstance(agg, exp.ArrayAgg):
+        return node
+    if not ignore_nulls and isinstance(node.parent, exp.IgnoreNulls):
+        return node  # the parent handles both
+    limit = None
+    inner = agg.this
+    if isinstance(inner, exp.Limit):
+        limit, inner = inner.expression, inner.this
+    value = inner.this if isinstance(inner, exp.Order) else inner
+    result: exp.Expression = exp.ArrayAgg(this=inner)
+    if ignore_nulls:
+        result = exp.Filter(this=result, expression=exp.Where(this=exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))))
+    if limit is not None:
+        result = exp.Anonymous(this="list_slice", expressions=[result, exp.Literal.number(1), limit])
+    return result
+
+
+def _bracket(node: exp.Bracket) -> exp.Expression:
+    """arr[OFFSET(i)] out of range is an error in BigQuery (SAFE_OFFSET gives NULL); DuckDB gives NULL."""
+    if node.args.get("safe") or node.args.get("offset") is None or len(node.expressions) != 1:
+        return node
+    index = node.expressions[0]
+    if isinstance(index, exp.Literal) and index.is_string:
+        return node  # a key, not a position
+    base = int(node.args["offset"])
+    low = exp.LT(this=index.copy(), expression=exp.Literal.number(base))
+    high = exp.GTE(this=exp.Sub(this=index.copy(), expression=exp.Literal.number(base)),
+                   expression=exp.ArraySize(this=node.this.copy()))
+    return exp.Case(ifs=[exp.If(this=exp.Or(this=low, expression=high), true=_error("array index out of bounds"))],
+                    default=node)
+
+
+def _to_json_string(node: exp.JSONFormat) -> exp.Expression:
+    kind = _static_type(node.this)
+    if kind in (exp.DataType.Type.VARCHAR, exp.DataType.Type.BOOLEAN):
+        return exp.Cast(this=exp.Anonymous(this="to_json", expressions=[node.this]), to=exp.DataType.build("VARCHAR"))
+    raise UnsupportedSQL("TO_JSON_STRING encodes TIMESTAMP, NUMERIC, FLOAT64 and large INT64 differently in DuckDB; "
+                         "build the string from typed columns instead")
+
+
+# -- DDL ------------------------------------------------------------------------------------
+
+def _create(node: exp.Create) -> exp.Expression:
+    """PARTITION BY / CLUSTER BY / descriptive OPTIONS change storage, not results: drop them."""
+    properties = node.args.get("properties")
+    if properties is None:
+        return node
+    for prop in properties.expressions:
+        if isinstance(prop, (exp.PartitionedByProperty, exp.ClusterProperty)):
+            continue
+        if isinstance(prop, exp.Property) and prop.name.lower() in _HARMLESS_TABLE_OPTIONS:
+            continue
+        raise UnsupportedSQL(f"table option {prop.sql('bigquery')[:60]} is not supported locally")
+    node.set("properties", None)
+    return node
+
+
+def _error(message: str) -> exp.Expression:
+    return exp.Anonymous(this="error", expressions=[exp.Literal.string(message)])
+
+
+_HANDLERS = {
+    exp.Table: _table,
+    exp.DataType: _data_type,
+    exp.Cast: _cast,
+    exp.TryCast: _cast,
+    exp.Div: _div,
+    exp.Anonymous: _anonymous,
+    exp.DateAdd: _date_arith,
+    exp.DateSub: _date_arith,
+    exp.DateTrunc: _date_arith,
+    exp.Extract: _extract,
+    exp.TimeToStr: _format_time,
+    exp.TimestampDiff: _timestamp_diff,
+    exp.Unnest: _unnest,
+    exp.StrToTime: _parse_time,
+    exp.StrToDate: _parse_time,
+    exp.Format: _format,
+    exp.ArrayAgg: _array_agg,
+    exp.IgnoreNulls: _array_agg,
+    exp.Bracket: _bracket,
+    exp.JSONFormat: _to_json_string,
+    exp.Create: _create,
+    exp.FarmFingerprint: _unsupported("FARM_FINGERPRINT (FarmHash Fingerprint64) has no DuckDB equivalent"),
+    exp.Collate: _unsupported("collations other than binary are not translated"),
+}
