@@ -42,6 +42,8 @@ class Settings:
     dataform_repository: str = ""
     dataform_workspace: str = "default"
     dataform_service_account: str = ""
+    dataform_git_commitish: str = ""  # compile this commitish instead of the workspace
+    dataform_release_config: str = ""  # or this release config (its id)
     pipeline_root: str = ""
     pipeline_service_account: str = ""
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -126,6 +128,8 @@ class Settings:
             dataform_repository=env.get("WINTERDAYS_DATAFORM_REPOSITORY", ""),
             dataform_workspace=env.get("WINTERDAYS_DATAFORM_WORKSPACE", "default"),
             dataform_service_account=env.get("WINTERDAYS_DATAFORM_SERVICE_ACCOUNT", ""),
+            dataform_git_commitish=env.get("WINTERDAYS_DATAFORM_GIT_COMMITISH", ""),
+            dataform_release_config=env.get("WINTERDAYS_DATAFORM_RELEASE_CONFIG", ""),
             pipeline_root=env.get("WINTERDAYS_PIPELINE_ROOT", ""),
             pipeline_service_account=env.get("WINTERDAYS_PIPELINE_SERVICE_ACCOUNT", ""),
             extra={k: v for k, v in env.items() if k.startswith("WINTERDAYS_")},

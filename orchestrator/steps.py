@@ -59,14 +59,18 @@ def export(ctx: StepContext) -> dict:
             "reject_ratio": round(result.reject_ratio, 6), "partitions": len(result.partitions)}
 
 
-def compile(ctx: StepContext) -> dict:  # noqa: A001 - the step's name in the ledger
-    settings = ctx.resources.settings
-    variables = {
-        "bronze_uri": ctx.resources.bronze.uri(),
+def compile_variables(settings, bronze_uri: str, logical_date: dt.date) -> dict[str, str]:
+    """The Dataform vars of a run; in gcp WINTERDAYS_PII_KEY comes from Secret Manager."""
+    return {
+        "bronze_uri": bronze_uri,
         "pii_key": settings.pii_key,
-        "run_date": ctx.options.logical_date.isoformat(),
+        "run_date": logical_date.isoformat(),
         "snapshot_days": "90",
     }
+
+
+def compile(ctx: StepContext) -> dict:  # noqa: A001 - the step's name in the ledger
+    variables = compile_variables(ctx.resources.settings, ctx.resources.bronze.uri(), ctx.options.logical_date)
     return {"compilation": ctx.resources.transform.compile(variables)}
 
 

@@ -26,6 +26,7 @@ class Action:
     unique_key: tuple[str, ...] = ()
     queries: tuple[str, ...] = ()  # operations
     disabled: bool = False
+    protected: bool = False  # an incremental table that a full refresh must not rebuild
 
     @property
     def dataset(self) -> str:
@@ -68,6 +69,7 @@ def actions_from_graph(graph: dict) -> dict[str, Action]:
             incremental_post_ops=tuple(table.get("incrementalPostOps", [])),
             unique_key=tuple(table.get("uniqueKey", [])),
             disabled=bool(table.get("disabled")),
+            protected=bool(table.get("protected")),
         )
     for operation in graph.get("operations", []):
         actions[target_key(operation["target"])] = Action(

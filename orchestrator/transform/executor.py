@@ -3,19 +3,22 @@
 The compiled graph holds only SELECTs (and operations' own statements); like Dataform
 at run time, we wrap them: CREATE OR REPLACE TABLE/VIEW, MERGE on the uniqueKey (or
 INSERT) for incremental tables, pre/post operations, and assertions that fail their
-action when they return rows. Every statement is BigQuery SQL transpiled by the
-warehouse adapter; an action that fails names its SQLX file, and its dependents are
-skipped while independent branches go on, as in Dataform.
+action when they return rows. Each action runs as one BigQuery script (its pre-operations'
+DECLAREs reach the main statement), transpiled whole before any of it runs. An action that
+fails names its SQLX file, and its dependents are skipped while independent branches go
+on, as in Dataform. Independent actions run concurrently, each worker on its own DuckDB
+connection.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 
-from lakehouse.warehouse import WarehouseError
-from lakehouse.warehouse.dialect import UnsupportedSQL
+from lakehouse.warehouse import UnsupportedSQL, WarehouseError
 from orchestrator.transform.actions import Action
 
 log = logging.getLogger(__name__)
@@ -45,76 +48,107 @@ def _body(sql: str) -> str:
     return sql.strip().rstrip(";").strip()
 
 
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 class Executor:
-    def __init__(self, warehouse):
+    def __init__(self, warehouse, workers: int | None = None):
         self.warehouse = warehouse
+        self.workers = workers or default_workers()
 
     def run(self, actions: dict[str, Action], keys: list[str], full_refresh: bool = False) -> list[ActionResult]:
-        results: list[ActionResult] = []
-        broken: dict[str, str] = {}  # key -> why it did not succeed
-        for key in keys:
-            action = actions[key]
-            if action.kind == "declaration":
-                continue
-            blocked = [d for d in action.dependencies if d in broken]
-            if blocked:
-                results.append(ActionResult(key, action.kind, action.file, "SKIPPED",
-                                            error=f"dependency {blocked[0]} did not succeed"))
-                broken[key] = "skipped"
-                continue
-            if action.disabled:
-                results.append(ActionResult(key, action.kind, action.file, "DISABLED"))
-                continue
-            result = self._run_one(action, full_refresh)
-            results.append(result)
-            if result.state != "SUCCEEDED":
-                broken[key] = result.state
-            log.info("dataform action %s", result.state.lower(),
-                     extra={"target": key, "duration_s": round(result.duration_s, 3), "rows": result.rows})
-        return results
+        """Run `keys` (in dependency order); one result per non-declaration action, in that order."""
+        runnable = [k for k in keys if actions[k].kind != "declaration"]
+        for dataset in sorted({actions[k].dataset for k in runnable}):
+            self.warehouse.execute(f"CREATE SCHEMA IF NOT EXISTS `{dataset}`")
+        results: dict[str, ActionResult] = {}
+        if self.workers == 1 or not hasattr(self.warehouse, "worker"):
+            for key in runnable:
+                results[key] = self._settle(actions[key], results, full_refresh, self.warehouse)
+        else:
+            self._run_concurrently(actions, runnable, full_refresh, results)
+        return [results[k] for k in runnable]
 
-    def _run_one(self, action: Action, full_refresh: bool) -> ActionResult:
+    def _run_concurrently(self, actions, runnable, full_refresh, results) -> None:
+        selected = set(runnable)
+        waiting = {k: {d for d in actions[k].dependencies if d in selected} for k in runnable}
+        connections = [self.warehouse.worker() for _ in range(self.workers)]
+        free = list(connections)
+        running: dict[Future, tuple[str, object]] = {}
+        try:
+            with ThreadPoolExecutor(self.workers, thread_name_prefix="dataform") as pool:
+                while waiting or running:
+                    ready = [k for k in runnable if k in waiting and not (waiting[k] - results.keys())]
+                    for key in ready:
+                        if not free:
+                            break
+                        del waiting[key]
+                        connection = free.pop()
+                        future = pool.submit(self._settle, actions[key], results, full_refresh, connection)
+                        running[future] = (key, connection)
+                    if not running:  # nothing can start: a dependency outside the plan never finishes
+                        raise RuntimeError(f"actions {sorted(waiting)} wait on dependencies that never ran")
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        key, connection = running.pop(future)
+                        results[key] = future.result()
+                        free.append(connection)
+        finally:
+            for connection in connections:
+                connection.close()
+
+    def _settle(self, action: Action, results: dict[str, ActionResult], full_refresh: bool, warehouse) -> ActionResult:
+        """Run one action unless a dependency did not succeed (then it is skipped)."""
+        blocked = [d for d in action.dependencies if d in results and results[d].state not in ("SUCCEEDED", "DISABLED")]
+        if blocked:
+            return ActionResult(action.key, action.kind, action.file, "SKIPPED",
+                                error=f"dependency {blocked[0]} did not succeed")
+        if action.disabled:
+            return ActionResult(action.key, action.kind, action.file, "DISABLED")
+        result = self._run_one(action, full_refresh, warehouse)
+        log.info("dataform action %s", result.state.lower(),
+                 extra={"target": action.key, "duration_s": round(result.duration_s, 3), "rows": result.rows})
+        return result
+
+    def _run_one(self, action: Action, full_refresh: bool, warehouse) -> ActionResult:
         started = time.perf_counter()
         result = ActionResult(action.key, action.kind, action.file, "SUCCEEDED")
         try:
-            self.warehouse.execute(f"CREATE SCHEMA IF NOT EXISTS `{action.dataset}`")
             if action.kind == "assertion":
-                self._assert(action, result)
+                self._assert(action, result, warehouse)
             else:
-                result.rows = self._materialise(action, full_refresh)
+                result.rows = self._materialise(action, full_refresh, warehouse)
         except (WarehouseError, UnsupportedSQL, ValueError) as error:
             result.state = "FAILED"
             result.error = f"{action.file}: {error}"
         result.duration_s = time.perf_counter() - started
         return result
 
-    def _materialise(self, action: Action, full_refresh: bool) -> int | None:
-        wh, target = self.warehouse, _quote(action.key)
+    def _materialise(self, action: Action, full_refresh: bool, wh) -> int | None:
+        """Run the action's script; rows affected by its main statement."""
+        target = _quote(action.key)
         if action.kind == "operations":
-            rows = None
-            for statement in action.queries:
-                if statement.strip():
-                    rows = wh.execute(statement)
-            return rows
+            counts = wh.run_script([q for q in action.queries if q.strip()])
+            return counts[-1] if counts else None
         if action.kind == "view":
-            self._each(action.pre_ops)
-            wh.execute(f"CREATE OR REPLACE VIEW {target} AS\n{_body(action.query)}")
-            self._each(action.post_ops)
-            return None
-        if action.kind == "incremental" and not full_refresh and wh.table_exists(action.dataset, action.name):
-            self._each(action.incremental_pre_ops)
-            rows = wh.execute(self._incremental_statement(action))
-            self._each(action.incremental_post_ops)
-            return rows
-        if action.kind not in ("table", "incremental"):
+            pre, main, post = action.pre_ops, f"CREATE OR REPLACE VIEW {target} AS\n{_body(action.query)}", action.post_ops
+        elif action.kind == "incremental" and wh.table_exists(action.dataset, action.name) and (
+                not full_refresh or action.protected):
+            pre, post = action.incremental_pre_ops, action.incremental_post_ops
+            main = self._incremental_statement(action, wh.columns(action.dataset, action.name))
+        elif action.kind in ("table", "incremental"):
+            pre, main, post = action.pre_ops, f"CREATE OR REPLACE TABLE {target} AS\n{_body(action.query)}", action.post_ops
+        else:
             raise ValueError(f"unsupported action type {action.kind!r}")
-        self._each(action.pre_ops)
-        rows = wh.execute(f"CREATE OR REPLACE TABLE {target} AS\n{_body(action.query)}")
-        self._each(action.post_ops)
-        return rows
+        statements = [s for s in pre if s.strip()] + [main] + [s for s in post if s.strip()]
+        counts = wh.run_script(statements)
+        rows = counts[len([s for s in pre if s.strip()])]
+        return None if action.kind == "view" or rows < 0 else rows
 
-    def _incremental_statement(self, action: Action) -> str:
-        columns = self._columns(action)
+    @staticmethod
+    def _incremental_statement(action: Action, columns: list[str]) -> str:
+        """What Dataform writes for an incremental run: MERGE on the uniqueKey, else INSERT."""
         names = ", ".join(f"`{c}`" for c in columns)
         source = _body(action.incremental_query)
         if not action.unique_key:
@@ -128,23 +162,17 @@ class Executor:
             f"WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({values})"
         )
 
-    def _columns(self, action: Action) -> list[str]:
-        return self.warehouse.columns(action.dataset, action.name)
-
-    def _assert(self, action: Action, result: ActionResult) -> None:
+    @staticmethod
+    def _assert(action: Action, result: ActionResult, wh) -> None:
+        """As Dataform does: the assertion query becomes a view; any row in it fails the action."""
         view = _quote(action.key)
-        self.warehouse.execute(f"CREATE OR REPLACE VIEW {view} AS\n{_body(action.query)}")
-        (count,) = self.warehouse.query(f"SELECT COUNT(*) AS n FROM {view}")
+        wh.run_script([*[s for s in action.pre_ops if s.strip()], f"CREATE OR REPLACE VIEW {view} AS\n{_body(action.query)}"])
+        (count,) = wh.query(f"SELECT COUNT(*) AS n FROM {view}")
         result.rows = int(count["n"])
         if result.rows:
-            result.sample = self.warehouse.query(f"SELECT * FROM {view} LIMIT {ASSERTION_SAMPLE}")
+            result.sample = wh.query(f"SELECT * FROM {view} LIMIT {ASSERTION_SAMPLE}")
             result.state = "FAILED"
             result.error = (
                 f"{action.file}: assertion {action.key} failed: {result.rows} offending row(s); "
                 f"sample: {result.sample}"
             )
-
-    def _each(self, statements: tuple[str, ...]) -> None:
-        for statement in statements:
-            if statement.strip():
-                self.warehouse.execute(statement)

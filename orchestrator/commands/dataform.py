@@ -1,0 +1,67 @@
+"""`winterdays dataform push | compile`: the Dataform project itself.
+
+push     write dataform/ into the Dataform workspace through the API and commit it (gcp;
+         Terraform cannot create workspaces, so push creates it when missing)
+compile  compile the project with the pinned CLI and the run's vars, and list its actions
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from lakehouse.settings import Settings, SettingsError
+from orchestrator.commands.common import parse_date, yesterday
+
+
+def register(sub) -> None:
+    dataform = sub.add_parser("dataform", help="push the Dataform project to its workspace, or compile it")
+    actions = dataform.add_subparsers(dest="dataform_command", required=True, metavar="ACTION")
+    push = actions.add_parser("push", help="write dataform/ into the Dataform workspace and commit it (gcp)")
+    push.add_argument("--message", default="winterdays dataform push", help="the commit message")
+    push.add_argument("--author-name", default="winterdays")
+    push.add_argument("--author-email", default="winterdays@localhost")
+    push.set_defaults(handler=push_command)
+    comp = actions.add_parser("compile", help="compile with the pinned Dataform CLI and list the actions")
+    comp.add_argument("--date", type=parse_date, help="the run_date var (default: yesterday)")
+    comp.add_argument("--schema-suffix", default="", help="Dataform's --schema-suffix")
+    comp.set_defaults(handler=compile_command)
+
+
+def dataform_client():
+    from google.cloud import dataform_v1
+
+    return dataform_v1.DataformClient()
+
+
+def push_command(args, settings: Settings) -> int:
+    from orchestrator.transform.dataform_api import REPOSITORY
+    from orchestrator.transform.workspace import push_project
+
+    if not REPOSITORY.match(settings.dataform_repository):
+        raise SettingsError("WINTERDAYS_DATAFORM_REPOSITORY must be projects/P/locations/R/repositories/NAME, "
+                            f"got {settings.dataform_repository!r}")
+    result = push_project(dataform_client(), settings.dataform_repository, settings.dataform_workspace,
+                          settings.dataform_dir, message=args.message, author_name=args.author_name,
+                          author_email=args.author_email)
+    print(json.dumps({"workspace": result.workspace, "created": result.created, "written": len(result.written),
+                      "removed": result.removed, "committed": result.committed}))
+    return 0
+
+
+def compile_command(args, settings: Settings) -> int:
+    from orchestrator.steps import compile_variables
+    from orchestrator.transform.actions import actions_from_graph, execution_order
+    from orchestrator.transform.compiler import CompilationError, compile_project
+
+    variables = compile_variables(settings, settings.bronze_uri, args.date or yesterday(settings))
+    try:
+        graph = compile_project(settings.dataform_dir, variables, schema_suffix=args.schema_suffix)
+    except CompilationError as error:
+        print(f"winterdays: {error}", file=sys.stderr)
+        return 1
+    actions = actions_from_graph(graph)
+    for key in execution_order(actions):
+        action = actions[key]
+        print(f"{action.kind:<12} {key:<75} {','.join(action.tags):<20} {action.file}")
+    return 0

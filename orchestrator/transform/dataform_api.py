@@ -1,0 +1,161 @@
+"""gcp adapter of the transform runner: the Dataform API (google.cloud.dataform_v1) builds BigQuery.
+
+compile  create_compilation_result from the workspace (or a git commitish / release config),
+         with the run's vars; compilation errors stop here, before any invocation
+invoke   create_workflow_invocation with the selection and the execution service account
+wait     poll get_workflow_invocation with backoff until it ends or the timeout passes
+         (then it is cancelled), then query_workflow_invocation_actions for each action
+
+Every call retries a transient UNAVAILABLE with backoff. Retrying a create may start a
+second invocation; that is harmless because every action is idempotent (CREATE OR
+REPLACE, MERGE on unique keys).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Callable
+
+from google.api_core import exceptions as api_exceptions
+from google.api_core import retry as api_retry
+from google.cloud import dataform_v1
+
+from orchestrator.transform import TERMINAL_STATES, InvocationResult, TransformFailed
+from orchestrator.transform.actions import Selection
+from orchestrator.transform.compiler import CompilationError
+
+log = logging.getLogger(__name__)
+REPOSITORY = re.compile(r"^projects/[^/]+/locations/[^/]+/repositories/[^/]+$")
+
+
+def transient_retry(deadline_s: float = 120.0) -> api_retry.Retry:
+    return api_retry.Retry(predicate=api_retry.if_exception_type(api_exceptions.ServiceUnavailable),
+                           initial=0.5, maximum=10.0, multiplier=2.0, timeout=deadline_s)
+
+
+class DataformApiRunner:
+    def __init__(self, client: dataform_v1.DataformClient, repository: str, *, workspace: str = "default",
+                 git_commitish: str = "", release_config: str = "", service_account: str = "",
+                 default_database: str = "", poll_initial_s: float = 2.0, poll_max_s: float = 30.0,
+                 retry: api_retry.Retry | None = None, sleep: Callable[[float], None] = time.sleep):
+        if not REPOSITORY.match(repository):
+            raise ValueError(f"the Dataform repository must be projects/P/locations/R/repositories/NAME, got {repository!r}"
+                             " (set WINTERDAYS_DATAFORM_REPOSITORY)")
+        self.client = client
+        self.repository = repository
+        self.workspace = f"{repository}/workspaces/{workspace}"
+        self.git_commitish = git_commitish
+        self.release_config = release_config
+        self.service_account = service_account
+        self.default_database = default_database
+        self.poll_initial_s, self.poll_max_s = poll_initial_s, poll_max_s
+        self.retry = retry or transient_retry()
+        self.sleep = sleep
+
+    @classmethod
+    def from_settings(cls, settings, client: dataform_v1.DataformClient | None = None) -> "DataformApiRunner":
+        return cls(
+            client or dataform_v1.DataformClient(),
+            settings.dataform_repository,
+            workspace=settings.dataform_workspace,
+            git_commitish=settings.dataform_git_commitish,
+            release_config=settings.dataform_release_config,
+            service_account=settings.dataform_service_account,
+            default_database=settings.project,
+        )
+
+    # -- compile -----------------------------------------------------------------------------
+    def compile(self, variables: dict[str, str]) -> str:
+        source = self._source()
+        config = dataform_v1.CodeCompilationConfig(default_database=self.default_database,
+                                                   vars={k: str(v) for k, v in variables.items()})
+        result = self.client.create_compilation_result(
+            parent=self.repository,
+            compilation_result=dataform_v1.CompilationResult(code_compilation_config=config, **source),
+            retry=self.retry,
+        )
+        if result.compilation_errors:
+            lines = [f"{e.path or '?'}: {e.message}" for e in result.compilation_errors]
+            raise CompilationError(f"Dataform compilation {result.name} failed:\n" + "\n".join(lines))
+        log.info("dataform compiled", extra={"compilation": result.name, **source})
+        return result.name
+
+    def _source(self) -> dict:
+        if self.release_config:
+            return {"release_config": f"{self.repository}/releaseConfigs/{self.release_config}"}
+        if self.git_commitish:
+            return {"git_commitish": self.git_commitish}
+        return {"workspace": self.workspace}
+
+    # -- invoke --------------------------------------------------------------------------------
+    def invoke(self, compilation: str, selection: Selection) -> str:
+        config = dataform_v1.InvocationConfig(
+            included_tags=list(selection.tags),
+            included_targets=[self._target(t) for t in selection.targets],
+            transitive_dependencies_included=selection.include_dependencies,
+            transitive_dependents_included=selection.include_dependents,
+            fully_refresh_incremental_tables_enabled=selection.full_refresh,
+            service_account=self.service_account,
+        )
+        invocation = self.client.create_workflow_invocation(
+            parent=self.repository,
+            workflow_invocation=dataform_v1.WorkflowInvocation(compilation_result=compilation, invocation_config=config),
+            retry=self.retry,
+        )
+        log.info("dataform invocation started", extra={"invocation": invocation.name})
+        return invocation.name
+
+    def _target(self, target: str) -> dataform_v1.Target:
+        """'dataset.name' or a bare 'name' (then the default dataset, as Dataform resolves it)."""
+        schema, _, name = target.rpartition(".")
+        return dataform_v1.Target(database=self.default_database, schema=schema, name=name)
+
+    # -- wait ------------------------------------------------------------------------------------
+    def wait(self, invocation: str, timeout_s: float = 3600) -> InvocationResult:
+        deadline = time.monotonic() + timeout_s
+        delay = self.poll_initial_s
+        while True:
+            current = self.client.get_workflow_invocation(name=invocation, retry=self.retry)
+            state = current.state.name
+            if state in TERMINAL_STATES:
+                break
+            if time.monotonic() + delay > deadline:
+                self.client.cancel_workflow_invocation(request={"name": invocation}, retry=self.retry)
+                raise TransformFailed(f"Dataform invocation {invocation} was still {state} after {timeout_s:.0f} s; "
+                                      "it has been cancelled. Run the same date again.")
+            self.sleep(delay)
+            delay = min(delay * 2, self.poll_max_s)
+        actions = self._actions(invocation, current.compilation_result)
+        log.info("dataform invocation ended", extra={"invocation": invocation, "state": state})
+        return InvocationResult(name=invocation, state=state, actions=actions)
+
+    def _actions(self, invocation: str, compilation: str) -> list[dict]:
+        declared = self._compiled_actions(compilation)
+        found = []
+        pages = self.client.query_workflow_invocation_actions(request={"name": invocation}, retry=self.retry)
+        for action in pages:
+            key = f"{action.target.schema}.{action.target.name}"
+            kind, file = declared.get(key, ("action", "?"))
+            timing = action.invocation_timing
+            duration = None
+            if timing.start_time and timing.end_time:
+                duration = (timing.end_time - timing.start_time).total_seconds()
+            found.append({
+                "target": key, "kind": kind, "file": file, "state": action.state.name,
+                "duration_s": duration, "rows": None,
+                "error": f"{file}: {action.failure_reason}" if action.failure_reason else None,
+            })
+        return found
+
+    def _compiled_actions(self, compilation: str) -> dict[str, tuple[str, str]]:
+        """target -> (kind, SQLX file), so a failure names its file as the local runner does."""
+        if not compilation:
+            return {}
+        pages = self.client.query_compilation_result_actions(request={"name": compilation}, retry=self.retry)
+        declared = {}
+        for action in pages:
+            kind = next((k for k in ("relation", "operations", "assertion", "declaration") if k in action), "action")
+            declared[f"{action.target.schema}.{action.target.name}"] = (kind, action.file_path or "?")
+        return declared
