@@ -20,11 +20,13 @@ from orchestrator.transform.executor import Executor
 
 
 class LocalRunner:
-    def __init__(self, project_dir: Path, warehouse_uri: str, state_dir: Path, schema_suffix: str = ""):
+    def __init__(self, project_dir: Path, warehouse_uri: str, state_dir: Path, schema_suffix: str = "",
+                 workers: int | None = None):
         self.project_dir = Path(project_dir)
         self.warehouse_uri = warehouse_uri
         self.state_dir = Path(state_dir)
         self.schema_suffix = schema_suffix
+        self.workers = workers  # concurrent actions; None: Executor's default
 
     def compile(self, variables: dict[str, str]) -> str:
         graph = compile_project(self.project_dir, variables, schema_suffix=self.schema_suffix)
@@ -41,7 +43,7 @@ class LocalRunner:
         keys = select(actions, selection)
         warehouse = connect(self.warehouse_uri)
         try:
-            results = Executor(warehouse).run(actions, keys, full_refresh=selection.full_refresh)
+            results = Executor(warehouse, self.workers).run(actions, keys, full_refresh=selection.full_refresh)
         finally:
             warehouse.close()
         state = "FAILED" if any(r.state in ("FAILED", "SKIPPED") for r in results) else "SUCCEEDED"
