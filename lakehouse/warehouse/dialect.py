@@ -10,6 +10,7 @@ as Dataform's pre-operations, main statement and post-operations do in BigQuery.
 
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
 import sqlglot
@@ -20,6 +21,8 @@ from lakehouse.warehouse.external import command_to_duckdb
 from lakehouse.warehouse.rewrites import rewrite
 
 __all__ = ["Script", "UnsupportedSQL", "condition_to_duckdb", "to_duckdb"]
+# sqlglot warns when it keeps a statement as an opaque Command; we handle those (external.py) or refuse them
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 
 class Script:

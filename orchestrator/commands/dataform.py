@@ -3,6 +3,8 @@
 push     write dataform/ into the Dataform workspace through the API and commit it (gcp;
          Terraform cannot create workspaces, so push creates it when missing)
 compile  compile the project with the pinned CLI and the run's vars, and list its actions
+run      compile and run a selection of actions (by tag or by name, with or without their
+         dependencies or dependents), outside the run ledger; both modes
 """
 
 from __future__ import annotations
@@ -26,6 +28,15 @@ def register(sub) -> None:
     comp.add_argument("--date", type=parse_date, help="the run_date var (default: yesterday)")
     comp.add_argument("--schema-suffix", default="", help="Dataform's --schema-suffix")
     comp.set_defaults(handler=compile_command)
+    run = actions.add_parser("run", help="compile and run selected actions (both modes), outside the run ledger")
+    run.add_argument("--date", type=parse_date, help="the run_date var (default: yesterday)")
+    run.add_argument("--tags", default="", help="comma-separated tags, e.g. gold,daily")
+    run.add_argument("--actions", default="", help="comma-separated actions, e.g. fct_sales or winter_days_warehouse.fct_sales")
+    run.add_argument("--no-dependencies", action="store_true", help="run only the selected actions")
+    run.add_argument("--dependents", action="store_true", help="also run what depends on them")
+    run.add_argument("--full-refresh", action="store_true", help="rebuild incremental tables")
+    run.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the invocation")
+    run.set_defaults(handler=run_command)
 
 
 def dataform_client():
@@ -64,4 +75,26 @@ def compile_command(args, settings: Settings) -> int:
     for key in execution_order(actions):
         action = actions[key]
         print(f"{action.kind:<12} {key:<75} {','.join(action.tags):<20} {action.file}")
+    return 0
+
+
+def run_command(args, settings: Settings) -> int:
+    from orchestrator.resources import Resources
+    from orchestrator.steps import compile_variables
+    from orchestrator.transform import TransformFailed
+    from orchestrator.transform.actions import Selection
+
+    tags = tuple(t for t in args.tags.split(",") if t)
+    targets = tuple(t for t in args.actions.split(",") if t)
+    selection = Selection(tags=tags, targets=targets, include_dependencies=bool(tags or targets) and not args.no_dependencies,
+                          include_dependents=args.dependents, full_refresh=args.full_refresh)
+    transform = Resources.from_settings(settings).transform
+    variables = compile_variables(settings, settings.bronze_uri, args.date or yesterday(settings))
+    try:
+        result = transform.wait(transform.invoke(transform.compile(variables), selection), args.timeout)
+        print(json.dumps(result.summary()))
+        result.raise_for_state()
+    except (TransformFailed, ValueError, RuntimeError) as error:
+        print(f"winterdays: {error}", file=sys.stderr)
+        return 1
     return 0

@@ -12,6 +12,7 @@ connection.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -49,7 +50,9 @@ def _body(sql: str) -> str:
 
 
 def default_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
+    """DuckDB already spreads one statement over every core; running actions side by side only
+    pays when there are cores to spare (bench/transform.py measured no gain on 2 cores)."""
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
 class Executor:
@@ -127,10 +130,19 @@ class Executor:
 
     def _materialise(self, action: Action, full_refresh: bool, wh) -> int | None:
         """Run the action's script; rows affected by its main statement."""
+        statements, main = self.script(action, full_refresh, wh)
+        counts = wh.run_script(statements)
+        if action.kind == "operations":
+            return counts[-1] if counts else None
+        return None if action.kind == "view" or counts[main] < 0 else counts[main]
+
+    def script(self, action: Action, full_refresh: bool, wh) -> tuple[list[str], int]:
+        """The BigQuery statements Dataform runs for a table, view, incremental or operations action,
+        and the index of the main one. `wh` tells whether an incremental table exists yet."""
         target = _quote(action.key)
         if action.kind == "operations":
-            counts = wh.run_script([q for q in action.queries if q.strip()])
-            return counts[-1] if counts else None
+            queries = [q for q in action.queries if q.strip()]
+            return queries, len(queries) - 1
         if action.kind == "view":
             pre, main, post = action.pre_ops, f"CREATE OR REPLACE VIEW {target} AS\n{_body(action.query)}", action.post_ops
         elif action.kind == "incremental" and wh.table_exists(action.dataset, action.name) and (
@@ -141,10 +153,8 @@ class Executor:
             pre, main, post = action.pre_ops, f"CREATE OR REPLACE TABLE {target} AS\n{_body(action.query)}", action.post_ops
         else:
             raise ValueError(f"unsupported action type {action.kind!r}")
-        statements = [s for s in pre if s.strip()] + [main] + [s for s in post if s.strip()]
-        counts = wh.run_script(statements)
-        rows = counts[len([s for s in pre if s.strip()])]
-        return None if action.kind == "view" or rows < 0 else rows
+        pre = [s for s in pre if s.strip()]
+        return pre + [main] + [s for s in post if s.strip()], len(pre)
 
     @staticmethod
     def _incremental_statement(action: Action, columns: list[str]) -> str:
@@ -163,16 +173,23 @@ class Executor:
         )
 
     @staticmethod
-    def _assert(action: Action, result: ActionResult, wh) -> None:
-        """As Dataform does: the assertion query becomes a view; any row in it fails the action."""
+    def assertion_script(action: Action) -> list[str]:
+        """As Dataform does: the assertion query becomes a view, then its rows are counted."""
         view = _quote(action.key)
-        wh.run_script([*[s for s in action.pre_ops if s.strip()], f"CREATE OR REPLACE VIEW {view} AS\n{_body(action.query)}"])
-        (count,) = wh.query(f"SELECT COUNT(*) AS n FROM {view}")
+        return [*[s for s in action.pre_ops if s.strip()], f"CREATE OR REPLACE VIEW {view} AS\n{_body(action.query)}",
+                f"SELECT COUNT(*) AS n FROM {view}"]
+
+    def _assert(self, action: Action, result: ActionResult, wh) -> None:
+        """Any row in the assertion's view fails the action, with a sample of the rows."""
+        *setup, count_rows = self.assertion_script(action)
+        view = _quote(action.key)
+        wh.run_script(setup)
+        (count,) = wh.query(count_rows)
         result.rows = int(count["n"])
         if result.rows:
             result.sample = wh.query(f"SELECT * FROM {view} LIMIT {ASSERTION_SAMPLE}")
             result.state = "FAILED"
             result.error = (
                 f"{action.file}: assertion {action.key} failed: {result.rows} offending row(s); "
-                f"sample: {result.sample}"
+                f"sample: {json.dumps(result.sample, default=str)}"
             )
