@@ -9,6 +9,7 @@ tells whether running independent actions concurrently helps on this machine. Co
 
     .venv/bin/python bench/transform.py                        # 1M sales, 10M events, 10k startups
     .venv/bin/python bench/transform.py --scale 0.1            # a tenth of that
+    .venv/bin/python bench/transform.py --events 2000000       # full scale but 2M events
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ from synthetic_bronze import write_bronze  # noqa: E402
 START = dt.date(2026, 1, 1)
 
 
-def build_bronze(root: Path, scale: float, days: int) -> dict:
-    sizes = {"sales": int(1_000_000 * scale), "events": int(10_000_000 * scale),
+def build_bronze(root: Path, scale: float, days: int, events: int | None = None) -> dict:
+    sizes = {"sales": int(1_000_000 * scale), "events": events or int(10_000_000 * scale),
              "startups": int(10_000 * scale), "customers": max(100, int(50_000 * scale))}
     marker = root / "sizes.json"
     if marker.exists() and json.loads(marker.read_text()) == {**sizes, "days": days}:
@@ -98,6 +99,7 @@ class _NoTables:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 1M sales, 10M events, 10k startups")
+    parser.add_argument("--events", type=int, help="clickstream events, overriding the scale (10M is slow on 2 cores)")
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best time of each counts")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "winterdays-bench-transform")
@@ -105,7 +107,7 @@ def main() -> None:
 
     args.work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    sizes = build_bronze(args.work / "bronze", args.scale, args.days)
+    sizes = build_bronze(args.work / "bronze", args.scale, args.days, args.events)
     generate_s = time.perf_counter() - started
     run_date = START + dt.timedelta(days=args.days - 1)
     variables = {"bronze_uri": str(args.work / "bronze"), "pii_key": "bench", "run_date": run_date.isoformat(),
