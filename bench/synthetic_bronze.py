@@ -74,7 +74,8 @@ versions AS (
 )
 SELECT sale_id, customer_id, product_id, product_category, quantity, unit_price,
        CAST(quantity * unit_price AS DECIMAL(18, 2)) AS amount, 'EUR' AS currency, status, payment_method,
-       CASE payment_method WHEN 'visa' THEN 'card' WHEN 'paypal' THEN 'wallet' ELSE 'bank' END AS payment_method_category,
+       CASE payment_method WHEN 'visa' THEN 'card' WHEN 'paypal' THEN 'wallet' ELSE 'bank' END
+         AS payment_method_category,
        sha256(customer_id) AS contact_email_hashed, NULL::VARCHAR AS credit_card_last4, region, channel,
        sale_timestamp, '2.0.0' AS schema_version, updated_at, updated_at + INTERVAL 1 HOUR AS exported_at,
        CAST(updated_at AS DATE) AS dt
@@ -94,7 +95,8 @@ SELECT
   'W' || lpad((i // 5)::VARCHAR, 9, '0') AS session_id,
   CASE WHEN session_draw % 10 < 3 THEN NULL
        ELSE 'C' || lpad((session_draw % $customers)::VARCHAR, 7, '0') END AS customer_id,
-  ['page_view', 'product_view', 'add_to_cart', 'checkout', 'purchase', 'search'][1 + draw(i, $seed, 23) % 6] AS event_type,
+  ['page_view', 'product_view', 'add_to_cart', 'checkout', 'purchase', 'search'][1 + draw(i, $seed, 23) % 6]
+    AS event_type,
   'https://shop.example.com/' AS page_url,
   NULL::VARCHAR AS referrer_domain,
   ['desktop', 'mobile', 'tablet'][1 + draw(i, $seed, 24) % 3] AS device_type_category,

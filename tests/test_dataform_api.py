@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from google.api_core import retry as api_retry
+from dataform_fake import FakeDataform, FakeServer, State
 from google.api_core import exceptions as api_exceptions
+from google.api_core import retry as api_retry
 from google.cloud.dataform_v1.types import dataform as t
 
 from orchestrator.transform import TransformFailed
@@ -14,7 +15,6 @@ from orchestrator.transform.actions import Selection
 from orchestrator.transform.compiler import CompilationError
 from orchestrator.transform.dataform_api import DataformApiRunner
 from orchestrator.transform.workspace import push_project
-from dataform_fake import FakeDataform, FakeServer, State
 
 REPO = "projects/p/locations/europe-west1/repositories/winter-days"
 ActionState = t.WorkflowInvocationAction.State
@@ -36,7 +36,7 @@ def runner(fake, **kwargs) -> DataformApiRunner:
 
 
 def action(schema, name, state, reason="", seconds=3):
-    start = dt.datetime(2026, 3, 31, 6, 0, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 3, 31, 6, 0, tzinfo=dt.UTC)
     return t.WorkflowInvocationAction(
         target=t.Target(database="p", schema=schema, name=name), state=state, failure_reason=reason,
         invocation_timing={"start_time": start, "end_time": start + dt.timedelta(seconds=seconds)})
@@ -49,8 +49,8 @@ def compiled(schema, name, file, kind="relation"):
 
 def test_success_runs_compile_invoke_wait_with_the_run_settings(fake):
     fake.states = [State.RUNNING, State.RUNNING, State.SUCCEEDED]
-    fake.actions = [action("stg", "stg_sales", ActionState.SUCCEEDED), action("gold", "fct_sales", ActionState.SUCCEEDED),
-                    action("asserts", "fk", ActionState.SUCCEEDED)]
+    fake.actions = [action("stg", "stg_sales", ActionState.SUCCEEDED),
+                    action("gold", "fct_sales", ActionState.SUCCEEDED), action("asserts", "fk", ActionState.SUCCEEDED)]
     fake.compiled = [compiled("stg", "stg_sales", "definitions/staging/stg_sales.sqlx"),
                      compiled("asserts", "fk", "definitions/assertions/fk.sqlx", kind="assertion")]
     run = runner(fake)

@@ -18,7 +18,7 @@ from sqlglot import exp
 from lakehouse.warehouse import UnsupportedSQL, WarehouseError
 from lakehouse.warehouse.duckdb import DuckDBWarehouse
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def ts(text: str) -> dt.datetime:

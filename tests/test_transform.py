@@ -57,8 +57,8 @@ class Lake:
         return self.runner.compile({"bronze_uri": str(self.bronze), "pii_key": "test-key",
                                     "run_date": run_date.isoformat(), "snapshot_days": "40"})
 
-    def run(self, compilation: str, selection: Selection = Selection()):
-        return self.runner.wait(self.runner.invoke(compilation, selection))
+    def run(self, compilation: str, selection: Selection | None = None):
+        return self.runner.wait(self.runner.invoke(compilation, selection or Selection()))
 
     def query(self, sql: str) -> list[dict]:
         warehouse = connect(self.runner.warehouse_uri)

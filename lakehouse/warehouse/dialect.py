@@ -11,7 +11,7 @@ as Dataform's pre-operations, main statement and post-operations do in BigQuery.
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import sqlglot
 from sqlglot import exp
@@ -74,7 +74,8 @@ class Script:
         for item in tree.expressions:
             assignment = item.this
             if not isinstance(assignment, exp.EQ) or not isinstance(assignment.this, exp.Column):
-                raise UnsupportedSQL(f"SET {assignment.sql('bigquery')[:80]}: only SET variable = expression is supported")
+                raise UnsupportedSQL(
+                    f"SET {assignment.sql('bigquery')[:80]}: only SET variable = expression is supported")
             name = assignment.this.name.lower()
             if name not in self.variables:
                 raise UnsupportedSQL(f"SET {name}: the variable was not DECLAREd in this script")

@@ -37,7 +37,7 @@ class DuckDBWarehouse:
     def __repr__(self) -> str:
         return f"DuckDBWarehouse({self.path!r})"
 
-    def worker(self) -> "DuckDBWarehouse":
+    def worker(self) -> DuckDBWarehouse:
         """The same database through a connection of its own, for one worker thread.
 
         DuckDB runs statements of different connections concurrently (its own MVCC);

@@ -75,7 +75,8 @@ def _cast(node: exp.Cast) -> exp.Expression:
         return node  # not text: DuckDB and BigQuery agree
     text = exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR"))
     accepted = exp.Anonymous(this="regexp_full_match", expressions=[text, exp.Literal.string(pattern)])
-    refused = exp.Null() if isinstance(node, exp.TryCast) else _error(f"cannot cast the text to {target.sql('bigquery')}")
+    refused = exp.Null() if isinstance(node, exp.TryCast) else \
+        _error(f"cannot cast the text to {target.sql('bigquery')}")
     ifs = [exp.If(this=accepted, true=from_text(text.copy()))]
     if kind is None:  # unknown at translation time: decide per row on the runtime type
         is_text = exp.EQ(this=exp.Anonymous(this="typeof", expressions=[value.copy()]),
@@ -207,7 +208,8 @@ def _format_time(node: exp.TimeToStr) -> exp.Expression:
     if zone is not None:  # the instant's wall clock in that zone
         if isinstance(value, exp.TsOrDsToTimestamp):
             value = value.this
-        value = exp.Anonymous(this="timezone", expressions=[zone, exp.Cast(this=value, to=exp.DataType.build("TIMESTAMPTZ"))])
+        instant = exp.Cast(this=value, to=exp.DataType.build("TIMESTAMPTZ"))
+        value = exp.Anonymous(this="timezone", expressions=[zone, instant])
     return exp.Anonymous(this="strftime", expressions=[value, exp.Literal.string(fmt)])
 
 
@@ -270,7 +272,8 @@ def _array_agg(node: exp.Expression) -> exp.Expression:
     value = inner.this if isinstance(inner, exp.Order) else inner
     result: exp.Expression = exp.ArrayAgg(this=inner)
     if ignore_nulls:
-        result = exp.Filter(this=result, expression=exp.Where(this=exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))))
+        not_null = exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
+        result = exp.Filter(this=result, expression=exp.Where(this=not_null))
     if limit is not None:
         result = exp.Anonymous(this="list_slice", expressions=[result, exp.Literal.number(1), limit])
     return result

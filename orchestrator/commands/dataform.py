@@ -31,7 +31,8 @@ def register(sub) -> None:
     run = actions.add_parser("run", help="compile and run selected actions (both modes), outside the run ledger")
     run.add_argument("--date", type=parse_date, help="the run_date var (default: yesterday)")
     run.add_argument("--tags", default="", help="comma-separated tags, e.g. gold,daily")
-    run.add_argument("--actions", default="", help="comma-separated actions, e.g. fct_sales or winter_days_warehouse.fct_sales")
+    run.add_argument("--actions", default="",
+                     help="comma-separated actions, e.g. fct_sales or winter_days_warehouse.fct_sales")
     run.add_argument("--no-dependencies", action="store_true", help="run only the selected actions")
     run.add_argument("--dependents", action="store_true", help="also run what depends on them")
     run.add_argument("--full-refresh", action="store_true", help="rebuild incremental tables")
@@ -86,7 +87,8 @@ def run_command(args, settings: Settings) -> int:
 
     tags = tuple(t for t in args.tags.split(",") if t)
     targets = tuple(t for t in args.actions.split(",") if t)
-    selection = Selection(tags=tags, targets=targets, include_dependencies=bool(tags or targets) and not args.no_dependencies,
+    selection = Selection(tags=tags, targets=targets,
+                          include_dependencies=bool(tags or targets) and not args.no_dependencies,
                           include_dependents=args.dependents, full_refresh=args.full_refresh)
     transform = Resources.from_settings(settings).transform
     variables = compile_variables(settings, settings.bronze_uri, args.date or yesterday(settings))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from google.api_core import exceptions as api_exceptions
 from google.api_core import retry as api_retry
@@ -41,8 +41,8 @@ class DataformApiRunner:
                  default_database: str = "", poll_initial_s: float = 2.0, poll_max_s: float = 30.0,
                  retry: api_retry.Retry | None = None, sleep: Callable[[float], None] = time.sleep):
         if not REPOSITORY.match(repository):
-            raise ValueError(f"the Dataform repository must be projects/P/locations/R/repositories/NAME, got {repository!r}"
-                             " (set WINTERDAYS_DATAFORM_REPOSITORY)")
+            raise ValueError("the Dataform repository must be projects/P/locations/R/repositories/NAME, "
+                             f"got {repository!r} (set WINTERDAYS_DATAFORM_REPOSITORY)")
         self.client = client
         self.repository = repository
         self.workspace = f"{repository}/workspaces/{workspace}"
@@ -55,7 +55,7 @@ class DataformApiRunner:
         self.sleep = sleep
 
     @classmethod
-    def from_settings(cls, settings, client: dataform_v1.DataformClient | None = None) -> "DataformApiRunner":
+    def from_settings(cls, settings, client: dataform_v1.DataformClient | None = None) -> DataformApiRunner:
         return cls(
             client or dataform_v1.DataformClient(),
             settings.dataform_repository,
@@ -99,11 +99,9 @@ class DataformApiRunner:
             fully_refresh_incremental_tables_enabled=selection.full_refresh,
             service_account=self.service_account,
         )
-        invocation = self.client.create_workflow_invocation(
-            parent=self.repository,
-            workflow_invocation=dataform_v1.WorkflowInvocation(compilation_result=compilation, invocation_config=config),
-            retry=self.retry,
-        )
+        request = dataform_v1.WorkflowInvocation(compilation_result=compilation, invocation_config=config)
+        invocation = self.client.create_workflow_invocation(parent=self.repository, workflow_invocation=request,
+                                                            retry=self.retry)
         log.info("dataform invocation started", extra={"invocation": invocation.name})
         return invocation.name
 

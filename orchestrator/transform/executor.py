@@ -143,14 +143,15 @@ class Executor:
         if action.kind == "operations":
             queries = [q for q in action.queries if q.strip()]
             return queries, len(queries) - 1
+        pre, post = action.pre_ops, action.post_ops
         if action.kind == "view":
-            pre, main, post = action.pre_ops, f"CREATE OR REPLACE VIEW {target} AS\n{_body(action.query)}", action.post_ops
+            main = f"CREATE OR REPLACE VIEW {target} AS\n{_body(action.query)}"
         elif action.kind == "incremental" and wh.table_exists(action.dataset, action.name) and (
                 not full_refresh or action.protected):
             pre, post = action.incremental_pre_ops, action.incremental_post_ops
             main = self._incremental_statement(action, wh.columns(action.dataset, action.name))
         elif action.kind in ("table", "incremental"):
-            pre, main, post = action.pre_ops, f"CREATE OR REPLACE TABLE {target} AS\n{_body(action.query)}", action.post_ops
+            main = f"CREATE OR REPLACE TABLE {target} AS\n{_body(action.query)}"
         else:
             raise ValueError(f"unsupported action type {action.kind!r}")
         pre = [s for s in pre if s.strip()]
