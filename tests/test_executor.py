@@ -80,3 +80,28 @@ def test_selection_by_tag_with_and_without_dependencies():
     assert with_deps.index("stg.src") < with_deps.index("gold.fct") < with_deps.index("gold.v_fct")
     with pytest.raises(ValueError, match="unknown target"):
         select(actions, Selection(targets=("nope",)))
+
+
+def test_pre_operation_declare_reaches_the_main_query_and_post_operations_run_after(wh):
+    g = {"tables": [
+        {"type": "table", "target": target("stg", "src"), "fileName": "definitions/src.sqlx",
+         "query": "SELECT 1 AS id UNION ALL SELECT 5"},
+        {"type": "incremental", "target": target("gold", "big"), "fileName": "definitions/big.sqlx",
+         "query": "SELECT id FROM `proj.stg.src` WHERE id > cutoff", "dependencyTargets": [target("stg", "src")],
+         "preOps": ["DECLARE cutoff INT64 DEFAULT (SELECT MIN(id) FROM `proj.stg.src`)"],
+         "postOps": ["CREATE OR REPLACE TABLE `proj.gold.audit` AS SELECT COUNT(*) AS n FROM `proj.gold.big`"]},
+    ]}
+    results = run(wh, g)
+    assert results["gold.big"].state == "SUCCEEDED" and results["gold.big"].rows == 1
+    assert wh.query("SELECT id FROM gold.big") == [{"id": 5}]
+    assert wh.query("SELECT n FROM gold.audit") == [{"n": 1}]
+
+
+def test_unsupported_construct_fails_its_action_naming_the_file_and_changes_nothing(wh):
+    g = {"tables": [{"type": "table", "target": target("stg", "fp"), "fileName": "definitions/fp.sqlx",
+                     "preOps": ["CREATE OR REPLACE TABLE `proj.stg.side_effect` AS SELECT 1 AS x"],
+                     "query": "SELECT FARM_FINGERPRINT('a') AS f"}]}
+    failed = run(wh, g)["stg.fp"]
+    assert failed.state == "FAILED"
+    assert failed.error.startswith("definitions/fp.sqlx: ") and "FARM_FINGERPRINT" in failed.error
+    assert not wh.table_exists("stg", "side_effect")  # the script was refused whole, before it ran
