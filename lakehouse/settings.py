@@ -44,6 +44,7 @@ class Settings:
     dataform_service_account: str = ""
     dataform_git_commitish: str = ""  # compile this commitish instead of the workspace
     dataform_release_config: str = ""  # or this release config (its id)
+    transform_workers: int = 0  # local: Dataform actions run side by side; 0 = half the cores
     pipeline_root: str = ""
     pipeline_service_account: str = ""
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -130,6 +131,7 @@ class Settings:
             dataform_service_account=env.get("WINTERDAYS_DATAFORM_SERVICE_ACCOUNT", ""),
             dataform_git_commitish=env.get("WINTERDAYS_DATAFORM_GIT_COMMITISH", ""),
             dataform_release_config=env.get("WINTERDAYS_DATAFORM_RELEASE_CONFIG", ""),
+            transform_workers=_int(env, "WINTERDAYS_TRANSFORM_WORKERS", 0),
             pipeline_root=env.get("WINTERDAYS_PIPELINE_ROOT", ""),
             pipeline_service_account=env.get("WINTERDAYS_PIPELINE_SERVICE_ACCOUNT", ""),
             extra={k: v for k, v in env.items() if k.startswith("WINTERDAYS_")},

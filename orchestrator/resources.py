@@ -52,7 +52,8 @@ def _transform_runner(settings: Settings) -> TransformRunner:
     if settings.is_local:
         from orchestrator.transform.local import LocalRunner
 
-        return LocalRunner(settings.dataform_dir, settings.warehouse_uri, settings.home / "dataform")
+        return LocalRunner(settings.dataform_dir, settings.warehouse_uri, settings.home / "dataform",
+                           workers=settings.transform_workers or None)
     from orchestrator.transform.dataform_api import DataformApiRunner
 
     return DataformApiRunner.from_settings(settings)
