@@ -167,15 +167,16 @@ def _week_start(unit) -> str:
 def _extract(node: exp.Extract) -> exp.Expression:
     part, value = node.this, node.expression
     name = part.name.upper() if isinstance(part, exp.Var) else ""
+    if _static_type(value) == exp.DataType.Type.TIMESTAMPTZ:
+        # BigQuery extracts in UTC unless told otherwise; the session zone is UTC: read the UTC wall clock
+        value = exp.Cast(this=value, to=exp.DataType.build("TIMESTAMP"))
+        node.set("expression", value)
     if name == "DAYOFWEEK":  # BigQuery 1 = Sunday ... 7; DuckDB 0 = Sunday ... 6
         return exp.Paren(this=exp.Add(this=node, expression=exp.Literal.number(1)))
     if name == "WEEK" or isinstance(part, exp.WeekStart):
         element = "%U" if _week_start(part) == "SUNDAY" else "%W"
         text = exp.Anonymous(this="strftime", expressions=[value, exp.Literal.string(element)])
         return exp.Cast(this=text, to=exp.DataType.build("BIGINT"))
-    if _static_type(value) == exp.DataType.Type.TIMESTAMPTZ:
-        # BigQuery extracts in UTC unless told otherwise; the session zone is UTC, so read the UTC wall clock
-        node.set("expression", exp.Cast(this=value, to=exp.DataType.build("TIMESTAMP")))
     if name == "ISOWEEK":
         node.set("this", exp.var("WEEK"))
     elif name == "DATE":
