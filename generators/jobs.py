@@ -2,25 +2,30 @@
 
 Cloud Run Jobs run these through `winterdays generate SOURCE`; a job with N tasks
 splits the records by CLOUD_RUN_TASK_INDEX / CLOUD_RUN_TASK_COUNT (record k goes to
-task k mod N), so the union over tasks equals one task's output, with no overlap.
+task k mod N, with whatever defect it gets, a duplicate included), so the union over
+tasks equals one task's output, with no overlap. Records are streamed: memory grows
+with the customer population, never with the number of records.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import json
+import itertools
 import logging
-from collections.abc import Callable, Iterable
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from generators.catalog import Catalog
-from generators.clickstream import click_events
-from generators.population import Population
-from generators.sales import sale_records
+from generators.clickstream import click_blocks
+from generators.defects import Defects
+from generators.population import EPOCH, Population
+from generators.sales import LATE_REFUND_MAX_DAYS, daily_sales
 from generators.startups import startup_records
 from lakehouse import bronze
 from lakehouse.settings import Settings
@@ -28,6 +33,8 @@ from lakehouse.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 FIRESTORE_BATCH = 500  # the maximum writes in one Firestore batch
+COMMITS_IN_FLIGHT = 2  # commits overlap with drawing the next batch; more only queue at the server
+JSONL_CHUNK = 4096  # lines encoded and written together
 
 
 @dataclass(frozen=True)
@@ -35,10 +42,21 @@ class Volumes:
     customers: int = 300
     events_per_day: int = 1000
     startups: int = 100
+    bad_ratio: float = 0.0  # share of records with a realistic defect (see generators/defects.py)
+    oracle: bool = True  # write the churn oracle (costs ~customers x 6,000 draws a day)
+
+    def __post_init__(self):
+        for name in ("customers", "events_per_day", "startups"):
+            if getattr(self, name) < 0 or (name == "customers" and self.customers == 0):
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if not 0.0 <= self.bad_ratio <= 1.0:
+            raise ValueError(f"the bad-record ratio must be between 0 and 1, got {self.bad_ratio}")
 
 
 @dataclass(frozen=True)
 class Shard:
+    """Task `index` of `count` owns the records k with k mod count == index."""
+
     index: int = 0
     count: int = 1
 
@@ -46,13 +64,16 @@ class Shard:
         if self.count < 1 or not 0 <= self.index < self.count:
             raise ValueError(f"task index {self.index} is outside 0..{self.count - 1}")
 
-    def take(self, records: Iterable[dict]) -> Iterable[dict]:
-        return (r for k, r in enumerate(records) if k % self.count == self.index)
+    def positions(self, length: int, first: int = 0) -> range:
+        """The offsets i in 0..length-1 of the records first+i that this task owns."""
+        return range((self.index - first) % self.count, length, self.count)
 
 
 def date_range(start: dt.date, end: dt.date) -> list[dt.date]:
     if end < start:
         raise ValueError(f"--to {end} is before --from {start}")
+    if start < EPOCH:
+        raise ValueError(f"the business opened on {EPOCH}: there is no data for {start}")
     return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
 
 
@@ -65,36 +86,52 @@ def generate_sales(
     catalog = Catalog(settings.seed)
     oracle = ObjectStore(settings.oracle_uri)
     collection = firestore_client.collection(settings.sales_collection)
+    lookback = max(population.epoch, start - dt.timedelta(days=LATE_REFUND_MAX_DAYS))
     total = 0
-    for state in population.days(start, end):
-        written = _write_documents(firestore_client, collection, shard.take(
-            sale_records(state, settings.seed, catalog, settings.pii_key)))
-        if shard.index == 0:
-            _write_oracle(oracle, state, population.churn_probability(state))
+    for sales in daily_sales(population.days(lookback, end), start, settings.seed, catalog, settings.pii_key):
+        defects = Defects("sales", settings.seed, sales.state.day, volumes.bad_ratio)
+        documents = (document for k in shard.positions(len(sales))
+                     for document in defects.documents(k, sales.record(k)))
+        written = write_documents(firestore_client, collection, documents)
+        if volumes.oracle and shard.index == 0:
+            _write_oracle(oracle, sales.state, population.churn_probability(sales.state))
         total += written
-        progress(state.day, written)
+        progress(sales.state.day, written)
     return total
 
 
-def _write_documents(client, collection, records: Iterable[dict]) -> int:
-    batch, pending, written = client.batch(), 0, 0
-    for record in records:
-        batch.set(collection.document(record["sale_id"]), record)
-        pending += 1
-        if pending == FIRESTORE_BATCH:
-            batch.commit()
-            written += pending
-            batch, pending = client.batch(), 0
-    if pending:
-        batch.commit()
-        written += pending
+def write_documents(client, collection, documents: Iterable[tuple[str, dict]]) -> int:
+    """Set each (id, data) in batches of FIRESTORE_BATCH, committing up to COMMITS_IN_FLIGHT at once.
+
+    Returns when every batch is committed, so a later write of the same document (a late
+    refund on a later day) can never overtake an earlier one.
+    """
+    written = 0
+    with ThreadPoolExecutor(COMMITS_IN_FLIGHT) as pool:
+        pending: deque = deque()
+        for chunk in _chunks(documents, FIRESTORE_BATCH):
+            batch = client.batch()
+            for doc_id, data in chunk:
+                batch.set(collection.document(doc_id), data)
+            if len(pending) == COMMITS_IN_FLIGHT:
+                pending.popleft().result()
+            pending.append(pool.submit(batch.commit))
+            written += len(chunk)
+        for commit in pending:
+            commit.result()
     return written
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def _write_oracle(store: ObjectStore, state, probabilities) -> None:
     table = pa.table(
         {
-            "customer_id": pa.array(state.customer_ids.tolist(), pa.string()),
+            "customer_id": pa.array(state.customer_ids(), pa.string()),
             "snapshot_date": pa.array([state.day] * len(probabilities), pa.date32()),
             "is_active": pa.array(state.alive.tolist(), pa.bool_()),
             "churn_probability": pa.array(probabilities.tolist(), pa.float64()),
@@ -113,11 +150,26 @@ def generate_clickstream(
     store = ObjectStore(settings.bronze_uri)
     total = 0
     for state in population.days(start, end):
-        events = list(shard.take(click_events(state, settings.seed, volumes.events_per_day)))
-        _write_jsonl(store, "clickstream", state.day, shard, events)
-        total += len(events)
-        progress(state.day, len(events))
+        defects = Defects("clickstream", settings.seed, state.day, volumes.bad_ratio)
+        lines = _click_lines(click_blocks(state, settings.seed, volumes.events_per_day), shard, defects)
+        written = _write_jsonl(store, "clickstream", state.day, shard, lines)
+        total += written
+        progress(state.day, written)
     return total
+
+
+def _click_lines(blocks: Iterable, shard: Shard, defects: Defects) -> Iterator[str]:
+    """The task's lines, the good ones made a block at a time, the defective ones spliced in."""
+    for block in blocks:
+        offsets = shard.positions(len(block), block.first)
+        lines = block.lines(offsets)
+        done = 0
+        for i in sorted(i for i in defects.among(block.first, len(block)) if i in offsets):
+            j = offsets.index(i)
+            yield from lines[done:j]
+            yield from defects.lines(block.first + i, block.record(i))
+            done = j + 1
+        yield from lines[done:]
 
 
 def generate_startups(
@@ -128,18 +180,29 @@ def generate_startups(
     if full is None:
         earlier = [p for p in store.list("startups") if (bronze.partition_date(p) or day) < day]
         full = not earlier
-    records = list(shard.take(startup_records(settings.seed, day, full, settings.pii_key, volumes.startups)))
-    _write_jsonl(store, "startups", day, shard, records)
-    log.info("startups written", extra={"day": day.isoformat(), "rows": len(records), "full_load": full})
-    return len(records)
+    records = list(startup_records(settings.seed, day, full, settings.pii_key, volumes.startups))
+    defects = Defects("startups", settings.seed, day, volumes.bad_ratio)
+    lines = (line for k in shard.positions(len(records)) for line in defects.lines(k, records[k]))
+    rows = _write_jsonl(store, "startups", day, shard, lines)
+    log.info("startups written", extra={"day": day.isoformat(), "rows": rows, "full_load": full})
+    return rows
 
 
-def _write_jsonl(store: ObjectStore, source: str, day: dt.date, shard: Shard, records: list[dict]) -> None:
+def _write_jsonl(store: ObjectStore, source: str, day: dt.date, shard: Shard, lines: Iterable[str]) -> int:
+    """Stream the task's lines into its shard file, then drop shard files of another task count."""
     partition = bronze.partition(source, day)
-    body = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records).encode()
-    store.write_bytes(f"{partition}/{bronze.shard_file(source, shard.index, shard.count)}", body)
+    written = 0
+
+    def chunks() -> Iterator[bytes]:
+        nonlocal written
+        for chunk in _chunks(lines, JSONL_CHUNK):
+            written += len(chunk)
+            yield ("\n".join(chunk) + "\n").encode()
+
+    store.write_stream(f"{partition}/{bronze.shard_file(source, shard.index, shard.count)}", chunks())
     stale = [p for p in store.list(partition) if bronze.is_stale_shard(p, shard.count)]
     store.delete(stale)
+    return written
 
 
 def generate(

@@ -33,6 +33,7 @@ NON_COMPLETED = {"cancelled": 0.03, "pending": 0.02}  # besides refunds
 
 # Random streams: one per purpose, so adding a detail never shifts another stream.
 STREAM_STATIC, STREAM_DAY, STREAM_ORACLE = 1, 2, 3
+ORACLE_CHUNK = 4096
 
 
 def day_rng(seed: int, day: dt.date, stream: int) -> np.random.Generator:
@@ -44,7 +45,7 @@ class DayState:
     """What happened on one day, per slot (arrays of length `size`)."""
 
     day: dt.date
-    customer_ids: np.ndarray  # str; the slot's current customer
+    generation: np.ndarray  # int; how many customers held the slot before the current one
     alive: np.ndarray  # bool; customer active (not churned) at the end of the day
     purchases: np.ndarray  # int; sales made today
     refunds: np.ndarray  # int; of which refunded
@@ -55,6 +56,17 @@ class DayState:
     spend: np.ndarray  # typical unit price level
     refund_propensity: np.ndarray
     base_rate: np.ndarray
+
+    def customer_id(self, slot: int) -> str:
+        return customer_id(slot, int(self.generation[slot]))
+
+    def customer_ids(self) -> list[str]:
+        """Every slot's customer id (a plain loop: numpy string ops cost more at a million slots)."""
+        return [customer_id(slot, generation) for slot, generation in enumerate(self.generation.tolist())]
+
+
+def customer_id(slot: int, generation: int) -> str:
+    return f"C{slot:06d}-{generation:02d}"
 
 
 class Population:
@@ -88,22 +100,20 @@ class Population:
         self.health[slots] = rng.normal(0.6, 0.7, n)
         self.alive[slots] = True
 
-    def customer_ids(self) -> np.ndarray:
-        slots = np.arange(self.size)
-        return np.char.add(
-            np.char.add("C", np.char.zfill(slots.astype(str), 6)),
-            np.char.add("-", np.char.zfill(self.generation.astype(str), 2)),
-        )
-
     # -- dynamics ----------------------------------------------------------------
-    def hazard(self, health: np.ndarray | None = None) -> np.ndarray:
-        h = self.health if health is None else health
-        log_odds = BASE_LOG_ODDS + HEALTH_ON_HAZARD * h + REGION_EFFECT[self.region] + CHANNEL_EFFECT[self.channel]
+    def hazard(self, health: np.ndarray | None = None, part: slice = slice(None)) -> np.ndarray:
+        h = self.health[part] if health is None else health
+        log_odds = (BASE_LOG_ODDS + HEALTH_ON_HAZARD * h
+                    + REGION_EFFECT[self.region[part]] + CHANNEL_EFFECT[self.channel[part]])
         return 1.0 / (1.0 + np.exp(-log_odds))
 
-    def purchase_rate(self, health: np.ndarray | None = None) -> np.ndarray:
-        h = self.health if health is None else health
-        return self.base_rate * np.exp(HEALTH_ON_RATE * np.clip(h, -3, 3))
+    def purchase_rate(self, health: np.ndarray | None = None, part: slice = slice(None)) -> np.ndarray:
+        h = self.health[part] if health is None else health
+        return self.base_rate[part] * np.exp(HEALTH_ON_RATE * np.clip(h, -3, 3))
+
+    def refund_probability(self, health: np.ndarray | None = None, part: slice = slice(None)) -> np.ndarray:
+        h = self.health[part] if health is None else health
+        return np.clip(self.refund_propensity[part] * (1 + np.maximum(0, -h)), 0, 0.9)
 
     def step(self) -> DayState:
         """Advance one day and report it."""
@@ -121,13 +131,12 @@ class Population:
         self.reborn_on[churn] = ordinal + 1 + rng.geometric(1 / 20, churn.sum())
 
         purchases = rng.poisson(self.purchase_rate() * self.alive)
-        refund_p = np.clip(self.refund_propensity * (1 + np.maximum(0, -self.health)), 0, 0.9)
-        refunds = rng.binomial(purchases, refund_p)
+        refunds = rng.binomial(purchases, self.refund_probability())
         engagement = self.engagement_level * np.exp(0.7 * np.clip(self.health, -3, 3)) * self.alive
 
         state = DayState(
             day=day,
-            customer_ids=self.customer_ids(),
+            generation=self.generation.copy(),
             alive=self.alive.copy(),
             purchases=purchases,
             refunds=refunds,
@@ -159,18 +168,27 @@ class Population:
         """P(no completed purchase in the next HORIZON_DAYS | latent state at the end of the day).
 
         Monte Carlo over the same dynamics the generator uses; the best any model of the
-        observable data could do. Customers already churned have probability 1.
+        observable data could do. Customers already churned have probability 1. Call it
+        before the population moves on (it reads today's latent state). Customers are
+        simulated ORACLE_CHUNK at a time, so memory stays bounded at any population size.
         """
-        rng = day_rng(self.seed, state.day, STREAM_ORACLE)
-        alive = np.broadcast_to(state.alive, (simulations, self.size)).copy()
-        health = np.broadcast_to(self.health, (simulations, self.size)).copy()
-        bought = np.zeros((simulations, self.size), dtype=bool)
+        probability = np.empty(self.size)
+        for first in range(0, self.size, ORACLE_CHUNK):
+            part = slice(first, min(first + ORACLE_CHUNK, self.size))
+            rng = np.random.default_rng([self.seed, state.day.toordinal(), STREAM_ORACLE, first])
+            probability[part] = self._no_purchase_share(rng, state.alive[part], part, simulations)
+        return probability
+
+    def _no_purchase_share(self, rng, alive_today: np.ndarray, part: slice, simulations: int) -> np.ndarray:
+        shape = (simulations, len(alive_today))
+        alive = np.broadcast_to(alive_today, shape).copy()
+        health = np.broadcast_to(self.health[part], shape).copy()
+        bought = np.zeros(shape, dtype=bool)
         completed_share = 1 - sum(NON_COMPLETED.values())
         for _ in range(HORIZON_DAYS):
-            alive &= rng.random(alive.shape) >= self.hazard(health)
-            rate = self.purchase_rate(health) * alive
-            refund_p = np.clip(self.refund_propensity * (1 + np.maximum(0, -health)), 0, 0.9)
-            completed = rng.poisson(rate * completed_share * (1 - refund_p))
+            alive &= rng.random(shape) >= self.hazard(health, part)
+            rate = self.purchase_rate(health, part) * alive
+            completed = rng.poisson(rate * completed_share * (1 - self.refund_probability(health, part)))
             bought |= completed > 0
-            health = 0.97 * health + 0.03 * 0.4 + rng.normal(0, 0.12, health.shape)
+            health = 0.97 * health + 0.03 * 0.4 + rng.normal(0, 0.12, shape)
         return 1.0 - bought.mean(axis=0)

@@ -4,12 +4,17 @@ Document ids are the sale ids, deterministic for (seed, day, index), so a re-run
 retried Cloud Run task overwrites instead of duplicating. `sale_timestamp` is a string
 in the mix of formats real applications write; `updated_at` is a Firestore timestamp
 (when the document last changed), which the export uses as its watermark.
+
+Most refunds arrive days after the sale: the document is first written `completed`,
+then rewritten `refunded` with a later `updated_at` (silver keeps the latest version).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import functools
+from collections import defaultdict
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -18,7 +23,9 @@ from generators.population import NON_COMPLETED, DayState, day_rng
 from lakehouse.contracts import CHANNELS, CURRENCIES, PAYMENT_METHODS, REGIONS, SCHEMA_VERSION
 from lakehouse.pii import keyed_hash
 
-STREAM_SALES = 10
+STREAM_SALES, STREAM_LATE_REFUNDS = 10, 11
+LATE_REFUND_SHARE = 0.6  # of refunds; the others are refunded before the document is first written
+LATE_REFUND_MAX_DAYS = 14
 _METHODS = list(PAYMENT_METHODS)
 _TIMESTAMP_FORMATS = ("iso_z_ms", "iso_z", "iso_offset", "iso_offset_ms", "space", "epoch_ms")
 _FORMAT_WEIGHTS = (0.35, 0.2, 0.15, 0.1, 0.15, 0.05)
@@ -40,51 +47,101 @@ def format_timestamp(moment: dt.datetime, style: str) -> str | int:
     return text + "Z"
 
 
-def sale_records(state: DayState, seed: int, catalog: Catalog, pii_key: str) -> Iterator[dict]:
-    """The day's sales in a stable order; record k is `S<yyyymmdd>-<k>`."""
-    rng = day_rng(seed, state.day, STREAM_SALES)
-    slots = np.repeat(np.arange(len(state.purchases)), state.purchases)
-    n = len(slots)
-    # the first `refunds` sales of each customer's day are the refunded ones
-    within = np.arange(n) - np.repeat(np.cumsum(state.purchases) - state.purchases, state.purchases)
-    refunded = within < np.repeat(state.refunds, state.purchases)
-    seconds = np.sort(rng.integers(6 * 3600, 23 * 3600, n))
-    millis = rng.integers(0, 1000, n)
-    products = catalog.pick(rng, state.spend[slots])
-    quantities = 1 + rng.poisson(0.5, n)
-    methods = rng.integers(0, len(_METHODS), n)
-    styles = rng.choice(len(_TIMESTAMP_FORMATS), n, p=_FORMAT_WEIGHTS)
-    other = rng.random(n)
-    last4 = rng.integers(0, 10000, n)
-    midnight = dt.datetime.combine(state.day, dt.time(), dt.UTC)
-    for k in range(n):
-        slot = slots[k]
-        product = catalog.products[products[k]]
-        method = _METHODS[methods[k]]
-        moment = midnight + dt.timedelta(seconds=int(seconds[k]), milliseconds=int(millis[k]))
-        unit_price = product.price
-        quantity = int(quantities[k])
-        customer_id = str(state.customer_ids[slot])
-        yield {
+class DaySales:
+    """One day's sales, drawn at once as arrays; records are built one at a time, on demand.
+
+    Record k < `new` is the k-th sale of the day (`S<yyyymmdd>-<k>`), in its first version.
+    The records after them are `due`: later versions of earlier days' sales (late refunds).
+    """
+
+    def __init__(self, state: DayState, seed: int, catalog: Catalog, pii_key: str, due: list[dict] = ()):
+        self.state, self.seed, self.catalog, self.pii_key, self.due = state, seed, catalog, pii_key, list(due)
+        rng = day_rng(seed, state.day, STREAM_SALES)
+        self.slots = np.repeat(np.arange(len(state.purchases)), state.purchases)
+        n = self.new = len(self.slots)
+        # the first `refunds` sales of each customer's day are the refunded ones
+        within = np.arange(n) - np.repeat(np.cumsum(state.purchases) - state.purchases, state.purchases)
+        self.refunded = within < np.repeat(state.refunds, state.purchases)
+        self.seconds = np.sort(rng.integers(6 * 3600, 23 * 3600, n))
+        self.millis = rng.integers(0, 1000, n)
+        self.products = catalog.pick(rng, state.spend[self.slots])
+        self.quantities = 1 + rng.poisson(0.5, n)
+        self.methods = rng.integers(0, len(_METHODS), n)
+        self.styles = rng.choice(len(_TIMESTAMP_FORMATS), n, p=_FORMAT_WEIGHTS)
+        self.other = rng.random(n)
+        self.last4 = rng.integers(0, 10000, n)
+        # Most refunds come days later: the sale is written completed, then updated.
+        late = day_rng(seed, state.day, STREAM_LATE_REFUNDS)
+        self.late = self.refunded & (late.random(n) < LATE_REFUND_SHARE)
+        self.refund_delay = np.minimum(late.geometric(0.3, n), LATE_REFUND_MAX_DAYS)
+        self.refund_second = late.integers(8 * 3600, 20 * 3600, n)
+        self.midnight = dt.datetime.combine(state.day, dt.time(), dt.timezone.utc)
+
+    def __len__(self) -> int:
+        return self.new + len(self.due)
+
+    def record(self, k: int) -> dict:
+        return self._first_version(k) if k < self.new else self.due[k - self.new]
+
+    def late_refunds(self) -> Iterator[tuple[dt.date, dict]]:
+        """(day, record) of each of today's sales that is refunded on a later day."""
+        for k in np.flatnonzero(self.late).tolist():
+            record = self._first_version(k)
+            day = self.state.day + dt.timedelta(days=int(self.refund_delay[k]))
+            moment = dt.datetime.combine(day, dt.time(), dt.timezone.utc)
+            record["status"] = "refunded"
+            record["updated_at"] = moment + dt.timedelta(seconds=int(self.refund_second[k]))
+            yield day, record
+
+    def _first_version(self, k: int) -> dict:
+        slot = self.slots[k]
+        state = self.state
+        product = self.catalog.products[self.products[k]]
+        method = _METHODS[self.methods[k]]
+        moment = self.midnight + dt.timedelta(seconds=int(self.seconds[k]), milliseconds=int(self.millis[k]))
+        quantity = int(self.quantities[k])
+        customer_id = state.customer_id(slot)
+        return {
             "sale_id": f"S{state.day:%Y%m%d}-{k:07d}",
             "customer_id": customer_id,
             "product_id": product.product_id,
             "product_category": product.category,
             "quantity": quantity,
-            "unit_price": float(unit_price),
-            "amount": float(unit_price * quantity),
+            "unit_price": float(product.price),
+            "amount": float(product.price * quantity),
             "currency": CURRENCIES[0],
-            "status": _status(bool(refunded[k]), float(other[k])),
+            "status": "completed" if self.late[k] else _status(bool(self.refunded[k]), float(self.other[k])),
             "payment_method": method,
             "payment_method_category": PAYMENT_METHODS[method],
-            "contact_email_hashed": keyed_hash(pii_key, customer_email(seed, customer_id)),
-            "credit_card_last4": f"{last4[k]:04d}" if PAYMENT_METHODS[method] == "card" else None,
+            "contact_email_hashed": _contact(self.pii_key, self.seed, customer_id),
+            "credit_card_last4": f"{self.last4[k]:04d}" if PAYMENT_METHODS[method] == "card" else None,
             "region": REGIONS[state.region[slot]],
             "channel": CHANNELS[state.channel[slot]],
-            "sale_timestamp": format_timestamp(moment, _TIMESTAMP_FORMATS[styles[k]]),
+            "sale_timestamp": format_timestamp(moment, _TIMESTAMP_FORMATS[self.styles[k]]),
             "schema_version": SCHEMA_VERSION,
             "updated_at": moment + dt.timedelta(seconds=30),
         }
+
+
+def daily_sales(states: Iterable[DayState], start: dt.date, seed: int, catalog: Catalog,
+                pii_key: str) -> Iterator[DaySales]:
+    """The sales of each day from `start` on, with the late refunds that fall due that day.
+
+    `states` must begin LATE_REFUND_MAX_DAYS before `start` (or at the epoch), so that the
+    refunds due on `start` are known: a day's output never depends on the range asked for.
+    """
+    due: dict[dt.date, list[dict]] = defaultdict(list)
+    for state in states:
+        sales = DaySales(state, seed, catalog, pii_key, due.pop(state.day, []))
+        for day, record in sales.late_refunds():
+            due[day].append(record)
+        if state.day >= start:
+            yield sales
+
+
+@functools.lru_cache(maxsize=65_536)
+def _contact(pii_key: str, seed: int, customer_id: str) -> str:
+    return keyed_hash(pii_key, customer_email(seed, customer_id))
 
 
 def _status(refunded: bool, draw: float) -> str:

@@ -37,6 +37,11 @@ class Settings:
     pii_key: str = "local-dev-pseudonymisation-key"
     seed: int = 42
     reject_threshold: float = 0.05
+    # the generator jobs (flags of `winterdays generate` override them)
+    customers: int = 300
+    events_per_day: int = 1000
+    startups: int = 100
+    bad_ratio: float = 0.0
     dataform_dir: Path = Path(__file__).resolve().parent.parent / "dataform"
     # gcp only
     dataform_repository: str = ""
@@ -125,6 +130,10 @@ class Settings:
             pii_key=env.get("WINTERDAYS_PII_KEY", "local-dev-pseudonymisation-key"),
             seed=_int(env, "WINTERDAYS_SEED", 42),
             reject_threshold=_float(env, "WINTERDAYS_REJECT_THRESHOLD", 0.05),
+            customers=_int(env, "WINTERDAYS_CUSTOMERS", 300),
+            events_per_day=_int(env, "WINTERDAYS_EVENTS_PER_DAY", 1000),
+            startups=_int(env, "WINTERDAYS_STARTUPS", 100),
+            bad_ratio=_float(env, "WINTERDAYS_BAD_RATIO", 0.0),
             dataform_dir=Path(env.get("WINTERDAYS_DATAFORM_DIR", str(cls.dataform_dir))),
             dataform_repository=env.get("WINTERDAYS_DATAFORM_REPOSITORY", ""),
             dataform_workspace=env.get("WINTERDAYS_DATAFORM_WORKSPACE", "default"),

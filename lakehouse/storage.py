@@ -69,20 +69,42 @@ class ObjectStore:
     # -- writes --------------------------------------------------------------
     def write_bytes(self, rel: str, data: bytes) -> None:
         """Write one object atomically: temp name, then rename (local) or a single upload (gcs)."""
-        target = self.full_path(rel)
         if self.is_local:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            # Stage outside every source prefix, so a reader's glob never sees a partial file.
-            staging = self.full_path(STAGING_PREFIX)
-            os.makedirs(staging, exist_ok=True)
-            tmp = os.path.join(staging, f"{uuid.uuid4().hex}.tmp")
+            self.write_stream(rel, [data])
+        else:
+            self.fs.pipe_file(self.full_path(rel), data)  # a single-request upload is atomic in GCS
+
+    def write_stream(self, rel: str, chunks: Iterable[bytes]) -> int:
+        """Write one object from chunks in bounded memory, as atomically as write_bytes; returns its size.
+
+        Local: a temp file outside every source prefix (a reader's glob never sees a partial
+        file), then a rename. GCS: a resumable upload, which creates the object only when
+        it is finalised.
+        """
+        target = self.full_path(rel)
+        size = 0
+        if not self.is_local:
+            with self.fs.open(target, "wb") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+                    size += len(chunk)
+            return size
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        staging = self.full_path(STAGING_PREFIX)
+        os.makedirs(staging, exist_ok=True)
+        tmp = os.path.join(staging, f"{uuid.uuid4().hex}.tmp")
+        try:
             with open(tmp, "wb") as handle:
-                handle.write(data)
+                for chunk in chunks:
+                    handle.write(chunk)
+                    size += len(chunk)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
-        else:
-            self.fs.pipe_file(target, data)  # a single-request upload is atomic in GCS
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        return size
 
     def delete(self, rels: Iterable[str]) -> None:
         paths = [self.full_path(r) for r in rels]

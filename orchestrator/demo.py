@@ -15,6 +15,7 @@ from orchestrator.resources import Resources
 from orchestrator.steps import RunOptions
 
 SOURCES = ("sales", "clickstream", "startups")
+BAD_RATIO = 0.01  # a few defective records, so the quarantine and the rejects tables have work
 
 
 def demo(settings: Settings, days: int, end: dt.date, customers: int, events: int) -> int:
@@ -22,7 +23,7 @@ def demo(settings: Settings, days: int, end: dt.date, customers: int, events: in
         print("winterdays demo runs in local mode only (unset WINTERDAYS_MODE)", file=sys.stderr)
         return 2
     start = end - dt.timedelta(days=days - 1)
-    volumes = Volumes(customers=customers, events_per_day=events)
+    volumes = Volumes(customers=customers, events_per_day=events, bad_ratio=BAD_RATIO)
     with firestore_session(settings):
         n = len(date_range(start, end))
         generate(settings, SOURCES, start, end, volumes, Shard(), progress=Progress(2 * n + len(range(0, n, 7)),

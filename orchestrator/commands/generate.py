@@ -1,7 +1,12 @@
-"""`winterdays generate`: the three generator jobs (Cloud Run Jobs run exactly this)."""
+"""`winterdays generate`: the three generator jobs (Cloud Run Jobs run exactly this).
+
+Every flag has an environment variable, so a job is configured on its definition and a
+one-off run overrides it: `gcloud run jobs execute gen-sales --args=--date,2026-03-01`.
+"""
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import os
@@ -13,42 +18,71 @@ SOURCES = ("sales", "clickstream", "startups")
 
 
 def register(sub) -> None:
-    gen = sub.add_parser("generate", help="generate source data for a date or a range (a Cloud Run Job)")
+    gen = sub.add_parser(
+        "generate", help="generate source data for a date or a range (a Cloud Run Job)",
+        description="Generate one day (--date) or a range (--from/--to) of a source. Sharded by "
+                    "CLOUD_RUN_TASK_INDEX/CLOUD_RUN_TASK_COUNT: the tasks' union equals one task's output.",
+    )
     gen.add_argument("source", choices=SOURCES + ("all",))
     gen.add_argument("--date", type=parse_date, default=os.environ.get("WINTERDAYS_DATE") or None,
                      help="one logical date (default: WINTERDAYS_DATE, else yesterday)")
     gen.add_argument("--from", dest="start", type=parse_date, help="first date of a backfill")
     gen.add_argument("--to", dest="end", type=parse_date, help="last date of a backfill")
     gen.add_argument("--seed", type=int, help="random seed (WINTERDAYS_SEED, default 42)")
-    gen.add_argument("--customers", type=int, default=int(os.environ.get("WINTERDAYS_CUSTOMERS", 300)))
-    gen.add_argument("--events", type=int, default=int(os.environ.get("WINTERDAYS_EVENTS_PER_DAY", 1000)),
-                     help="clickstream events a day")
-    gen.add_argument("--startups", type=int, default=int(os.environ.get("WINTERDAYS_STARTUPS", 100)),
-                     help="startups in the first full load")
+    gen.add_argument("--customers", type=int, help="customer population (WINTERDAYS_CUSTOMERS, default 300)")
+    gen.add_argument("--events", type=int, help="clickstream events a day (WINTERDAYS_EVENTS_PER_DAY, default 1000)")
+    gen.add_argument("--startups", type=int, help="startups in the first full load (WINTERDAYS_STARTUPS, default 100)")
+    gen.add_argument("--bad-ratio", type=_ratio,
+                     help="share of records with a realistic defect (WINTERDAYS_BAD_RATIO, default 0)")
     gen.add_argument("--full", action="store_true", help="startups: write a full snapshot, not a delta")
+    gen.add_argument("--no-oracle", action="store_true",
+                     help="sales: skip the churn oracle (its Monte Carlo costs more than the sales at scale)")
     gen.add_argument("--task-index", type=int, default=int(os.environ.get("CLOUD_RUN_TASK_INDEX", 0)))
     gen.add_argument("--task-count", type=int, default=int(os.environ.get("CLOUD_RUN_TASK_COUNT", 1)))
     gen.set_defaults(handler=run)
+
+
+def _ratio(value: str) -> float:
+    try:
+        ratio = float(value)
+    except ValueError:
+        ratio = -1.0
+    if not 0.0 <= ratio <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, got {value!r}")
+    return ratio
 
 
 def run(args, settings: Settings) -> int:
     from generators.jobs import Shard, Volumes, date_range, generate
     from lakehouse.progress import Progress
 
-    if args.start or args.end:
-        if not (args.start and args.end):
-            raise SystemExit("winterdays generate: --from and --to go together")
+    if bool(args.start) != bool(args.end):
+        raise SystemExit("winterdays generate: --from and --to go together")
+    if args.start:
         start, end = args.start, args.end
     else:
         day = args.date if isinstance(args.date, dt.date) else (
             parse_date(args.date) if args.date else yesterday(settings))
         start = end = day
     sources = SOURCES if args.source == "all" else (args.source,)
-    volumes = Volumes(customers=args.customers, events_per_day=args.events, startups=args.startups)
-    shard = Shard(args.task_index, args.task_count)
-    days = len(date_range(start, end))
+    try:
+        volumes = Volumes(
+            customers=_first(args.customers, settings.customers),
+            events_per_day=_first(args.events, settings.events_per_day),
+            startups=_first(args.startups, settings.startups),
+            bad_ratio=_first(args.bad_ratio, settings.bad_ratio),
+            oracle=not args.no_oracle,
+        )
+        shard = Shard(args.task_index, args.task_count)
+        days = len(date_range(start, end))
+    except ValueError as error:
+        raise SystemExit(f"winterdays generate: {error}") from None
     steps = sum(days if s != "startups" else len(range(0, days, 7)) for s in sources)
     counts = generate(settings, sources, start, end, volumes, shard, full_startups=args.full or None,
                       progress=Progress(steps, "generate"))
     print(json.dumps({"from": start.isoformat(), "to": end.isoformat(), "written": counts}))
     return 0
+
+
+def _first(flag, setting):
+    return setting if flag is None else flag
