@@ -2,8 +2,9 @@
 
 Cloud Run Jobs run these through `winterdays generate SOURCE`; a job with N tasks
 splits the records by CLOUD_RUN_TASK_INDEX / CLOUD_RUN_TASK_COUNT (record k goes to
-task k mod N, with whatever defect it gets, a duplicate included), so the union over
-tasks equals one task's output, with no overlap. Records are streamed: memory grows
+task k mod N, with whatever defect it gets, a duplicate included; every version of a
+sale goes to the task of its first version), so the union over tasks equals one task's
+output, with no overlap. Records are streamed: memory grows
 with the customer population, never with the number of records.
 """
 
@@ -64,6 +65,9 @@ class Shard:
         if self.count < 1 or not 0 <= self.index < self.count:
             raise ValueError(f"task index {self.index} is outside 0..{self.count - 1}")
 
+    def owns(self, k: int) -> bool:
+        return k % self.count == self.index
+
     def positions(self, length: int, first: int = 0) -> range:
         """The offsets i in 0..length-1 of the records first+i that this task owns."""
         return range((self.index - first) % self.count, length, self.count)
@@ -90,7 +94,7 @@ def generate_sales(
     total = 0
     for sales in daily_sales(population.days(lookback, end), start, settings.seed, catalog, settings.pii_key):
         defects = Defects("sales", settings.seed, sales.state.day, volumes.bad_ratio)
-        documents = (document for k in shard.positions(len(sales))
+        documents = (document for k in range(len(sales)) if shard.owns(sales.origin(k))
                      for document in defects.documents(k, sales.record(k)))
         written = write_documents(firestore_client, collection, documents)
         if volumes.oracle and shard.index == 0:

@@ -51,10 +51,12 @@ class DaySales:
     """One day's sales, drawn at once as arrays; records are built one at a time, on demand.
 
     Record k < `new` is the k-th sale of the day (`S<yyyymmdd>-<k>`), in its first version.
-    The records after them are `due`: later versions of earlier days' sales (late refunds).
+    The records after them are `due`: later versions of earlier days' sales (late refunds),
+    as (index of the sale on the day it was made, record).
     """
 
-    def __init__(self, state: DayState, seed: int, catalog: Catalog, pii_key: str, due: list[dict] = ()):
+    def __init__(self, state: DayState, seed: int, catalog: Catalog, pii_key: str,
+                 due: list[tuple[int, dict]] = ()):
         self.state, self.seed, self.catalog, self.pii_key, self.due = state, seed, catalog, pii_key, list(due)
         rng = day_rng(seed, state.day, STREAM_SALES)
         self.slots = np.repeat(np.arange(len(state.purchases)), state.purchases)
@@ -81,17 +83,22 @@ class DaySales:
         return self.new + len(self.due)
 
     def record(self, k: int) -> dict:
-        return self._first_version(k) if k < self.new else self.due[k - self.new]
+        return self._first_version(k) if k < self.new else self.due[k - self.new][1]
 
-    def late_refunds(self) -> Iterator[tuple[dt.date, dict]]:
-        """(day, record) of each of today's sales that is refunded on a later day."""
+    def origin(self, k: int) -> int:
+        """The index of record k's sale on the day it was made: a sharded job gives every
+        version of a sale to the same task, which writes them in order."""
+        return k if k < self.new else self.due[k - self.new][0]
+
+    def late_refunds(self) -> Iterator[tuple[dt.date, int, dict]]:
+        """(day, index, record) of each of today's sales that is refunded on a later day."""
         for k in np.flatnonzero(self.late).tolist():
             record = self._first_version(k)
             day = self.state.day + dt.timedelta(days=int(self.refund_delay[k]))
             moment = dt.datetime.combine(day, dt.time(), dt.timezone.utc)
             record["status"] = "refunded"
             record["updated_at"] = moment + dt.timedelta(seconds=int(self.refund_second[k]))
-            yield day, record
+            yield day, k, record
 
     def _first_version(self, k: int) -> dict:
         slot = self.slots[k]
@@ -130,11 +137,11 @@ def daily_sales(states: Iterable[DayState], start: dt.date, seed: int, catalog: 
     `states` must begin LATE_REFUND_MAX_DAYS before `start` (or at the epoch), so that the
     refunds due on `start` are known: a day's output never depends on the range asked for.
     """
-    due: dict[dt.date, list[dict]] = defaultdict(list)
+    due: dict[dt.date, list[tuple[int, dict]]] = defaultdict(list)
     for state in states:
         sales = DaySales(state, seed, catalog, pii_key, due.pop(state.day, []))
-        for day, record in sales.late_refunds():
-            due[day].append(record)
+        for day, k, record in sales.late_refunds():
+            due[day].append((k, record))
         if state.day >= start:
             yield sales
 

@@ -63,7 +63,7 @@ def test_sales_records_follow_the_contract_in_the_mix_of_timestamp_formats():
 def test_late_refunds_rewrite_a_completed_sale_days_later():
     days = _sales(start=DAY - dt.timedelta(days=20), end=DAY)
     first = {r["sale_id"]: r for day in days for r in _records(day)[: day.new]}
-    updates = [r for day in days for r in day.due]
+    updates = [r for day in days for _, r in day.due]
     assert len(updates) >= 5
     for update in updates:
         original = first.get(update["sale_id"])
