@@ -31,6 +31,8 @@ DEVICE_WEIGHTS = (0.45, 0.45, 0.10)
 SEARCH_SHARE = 0.15
 EVENT_TYPES = FUNNEL + ("search",)
 _REFERRER_JSON = [json.dumps(r) for r in REFERRERS]
+_CLOCK = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)]  # HH:MM:SS by second
+_MILLIS = [f"{m:03d}" for m in range(1000)]
 
 
 class ClickBlock:
@@ -75,10 +77,16 @@ class ClickBlock:
         gaps_ms = rng.integers(5, 240, events) * 1000 + rng.integers(0, 1000, events)
         elapsed = np.cumsum(gaps_ms) - gaps_ms  # time since the block's first event, by event
         offset_ms = starts[:sessions].repeat(lengths) * 1000 + elapsed - elapsed[session_first]
-        moments = np.datetime64(self.day, "ms") + offset_ms.astype("timedelta64[ms]")
-        loaded = moments.astype("datetime64[h]") + np.timedelta64(1, "h")
-        self.event_timestamps = np.datetime_as_string(moments, unit="ms").tolist()
-        self.load_timestamps = np.datetime_as_string(loaded.astype("datetime64[ms]"), unit="ms").tolist()
+        # timestamps as indexes into tables of their text (formatting each costs more)
+        seconds = offset_ms // 1000
+        self.millis = (offset_ms % 1000).tolist()
+        self.second_of_day = (seconds % 86_400).tolist()
+        self.days_ahead = (seconds // 86_400).tolist()  # a late session runs past midnight
+        load_hours = seconds // 3600 + 1  # loaded at the top of the next hour
+        self.load_hour = (load_hours - load_hours.min()).tolist()
+        self.dates = [(self.day + dt.timedelta(days=d)).isoformat() for d in range(max(self.days_ahead) + 1)]
+        self.load_texts = [f"{(self.day + dt.timedelta(hours=int(h))).isoformat()}T{h % 24:02d}:00:00.000"
+                           for h in range(int(load_hours.min()), int(load_hours.max()) + 1)]
         self.sessions = sessions
 
     def __len__(self) -> int:
@@ -92,10 +100,12 @@ class ClickBlock:
         record but assembled from pre-encoded parts: json.dumps costs several times more."""
         first, prefix, head, tail = self.first, self.event_prefix, self.session_head, self.session_tail
         session, types, pages = self.session_of, self.types, self.pages
-        stamps, loads = self.event_timestamps, self.load_timestamps
+        dates, ahead, clock, second, millis = self.dates, self.days_ahead, _CLOCK, self.second_of_day, self.millis
+        loads, load_hour = self.load_texts, self.load_hour
         return [
             f'{prefix}{first + i:07d}{head[session[i]]}{types[i]}","page_url":"{pages[i]}{tail[session[i]]}'
-            f'{stamps[i]}Z","load_timestamp":"{loads[i]}Z","schema_version":"{SCHEMA_VERSION}"}}'
+            f'{dates[ahead[i]]}T{clock[second[i]]}.{_MILLIS[millis[i]]}Z",'
+            f'"load_timestamp":"{loads[load_hour[i]]}Z","schema_version":"{SCHEMA_VERSION}"}}'
             for i in offsets
         ]
 
