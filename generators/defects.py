@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

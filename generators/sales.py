@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import defaultdict
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -77,7 +77,7 @@ class DaySales:
         self.late = self.refunded & (late.random(n) < LATE_REFUND_SHARE)
         self.refund_delay = np.minimum(late.geometric(0.3, n), LATE_REFUND_MAX_DAYS)
         self.refund_second = late.integers(8 * 3600, 20 * 3600, n)
-        self.midnight = dt.datetime.combine(state.day, dt.time(), dt.timezone.utc)
+        self.midnight = dt.datetime.combine(state.day, dt.time(), dt.UTC)
 
     def __len__(self) -> int:
         return self.new + len(self.due)
@@ -95,7 +95,7 @@ class DaySales:
         for k in np.flatnonzero(self.late).tolist():
             record = self._first_version(k)
             day = self.state.day + dt.timedelta(days=int(self.refund_delay[k]))
-            moment = dt.datetime.combine(day, dt.time(), dt.timezone.utc)
+            moment = dt.datetime.combine(day, dt.time(), dt.UTC)
             record["status"] = "refunded"
             record["updated_at"] = moment + dt.timedelta(seconds=int(self.refund_second[k]))
             yield day, k, record
