@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from collections.abc import Callable
 
 import numpy as np
 
@@ -106,15 +105,12 @@ class Defects:
         rng = self._rng(1, k)
         if kind == "duplicate":  # a client retry that created a second document with an auto id
             return [(record["sale_id"], record), (_auto_id(rng), dict(record))]
-        return [(record["sale_id"], _SALES[kind](record, rng))]
+        return [(record["sale_id"], _SALES[kind](dict(record), rng))]
 
-    def lines(self, k: int, record: dict | Callable[[], dict], line: str | None = None) -> list[str]:
-        """JSONL: the lines that record k becomes (`record` may be a function, called only if needed)."""
+    def lines(self, k: int, record: dict) -> list[str]:
+        """JSONL: the lines that record k becomes."""
         kind = self.kind(k)
-        if kind is None and line is not None:
-            return [line]
-        record = record() if callable(record) else record
-        text = line if line is not None else to_json(record)
+        text = to_json(record)
         if kind is None:
             return [text]
         if kind == "duplicate":  # the same line delivered twice
