@@ -105,13 +105,16 @@ def test_click_lines_are_the_compact_json_of_contract_records():
             assert line == to_json(record)
             assert record["event_type"] in EVENT_TYPES and record["device_type_category"] in DEVICE_CATEGORIES
             assert record["customer_id"] is None or record["customer_id"] in known
-            assert parse_timestamp(record["load_timestamp"]) >= parse_timestamp(record["event_timestamp"])
+            loaded, happened = parse_timestamp(record["load_timestamp"]), parse_timestamp(record["event_timestamp"])
+            assert loaded.minute == 0 and dt.timedelta(0) < loaded - happened <= dt.timedelta(hours=1)
             sessions.setdefault(record["session_id"], []).append(record)
             count += 1
     assert count == 5000
     assert [e["event_id"] for s in sessions.values() for e in s][:3] == [f"E{DAY:%Y%m%d}-{k:07d}" for k in range(3)]
     for events in sessions.values():
         assert events[0]["event_type"] == "page_view"
+        moments = [parse_timestamp(e["event_timestamp"]) for e in events]
+        assert moments == sorted(moments)
         assert all(e["is_bounce"] == (len(events) == 1) for e in events)
         assert len({(e["customer_id"], e["device_type_category"]) for e in events}) == 1
     anonymous = sum(s[0]["customer_id"] is None for s in sessions.values()) / len(sessions)
