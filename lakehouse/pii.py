@@ -7,7 +7,13 @@ source application and one hashed in silver can be compared when they share a ke
 import hashlib
 
 
+class MissingKey(ValueError):
+    pass
+
+
 def keyed_hash(key: str, value: str | None) -> str | None:
+    if not key:
+        raise MissingKey("no pseudonymisation key: set WINTERDAYS_PII_KEY (in gcp, from Secret Manager)")
     if value is None:
         return None
     return hashlib.sha256((key + value).encode("utf-8")).hexdigest()

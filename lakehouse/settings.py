@@ -14,6 +14,7 @@ from pathlib import Path
 
 MODES = ("local", "gcp")
 LOCAL_PROJECT = "winter-days-local"
+DEV_PII_KEY = "local-dev-pseudonymisation-key"  # local mode only; public, so never in gcp
 
 
 class SettingsError(ValueError):
@@ -34,7 +35,7 @@ class Settings:
     staging_dataset: str = "winter_days_staging"
     warehouse_dataset: str = "winter_days_warehouse"
     assertions_dataset: str = "winter_days_assertions"
-    pii_key: str = "local-dev-pseudonymisation-key"
+    pii_key: str = DEV_PII_KEY
     seed: int = 42
     reject_threshold: float = 0.05
     # the generator jobs (flags of `winterdays generate` override them)
@@ -127,7 +128,9 @@ class Settings:
             staging_dataset=env.get("WINTERDAYS_STAGING_DATASET", "winter_days_staging"),
             warehouse_dataset=env.get("WINTERDAYS_WAREHOUSE_DATASET", "winter_days_warehouse"),
             assertions_dataset=env.get("WINTERDAYS_ASSERTIONS_DATASET", "winter_days_assertions"),
-            pii_key=env.get("WINTERDAYS_PII_KEY", "local-dev-pseudonymisation-key"),
+            # gcp has no default: an unset key fails closed where hashing happens (lakehouse.pii,
+            # includes/lake.js), so only the jobs that pseudonymise need the secret.
+            pii_key=env.get("WINTERDAYS_PII_KEY", DEV_PII_KEY if mode == "local" else ""),
             seed=_int(env, "WINTERDAYS_SEED", 42),
             reject_threshold=_float(env, "WINTERDAYS_REJECT_THRESHOLD", 0.05),
             customers=_int(env, "WINTERDAYS_CUSTOMERS", 300),

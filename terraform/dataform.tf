@@ -12,6 +12,8 @@ resource "google_dataform_repository" "transform" {
 # A release compiles `git_commitish` of the repository's Git remote, for teams that connect
 # one (git_remote_settings); the orchestrator does not use it: it compiles the workspace
 # with the run's vars, including the pseudonymisation key, which stays out of Terraform.
+# Without pii_key in its vars the compilation fails on purpose (includes/lake.js refuses the
+# placeholder key), so this path can never hash PII with a public key.
 resource "google_dataform_repository_release_config" "main" {
   provider   = google-beta
   project    = var.project_id

@@ -38,6 +38,12 @@ def test_bad_var_fails_compilation_with_the_reason(dataform_dir):
         compile_project(dataform_dir, {**VARS, "run_date": "31/03/2026"})
 
 
+@pytest.mark.parametrize("key", ["", "replace-me"])
+def test_missing_or_placeholder_pii_key_fails_closed(dataform_dir, key):
+    with pytest.raises(CompilationError, match="var pii_key is not set"):
+        compile_project(dataform_dir, {**VARS, "pii_key": key})
+
+
 def test_schema_suffix_is_passed_through(dataform_dir):
     graph = compile_project(dataform_dir, VARS, schema_suffix="dev")
     assert {t["target"]["schema"] for t in graph["tables"]} == {"winter_days_staging_dev", "winter_days_warehouse_dev"}

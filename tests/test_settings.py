@@ -36,3 +36,13 @@ def test_gcp_mode_derives_bucket_and_bigquery_uri():
 def test_bad_values_name_the_variable(env, message):
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)
+
+
+def test_gcp_mode_has_no_default_pseudonymisation_key_and_hashing_fails_closed():
+    from lakehouse.pii import MissingKey, keyed_hash
+
+    s = Settings.from_env({"WINTERDAYS_MODE": "gcp", "GOOGLE_CLOUD_PROJECT": "acme"})
+    assert s.pii_key == ""
+    with pytest.raises(MissingKey, match="WINTERDAYS_PII_KEY"):
+        keyed_hash(s.pii_key, "someone@example.com")
+    assert Settings.from_env({}).pii_key  # local mode keeps its development key

@@ -6,8 +6,17 @@ function sqlString(value) {
   return "'" + String(value).replace(/\\/g, "\\\\").replace(/'/g, "\\'") + "'";
 }
 
-// A keyed hash, identical to lakehouse.pii.keyed_hash in Python.
+const PLACEHOLDER_KEY = "replace-me";
+
+// A keyed hash, identical to lakehouse.pii.keyed_hash in Python. Fails closed: hashing with
+// the placeholder (public) key would make the pseudonyms reversible by a dictionary attack.
 function keyedHash(expression) {
+  if (!vars.pii_key || vars.pii_key === PLACEHOLDER_KEY) {
+    throw new Error(
+      "var pii_key is not set: pass the pseudonymisation key (WINTERDAYS_PII_KEY) as a compile var, " +
+      "e.g. `winterdays dataform compile`; the placeholder key is refused"
+    );
+  }
   return `TO_HEX(SHA256(CONCAT(${sqlString(vars.pii_key)}, ${expression})))`;
 }
 
