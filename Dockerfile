@@ -29,6 +29,6 @@ ENV PATH=/opt/venv/bin:$PATH \
 USER 10001
 WORKDIR /app
 EXPOSE 8080
-# gunicorn binds 0.0.0.0:$PORT when PORT is set (Cloud Run sets it). --timeout 0: a run is
-# one long request, bounded by Cloud Run's request timeout instead.
-CMD ["gunicorn", "--workers", "1", "--threads", "4", "--timeout", "0", "orchestrator.app:create_app()"]
+# `winterdays serve` runs gunicorn (one gthread worker, 8 threads) on 0.0.0.0:$PORT in gcp mode and
+# passes SIGTERM on: the one place that sets gunicorn's options (see orchestrator/commands/serve.py).
+CMD ["winterdays", "serve"]

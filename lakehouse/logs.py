@@ -12,9 +12,11 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import sys
 
 _run_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("run_id", default=None)
+_bound: contextvars.ContextVar[dict] = contextvars.ContextVar("bound", default={})
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
@@ -26,6 +28,7 @@ class JsonFormatter(logging.Formatter):
             "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(),
             "logger": record.name,
         }
+        entry.update(_bound.get())
         run_id = _run_id.get()
         if run_id:
             entry["run_id"] = run_id
@@ -64,3 +67,27 @@ def run_context(run_id: str):
 
 def current_run_id() -> str | None:
     return _run_id.get()
+
+
+def bind(**fields) -> contextvars.Token:
+    """Add `fields` to every line logged in this context (e.g. a request's trace); undo with unbind."""
+    return _bound.set({**_bound.get(), **fields})
+
+
+def unbind(token: contextvars.Token) -> None:
+    _bound.reset(token)
+
+
+def cloud_trace(header: str | None, project: str) -> dict:
+    """Cloud Logging's trace fields from an `X-Cloud-Trace-Context: TRACE/SPAN;o=1` header, so a
+    request's lines are grouped under its trace in the Logs Explorer; {} when absent or malformed."""
+    match = re.fullmatch(r"([0-9a-fA-F]{32})(?:/(\d{1,20}))?(?:;o=([01]))?", (header or "").strip())
+    if not match:
+        return {}
+    trace, span, sampled = match.groups()
+    fields = {"logging.googleapis.com/trace": f"projects/{project}/traces/{trace.lower()}"}
+    if span:
+        fields["logging.googleapis.com/spanId"] = span
+    if sampled:
+        fields["logging.googleapis.com/trace_sampled"] = sampled == "1"
+    return fields

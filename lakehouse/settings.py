@@ -7,12 +7,16 @@ set on the Cloud Run service and jobs as environment variables.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MODES = ("local", "gcp")
+RUN_MODES = ("sync", "async")
+GOOGLE_OIDC_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 LOCAL_PROJECT = "winter-days-local"
 DEV_PII_KEY = "local-dev-pseudonymisation-key"  # local mode only; public, so never in gcp
 
@@ -53,6 +57,14 @@ class Settings:
     transform_workers: int = 0  # local: Dataform actions run side by side; 0 = half the cores
     pipeline_root: str = ""
     pipeline_service_account: str = ""
+    # the orchestrator service
+    leases_collection: str = "winter_leases"
+    lease_ttl_s: float = 60.0  # a dead holder's lease is taken over after this long
+    run_mode: str = "sync"  # sync: answer when the run ends or at the deadline; async: 202 at once
+    request_deadline_s: float = 1500.0  # under Cloud Scheduler's 30-minute attempt deadline
+    oidc_audience: str = ""  # set: every API call needs a Google-signed ID token for this audience
+    allowed_invokers: tuple[str, ...] = ()  # service-account emails allowed to call the API
+    oidc_certs_url: str = GOOGLE_OIDC_CERTS_URL
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     # -- derived locations -------------------------------------------------
@@ -94,6 +106,10 @@ class Settings:
             return str((self.home / "pipeline_root").resolve())
         return f"{self.bronze_uri.rstrip('/')}/mlops/pipeline_root"
 
+    def today(self) -> dt.date:
+        """Today's date in WINTERDAYS_TIMEZONE (the default logical date is the day before)."""
+        return dt.datetime.now(ZoneInfo(self.timezone)).date()
+
     def with_overrides(self, **changes) -> Settings:
         return replace(self, **changes)
 
@@ -115,12 +131,12 @@ class Settings:
         quarantine = env.get("WINTERDAYS_QUARANTINE_URI") or (
             str(home / "quarantine") if mode == "local" else f"{bronze.rstrip('/')}/_quarantine"
         )
-        return cls(
+        settings = cls(
             mode=mode,
             home=home,
             project=project,
             region=env.get("WINTERDAYS_REGION", "europe-west1"),
-            timezone=env.get("WINTERDAYS_TIMEZONE", "UTC"),
+            timezone=_timezone(env),
             bronze_uri=bronze,
             quarantine_uri=quarantine,
             sales_collection=env.get("WINTERDAYS_SALES_COLLECTION", "winter_sales"),
@@ -146,8 +162,20 @@ class Settings:
             transform_workers=_int(env, "WINTERDAYS_TRANSFORM_WORKERS", 0),
             pipeline_root=env.get("WINTERDAYS_PIPELINE_ROOT", ""),
             pipeline_service_account=env.get("WINTERDAYS_PIPELINE_SERVICE_ACCOUNT", ""),
+            leases_collection=env.get("WINTERDAYS_LEASES_COLLECTION", "winter_leases"),
+            lease_ttl_s=_seconds(env, "WINTERDAYS_LEASE_TTL_S", 60.0),
+            run_mode=_choice(env, "WINTERDAYS_RUN_MODE", RUN_MODES),
+            request_deadline_s=_seconds(env, "WINTERDAYS_REQUEST_DEADLINE_S", 1500.0),
+            oidc_audience=env.get("WINTERDAYS_OIDC_AUDIENCE", "").strip(),
+            allowed_invokers=tuple(e.strip().lower() for e in env.get("WINTERDAYS_ALLOWED_INVOKERS", "").split(",")
+                                   if e.strip()),
+            oidc_certs_url=env.get("WINTERDAYS_OIDC_CERTS_URL") or GOOGLE_OIDC_CERTS_URL,
             extra={k: v for k, v in env.items() if k.startswith("WINTERDAYS_")},
         )
+        if settings.allowed_invokers and not settings.oidc_audience:
+            raise SettingsError("WINTERDAYS_ALLOWED_INVOKERS needs WINTERDAYS_OIDC_AUDIENCE (the service's URL): "
+                                "without an audience no token is verified")
+        return settings
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -171,3 +199,32 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if not 0.0 <= value <= 1.0:
         raise SettingsError(f"{name} must be between 0 and 1, got {value}")
     return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not value > 0:
+        raise SettingsError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip().lower() or choices[0]
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+def _timezone(env: Mapping[str, str]) -> str:
+    name = env.get("WINTERDAYS_TIMEZONE", "UTC")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"WINTERDAYS_TIMEZONE must be an IANA time zone like Europe/Paris, got {name!r}") from None
+    return name

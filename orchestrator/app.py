@@ -1,28 +1,75 @@
 """The orchestrator service: a Flask app factory, served by gunicorn on Cloud Run.
 
-Cloud Scheduler calls `POST /runs` once a day; engineers read `GET /runs/<id>`.
+Cloud Scheduler calls `POST /runs` once a day; engineers read `GET /runs` and `GET /runs/<id>`.
+  POST /runs              claim the date, run (or resume) it; see the README for the answers
+  GET  /runs              recent runs (?date=, ?state=, ?limit=)
+  GET  /runs/<id>         one run: each step's state, timings, outputs (row counts, quality, job names)
+  POST /runs/<id>/retry   resume a failed or interrupted run from its first unfinished step
+  GET  /healthz           the process is up
+  GET  /readyz            Firestore, the warehouse and the bronze store are reachable
+A run executes in a background thread; in sync mode the request waits for it up to
+WINTERDAYS_REQUEST_DEADLINE_S, then answers 202 while the run goes on.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import concurrent.futures
+import contextvars
 import logging
+import os
+import threading
 
-from flask import Blueprint, Flask, current_app, jsonify, request
+from flask import Blueprint, Flask, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
 from lakehouse import logs
 from lakehouse.settings import Settings
-from orchestrator.engine import RunFailed, execute
+from lakehouse.warehouse import connect
+from orchestrator import api_input, engine
+from orchestrator.auth import Forbidden, TokenVerifier, Unauthorized
+from orchestrator.ledger import public
 from orchestrator.resources import Resources
-from orchestrator.steps import RunOptions
 
 log = logging.getLogger(__name__)
 runs = Blueprint("runs", __name__)
+health = Blueprint("health", __name__)
 MAX_BODY = 16 * 1024
+CHECK_TIMEOUT_S = 10
 
 
-class BadRequest(ValueError):
-    pass
+class Service:
+    """What the app holds: settings, ports, the token verifier, and the runs executing in this process."""
+
+    def __init__(self, settings: Settings, resources: Resources):
+        self.settings = settings
+        self.resources = resources
+        self.verifier = (TokenVerifier(settings.oidc_audience, settings.allowed_invokers, settings.oidc_certs_url)
+                         if settings.oidc_audience else None)
+        self.active: dict[str, concurrent.futures.Future] = {}
+        self._lock = threading.Lock()
+
+    def start(self, claimed: engine.Claim) -> concurrent.futures.Future:
+        """Run a claimed run in a thread; the future holds the final run record."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        with self._lock:
+            self.active[claimed.run_id] = future
+
+        def work():
+            try:
+                future.set_result(engine.run_claimed(self.resources, claimed))
+            except engine.RunFailed as failure:
+                future.set_result(failure.run)
+            except BaseException as error:  # e.g. LeaseLost; logged, and the waiting request answers 500
+                log.exception("run stopped", extra={"event": "run_stopped", "error": str(error)[:2000]})
+                future.set_exception(error)
+            finally:
+                with self._lock:
+                    self.active.pop(claimed.run_id, None)
+
+        # daemon: on shutdown the lease expires and the next trigger resumes the run
+        threading.Thread(target=contextvars.copy_context().run, args=(work,), name=f"run-{claimed.run_id}",
+                         daemon=True).start()
+        return future
 
 
 def create_app(settings: Settings | None = None, resources: Resources | None = None) -> Flask:
@@ -30,68 +77,187 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     settings = settings or Settings.from_env()
-    app.extensions["winterdays"] = resources or Resources.from_settings(settings)
+    app.extensions["winterdays"] = Service(settings, resources or Resources.from_settings(settings))
     app.register_blueprint(runs)
-    app.register_error_handler(BadRequest, lambda e: (jsonify(error=str(e)), 400))
-    app.register_error_handler(413, lambda e: (jsonify(error=f"request body over {MAX_BODY} bytes"), 413))
+    app.register_blueprint(health)
+    app.before_request(_bind_trace)
+    app.teardown_request(_unbind_trace)
+    app.register_error_handler(api_input.BadRequest, lambda e: _error(400, str(e)))
+    app.register_error_handler(Unauthorized, lambda e: (*_error(401, str(e)), {"WWW-Authenticate": "Bearer"}))
+    app.register_error_handler(Forbidden, lambda e: _error(403, str(e)))
+    app.register_error_handler(engine.RunInProgress, _in_progress)
+    app.register_error_handler(engine.NotRetryable, lambda e: _error(409, str(e)))
+    app.register_error_handler(413, lambda e: _error(413, f"request body over {MAX_BODY} bytes"))
+    app.register_error_handler(HTTPException, lambda e: _error(e.code, e.description))
     return app
 
 
-def _resources() -> Resources:
+def _service() -> Service:
     return current_app.extensions["winterdays"]
 
 
-def parse_date(value: object) -> dt.date:
-    if not isinstance(value, str):
-        raise BadRequest('"date" must be a string YYYY-MM-DD')
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        raise BadRequest(f'"date" must be YYYY-MM-DD, got {value[:40]!r}') from None
-    if len(value) != 10:
-        raise BadRequest(f'"date" must be YYYY-MM-DD, got {value[:40]!r}')
-    return day
+def _error(status: int, message: str):
+    return jsonify(error=message), status
+
+
+def _in_progress(error: engine.RunInProgress):
+    body = {"error": str(error), "run_id": error.run_id, "logical_date": error.logical_date}
+    return jsonify(body), 409, {"Location": f"/runs/{error.run_id}"}
+
+
+def _bind_trace() -> None:
+    """Every line logged for this request (and the run it starts) carries the request's trace."""
+    g.log_token = logs.bind(**logs.cloud_trace(request.headers.get("X-Cloud-Trace-Context"),
+                                               _service().settings.project))
+
+
+def _unbind_trace(_error=None) -> None:
+    if "log_token" in g:
+        logs.unbind(g.log_token)
+
+
+# -- the runs API (authenticated when WINTERDAYS_OIDC_AUDIENCE is set) ----------------------------
+@runs.before_request
+def _authenticate() -> None:
+    verifier = _service().verifier
+    if verifier is not None:
+        claims = verifier.verify(request.headers.get("Authorization"))
+        log.info("caller verified", extra={"invoker": claims.get("email")})
 
 
 @runs.post("/runs")
 def create_run():
-    if not request.is_json:
-        raise BadRequest("send a JSON body with Content-Type: application/json")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest('the body must be a JSON object like {"date": "2026-01-31"}')
-    options = RunOptions(logical_date=parse_date(body.get("date")))
+    service = _service()
+    wanted = api_input.run_request(_json_body(required=True), service.settings.today())
+    claimed = engine.claim(service.resources, wanted.options, trigger="http", force=wanted.force)
+    if claimed.lease is None:
+        log.info("run exists", extra={"event": "run_existing", "run_id": claimed.run_id})
+        return _answer(claimed.run, "existing")
+    return _dispatch(claimed, wanted.wait)
+
+
+@runs.post("/runs/<run_id>/retry")
+def retry_run(run_id: str):
+    run_id = api_input.run_id(run_id)
+    wait = api_input.retry_request(_json_body(required=False))
     try:
-        run = execute(_resources(), options, trigger="http")
-    except RunFailed as failure:
-        return jsonify(_public(failure.run)), 500
-    return jsonify(_public(run)), 200
+        claimed = engine.claim_retry(_service().resources, run_id, trigger="http-retry")
+    except LookupError as missing:
+        return _error(404, str(missing))
+    return _dispatch(claimed, wait)
+
+
+@runs.get("/runs")
+def list_runs():
+    day, state, limit = api_input.list_query(request.args.to_dict(), _service().settings.today())
+    found = _service().resources.ledger.recent(limit, logical_date=day, state=state)
+    return jsonify(runs=[_summary(r) for r in found])
 
 
 @runs.get("/runs/<run_id>")
 def get_run(run_id: str):
-    if not run_id.replace("-", "").isalnum() or len(run_id) > 64:
-        raise BadRequest("malformed run id")
-    run = _resources().ledger.get(run_id)
+    run = _service().resources.ledger.get(api_input.run_id(run_id))
     if run is None:
-        return jsonify(error=f"no run {run_id}"), 404
-    return jsonify(_public(run))
+        return _error(404, f"no run {run_id}")
+    return jsonify(public(run))
 
 
-@runs.get("/healthz")
+def _json_body(required: bool):
+    if not request.content_length and not required:
+        return None
+    if not request.is_json:
+        raise UnsupportedMediaType("send a JSON body with Content-Type: application/json")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise api_input.BadRequest(f"the body is not valid JSON; send an object like {api_input.EXAMPLE}")
+    return body
+
+
+def _dispatch(claimed: engine.Claim, wait: bool | None):
+    service = _service()
+    future = service.start(claimed)
+    if wait is None:
+        wait = service.settings.run_mode == "sync"
+    if not wait:
+        return _accepted(claimed)
+    try:
+        run = future.result(timeout=service.settings.request_deadline_s)
+    except concurrent.futures.TimeoutError:
+        log.info("run continues past the request deadline", extra={"event": "run_accepted", "run_id": claimed.run_id})
+        return _accepted(claimed)
+    except Exception as error:
+        return _error(500, f"run {claimed.run_id} stopped: {error}")
+    return _answer(run, claimed.outcome)
+
+
+def _answer(run: dict, outcome: str):
+    status = 200 if run["state"] == "SUCCEEDED" else 500
+    return jsonify({**public(run), "outcome": outcome}), status
+
+
+def _accepted(claimed: engine.Claim):
+    body = {"run_id": claimed.run_id, "logical_date": claimed.run["logical_date"], "state": "RUNNING",
+            "outcome": claimed.outcome, "poll": f"/runs/{claimed.run_id}"}
+    return jsonify(body), 202, {"Location": f"/runs/{claimed.run_id}"}
+
+
+def _summary(run: dict) -> dict:
+    keep = ("run_id", "logical_date", "state", "trigger", "attempt", "created_at", "ended_at", "failed_step", "error")
+    summary = {k: run[k] for k in keep if k in run}
+    summary["steps"] = {name: step["state"] for name, step in run.get("steps", {}).items()}
+    return public(summary)
+
+
+# -- probes (no token: Cloud Run's probes call them directly) -------------------------------------
+@health.get("/healthz")
 def healthz():
     return jsonify(status="ok")
 
 
-def _public(run: dict) -> dict:
-    """JSON-safe copy (datetimes as ISO strings)."""
-    def convert(value):
-        if isinstance(value, dict):
-            return {k: convert(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [convert(v) for v in value]
-        if isinstance(value, (dt.datetime, dt.date)):
-            return value.isoformat()
-        return value
+@health.get("/readyz")
+def readyz():
+    service = _service()
+    checks = {"firestore": _check_firestore, "warehouse": _check_warehouse, "bronze": _check_bronze}
+    with concurrent.futures.ThreadPoolExecutor(len(checks)) as pool:
+        futures = {name: pool.submit(check, service) for name, check in checks.items()}
+        results = {name: _outcome(future) for name, future in futures.items()}
+    ready = all(r == "ok" or r.startswith("ok") for r in results.values())
+    return jsonify(status="ready" if ready else "unready", checks=results), 200 if ready else 503
 
-    return convert(run)
+
+def _outcome(future: concurrent.futures.Future) -> str:
+    try:
+        return future.result(timeout=CHECK_TIMEOUT_S)
+    except concurrent.futures.TimeoutError:
+        return f"unreachable: no answer within {CHECK_TIMEOUT_S} s"
+    except Exception as error:
+        return f"unreachable: {str(error).splitlines()[0][:300]}"
+
+
+def _check_firestore(service: Service) -> str:
+    service.resources.ledger.get("readyz-probe", timeout=CHECK_TIMEOUT_S)
+    return "ok"
+
+
+def _check_warehouse(service: Service) -> str:
+    if service.active:  # a run of this process holds it (DuckDB: one writer process)
+        return f"ok (in use by run {', '.join(sorted(service.active))})"
+    warehouse = connect(service.settings.warehouse_uri)
+    try:
+        warehouse.query("SELECT 1 AS ok")
+    finally:
+        warehouse.close()
+    return "ok"
+
+
+def _check_bronze(service: Service) -> str:
+    store = service.resources.bronze
+    if store.is_local:  # a fresh local folder is created by the first write
+        root = store.full_path("")
+        folder = root if os.path.isdir(root) else os.path.dirname(root)
+        if not os.access(folder, os.W_OK):
+            raise RuntimeError(f"{root} is not writable")
+        return "ok"
+    if not store.fs.exists(store.full_path("")):
+        raise RuntimeError(f"{store.uri()} does not exist")
+    return "ok"

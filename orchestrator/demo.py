@@ -29,7 +29,9 @@ def demo(settings: Settings, days: int, end: dt.date, customers: int, events: in
         generate(settings, SOURCES, start, end, volumes, Shard(), progress=Progress(2 * n + len(range(0, n, 7)),
                                                                                     "generate"))
         try:
-            run = execute(Resources.from_settings(settings), RunOptions(end, full_export=True), trigger="demo")
+            # force: the demo regenerates the history, so a date that succeeded before runs again
+            run = execute(Resources.from_settings(settings), RunOptions(end, full_export=True), trigger="demo",
+                          force=True)
         except RunFailed as failure:
             print(f"demo run failed: {failure}", file=sys.stderr)
             return 1

@@ -1,16 +1,29 @@
-"""The run engine: runs the steps of one logical date in order and records each in the ledger."""
+"""The run engine: claims a logical date, then runs its steps in order, recording each in the ledger.
+
+A trigger first *claims* the date, in one Firestore transaction with the lease (lease.py):
+  - a live lease on it: RunInProgress (the API answers 409 with the running run's id);
+  - the latest run of the date with the same options succeeded: that run is the answer
+    (nothing runs again), unless forced;
+  - it failed or was interrupted: the same run resumes from its first unfinished step,
+    keeping the outputs of the steps that succeeded;
+  - otherwise a new run.
+Then `run_claimed` executes it while a heartbeat renews the lease, and releases it at the end.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 
 from lakehouse.logs import run_context
+from orchestrator.lease import Lease, LeaseLost
 from orchestrator.ledger import now
 from orchestrator.steps import STEPS, RunOptions, StepContext
 
 log = logging.getLogger(__name__)
+INTERRUPTED = "interrupted: the process running it stopped before it ended (its lease expired)"
 
 
 class RunFailed(RuntimeError):
@@ -19,49 +32,217 @@ class RunFailed(RuntimeError):
         self.run = run
 
 
+class RunInProgress(RuntimeError):
+    def __init__(self, run_id: str, logical_date: str):
+        super().__init__(f"run {run_id} for {logical_date} is in progress; poll GET /runs/{run_id}")
+        self.run_id, self.logical_date = run_id, logical_date
+
+
+class NotRetryable(ValueError):
+    pass
+
+
+@dataclass
+class Claim:
+    run: dict
+    lease: Lease | None  # None: `run` already succeeded and is the answer; nothing to execute
+    outcome: str  # new | resumed | existing
+    took_over_from: str | None = None  # the run id of a dead holder whose lease expired
+
+    @property
+    def run_id(self) -> str:
+        return self.run["run_id"]
+
+
 def new_run(options: RunOptions, trigger: str) -> dict:
     run_id = f"{options.logical_date:%Y%m%d}-{uuid.uuid4().hex[:8]}"
+    record = options.to_record()
     return {
         "run_id": run_id,
         "logical_date": options.logical_date.isoformat(),
         "state": "PENDING",
         "trigger": trigger,
-        "options": {"full_export": options.full_export, "full_refresh": options.full_refresh,
-                    "tags": list(options.tags), "steps": options.selected_steps()},
+        "attempt": 1,
+        "options": record,
+        "options_key": options_key(record),
         "created_at": now(),
-        "steps": {name: {"state": "PENDING"} for name in options.selected_steps()},
+        "steps": {name: {"state": "PENDING"} for name in record["steps"]},
     }
 
 
-def execute(resources, options: RunOptions, trigger: str = "cli") -> dict:
-    """Run every step; returns the run record, or raises RunFailed carrying it."""
-    run = new_run(options, trigger)
-    ledger = resources.ledger
-    ledger.create(run)
-    ctx = StepContext(resources=resources, run_id=run["run_id"], options=options)
-    with run_context(run["run_id"]):
-        run["state"] = "RUNNING"
-        log.info("run started", extra={"logical_date": run["logical_date"], "trigger": trigger})
-        for name in options.selected_steps():
-            step, record = STEPS[name], run["steps"][name]
-            record.update(state="RUNNING", started_at=now())
-            ledger.save(run)
-            started = time.perf_counter()
-            try:
-                outputs = step(ctx)
-            except Exception as error:
-                record.update(state="FAILED", error=str(error)[:4000], ended_at=now(),
-                              duration_s=round(time.perf_counter() - started, 3))
-                run.update(state="FAILED", error=f"step {name} failed: {error}"[:4000], ended_at=now())
-                ledger.save(run)
-                log.error("step failed", extra={"step": name, "error": str(error)[:2000]})
-                raise RunFailed(run, run["error"]) from error
-            ctx.outputs[name] = outputs
-            record.update(state="SUCCEEDED", outputs=outputs, ended_at=now(),
-                          duration_s=round(time.perf_counter() - started, 3))
-            ledger.save(run)
-            log.info("step succeeded", extra={"step": name, "duration_s": record["duration_s"]})
-        run.update(state="SUCCEEDED", ended_at=now())
-        ledger.save(run)
-        log.info("run succeeded")
+def options_key(record: dict) -> str:
+    return "|".join(f"{k}={record[k]}" for k in sorted(record))
+
+
+def claim(resources, options: RunOptions, trigger: str, force: bool = False) -> Claim:
+    """Decide, atomically with taking the lease, what a trigger for `options` does."""
+    day = options.logical_date.isoformat()
+    wanted = options_key(options.to_record())
+    key = resources.lease_key(day)
+
+    def decide(transaction) -> Claim:
+        live, expired = resources.leases.read(transaction, key)
+        if live:
+            raise RunInProgress(live["run_id"], live["logical_date"])
+        runs = resources.ledger.for_date(day, transaction)
+        latest = next((r for r in runs if r.get("options_key") == wanted), None)
+        if latest and latest["state"] == "SUCCEEDED" and not force:
+            return Claim(latest, None, "existing")
+        if latest and latest["state"] != "SUCCEEDED" and not force:
+            run, outcome = _resumed(latest, trigger), "resumed"
+        else:
+            run, outcome = new_run(options, trigger), "new"
+        for stale in runs:  # no lease is live, so no other run of the date is really running
+            if stale["state"] in ("PENDING", "RUNNING") and stale["run_id"] != run["run_id"]:
+                stale.update(state="FAILED", error=INTERRUPTED, ended_at=now())
+                resources.ledger.save(stale, transaction)
+        resources.ledger.save(run, transaction)
+        lease = resources.leases.take(transaction, key, run["run_id"], day)
+        return Claim(run, lease, outcome, expired["run_id"] if expired else None)
+
+    return resources.leases.transact(decide)
+
+
+def claim_retry(resources, run_id: str, trigger: str) -> Claim:
+    """Resume one run by id (POST /runs/<id>/retry), whatever its options."""
+    def decide(transaction) -> Claim:
+        run = resources.ledger.get(run_id, transaction)
+        if run is None:
+            raise LookupError(f"no run {run_id}")
+        key = resources.lease_key(run["logical_date"])
+        live, expired = resources.leases.read(transaction, key)
+        if live:
+            raise RunInProgress(live["run_id"], live["logical_date"])
+        if run["state"] == "SUCCEEDED":
+            raise NotRetryable(f"run {run_id} already succeeded; POST /runs with \"force\": true runs the date again")
+        run = _resumed(run, trigger)
+        resources.ledger.save(run, transaction)
+        lease = resources.leases.take(transaction, key, run_id, run["logical_date"])
+        return Claim(run, lease, "resumed", expired["run_id"] if expired else None)
+
+    return resources.leases.transact(decide)
+
+
+def _resumed(run: dict, trigger: str) -> dict:
+    run = dict(run, state="PENDING", trigger=trigger, attempt=run.get("attempt", 1) + 1, resumed_at=now())
+    for stale in ("error", "failed_step", "ended_at"):
+        run.pop(stale, None)
     return run
+
+
+def resume_point(run: dict) -> int:
+    """Index of the first step to (re)run: the first unfinished one, or the earlier one it asks to redo."""
+    names = run["options"]["steps"]
+    for index, name in enumerate(names):
+        record = run["steps"][name]
+        if record["state"] != "SUCCEEDED":
+            redo = record.get("redo_from")
+            return names.index(redo) if redo in names else index
+    return len(names)
+
+
+def execute(resources, options: RunOptions, trigger: str = "cli", force: bool = False) -> dict:
+    """Claim and run; returns the run record (an existing successful one, or this one), or raises."""
+    claimed = claim(resources, options, trigger, force)
+    if claimed.lease is None:
+        return claimed.run
+    return run_claimed(resources, claimed)
+
+
+def run_claimed(resources, claimed: Claim) -> dict:
+    """Run the claimed run's steps from its resume point; raises RunFailed, or LeaseLost."""
+    run, lease = claimed.run, claimed.lease
+    options = RunOptions.from_record(run["logical_date"], run["options"])
+    ctx = StepContext(resources=resources, run_id=run["run_id"], options=options)
+
+    def save() -> None:
+        lease.renew(write=lambda transaction: resources.ledger.save(run, transaction))
+
+    with run_context(run["run_id"]):
+        try:
+            with lease.heartbeat():
+                return _run_steps(ctx, run, claimed, save)
+        finally:
+            _release(lease)
+
+
+def _run_steps(ctx: StepContext, run: dict, claimed: Claim, save) -> dict:
+    names = run["options"]["steps"]
+    start = resume_point(run)
+    run["state"] = "RUNNING"
+    save()
+    _log_start(run, claimed, names[start] if start < len(names) else None)
+    began = time.perf_counter()
+    for index, name in enumerate(names):
+        if index < start:  # succeeded in an earlier attempt: its outputs stand
+            ctx.outputs[name] = run["steps"][name].get("outputs", {})
+        else:
+            _run_step(ctx, run, name, save)
+    run.update(state="SUCCEEDED", ended_at=now())
+    save()
+    log.info("run succeeded", extra={
+        "event": "run_succeeded", "logical_date": run["logical_date"], "attempt": run["attempt"],
+        "duration_s": round(time.perf_counter() - began, 3),
+        "step_durations_s": {n: run["steps"][n].get("duration_s") for n in names}})
+    return run
+
+
+def _run_step(ctx: StepContext, run: dict, name: str, save) -> None:
+    record = run["steps"][name]
+    ctx.checkpoint = dict(record.get("checkpoint") or {})
+    ctx.on_checkpoint = lambda checkpoint: (record.__setitem__("checkpoint", checkpoint), save())
+    for stale in ("error", "redo_from", "outputs", "ended_at", "duration_s"):
+        record.pop(stale, None)
+    record.update(state="RUNNING", started_at=now())
+    save()
+    log.info("step started", extra={"event": "step_started", "step": name})
+    started = time.perf_counter()
+    try:
+        outputs = STEPS[name](ctx)
+    except LeaseLost:
+        raise
+    except Exception as error:
+        record.update(state="FAILED", error=str(error)[:4000], ended_at=now(),
+                      duration_s=round(time.perf_counter() - started, 3))
+        redo = getattr(error, "redo_from", None)
+        if redo:
+            record["redo_from"] = redo
+        run.update(state="FAILED", failed_step=name, error=f"step {name} failed: {error}"[:4000], ended_at=now())
+        save()
+        log.error("run failed", extra={"event": "run_failed", "run_id": run["run_id"],
+                                       "logical_date": run["logical_date"], "step": name,
+                                       "error": str(error)[:2000]})
+        raise RunFailed(run, run["error"]) from error
+    ctx.outputs[name] = outputs
+    record.pop("checkpoint", None)
+    record.update(state="SUCCEEDED", outputs=outputs, ended_at=now(),
+                  duration_s=round(time.perf_counter() - started, 3))
+    save()
+    log.info("step succeeded", extra={"event": "step_succeeded", "step": name, "duration_s": record["duration_s"],
+                                      "counts": _counts(outputs)})
+
+
+def _counts(outputs: dict) -> dict:
+    """The numbers worth a metric: top-level ints and the per-table row counts."""
+    counts = {k: v for k, v in outputs.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if isinstance(outputs.get("rows"), dict):
+        counts["rows"] = outputs["rows"]
+    return counts
+
+
+def _log_start(run: dict, claimed: Claim, first_step: str | None) -> None:
+    if claimed.took_over_from:
+        log.warning("lease taken over", extra={"event": "lease_taken_over", "previous_run_id": claimed.took_over_from})
+    event = "run_resumed" if claimed.outcome == "resumed" else "run_started"
+    log.info(event.replace("_", " "), extra={"event": event, "logical_date": run["logical_date"],
+                                              "trigger": run["trigger"], "attempt": run["attempt"],
+                                              "from_step": first_step})
+
+
+def _release(lease: Lease) -> None:
+    if lease.lost.is_set():
+        return
+    try:
+        lease.release()
+    except Exception as error:  # it expires by itself; the next trigger waits at most its TTL
+        log.warning("lease release failed", extra={"lease": lease.key, "error": str(error)[:500]})

@@ -2,6 +2,11 @@
 
 Firestore is the ledger in both modes (the emulator locally), so an engineer sees the
 same history in the console, the CLI (`winterdays status`) and the API (`GET /runs`).
+
+A run document (collection WINTERDAYS_RUNS_COLLECTION, id `YYYYMMDD-<8 hex>`):
+  run_id, logical_date, state, trigger, options, options_key, attempt, created_at,
+  updated_at, ended_at, error, failed_step, steps: {name: {state, started_at, ended_at,
+  duration_s, outputs, error, redo_from, checkpoint}}
 """
 
 from __future__ import annotations
@@ -9,11 +14,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from google.cloud import firestore
+
+RUN_STATES = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED")
 STEP_STATES = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED", "SKIPPED")
+TRANSACTION_ATTEMPTS = 30  # Firestore aborts contended transactions; a burst of triggers retries
 
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def transact(client, body: Callable[[firestore.Transaction], object]):
+    """Run `body(transaction)` in a Firestore transaction, retried when Firestore aborts it.
+
+    `body` may run more than once: it must only read and write through the transaction.
+    """
+    return firestore.transactional(body)(client.transaction(max_attempts=TRANSACTION_ATTEMPTS))
 
 
 class Ledger:
@@ -27,20 +44,51 @@ class Ledger:
     def create(self, run: dict) -> None:
         self._ref(run["run_id"]).set(run)
 
-    def save(self, run: dict) -> None:
+    def save(self, run: dict, transaction=None) -> None:
         run["updated_at"] = now()
-        self._ref(run["run_id"]).set(run)
+        if transaction is None:
+            self._ref(run["run_id"]).set(run)
+        else:
+            transaction.set(self._ref(run["run_id"]), run)
 
-    def get(self, run_id: str) -> dict | None:
-        snapshot = self._ref(run_id).get()
+    def get(self, run_id: str, transaction=None, timeout: float | None = None) -> dict | None:
+        snapshot = self._ref(run_id).get(transaction=transaction, timeout=timeout)
         return snapshot.to_dict() if snapshot.exists else None
 
-    def recent(self, limit: int = 20, logical_date: str | None = None) -> list[dict]:
-        query = self._client().collection(self.collection)
-        if logical_date:
-            from google.cloud import firestore
+    def for_date(self, logical_date: str, transaction=None) -> list[dict]:
+        """Every run of one logical date, newest first (a handful: one a day plus forced re-runs)."""
+        query = self._collection().where(filter=firestore.FieldFilter("logical_date", "==", logical_date))
+        snapshots = transaction.get(query) if transaction is not None else query.stream()
+        return _newest_first([s.to_dict() for s in snapshots])
 
+    def recent(self, limit: int = 20, logical_date: str | None = None, state: str | None = None) -> list[dict]:
+        """The newest runs, optionally of one date and/or in one state.
+
+        Equality filters alone need no composite index; their results are sorted here.
+        """
+        query = self._collection()
+        if logical_date:
             query = query.where(filter=firestore.FieldFilter("logical_date", "==", logical_date))
-        runs = [s.to_dict() for s in query.stream()]
-        runs.sort(key=lambda r: r.get("created_at") or now(), reverse=True)
-        return runs[:limit]
+        if state:
+            query = query.where(filter=firestore.FieldFilter("state", "==", state))
+        if not (logical_date or state):
+            query = query.order_by("created_at", direction=firestore.Query.DESCENDING).limit(limit)
+        return _newest_first([s.to_dict() for s in query.stream()])[:limit]
+
+    def _collection(self):
+        return self._client().collection(self.collection)
+
+
+def _newest_first(runs: list[dict]) -> list[dict]:
+    return sorted(runs, key=lambda r: r.get("created_at") or now(), reverse=True)
+
+
+def public(value):
+    """A JSON-safe copy of a run (datetimes as ISO strings)."""
+    if isinstance(value, dict):
+        return {k: public(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [public(v) for v in value]
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return value

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from lakehouse.settings import Settings
 from lakehouse.storage import ObjectStore
+from orchestrator.lease import Leases
 from orchestrator.ledger import Ledger
 from orchestrator.ml import PipelineRunner
 from orchestrator.transform import TransformRunner
@@ -25,6 +26,13 @@ class Resources:
     transform: TransformRunner
     pipelines: PipelineRunner
     ledger: Ledger
+    leases: Leases
+    # One run per logical date may proceed. Locally one run at all: DuckDB allows one writer
+    # process, and the churn step's components are processes of their own.
+    lease_per_date: bool = True
+
+    def lease_key(self, logical_date: str) -> str:
+        return logical_date if self.lease_per_date else "warehouse"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Resources:
@@ -45,6 +53,8 @@ class Resources:
             transform=_transform_runner(settings),
             pipelines=_pipeline_runner(settings),
             ledger=Ledger(firestore_client, settings.runs_collection),
+            leases=Leases(firestore_client, settings.leases_collection, settings.lease_ttl_s),
+            lease_per_date=not settings.is_local,
         )
 
 

@@ -12,11 +12,21 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Callable
 
 from lakehouse.documents import stream_documents
 from orchestrator.export import export_sales
 from orchestrator.ml import PipelineFailed
+from orchestrator.transform import TransformFailed
 from orchestrator.transform.actions import Selection
+
+
+class StepFailed(RuntimeError):
+    """A step failed; `redo_from` names the earlier step a retry must start from, if not this one."""
+
+    def __init__(self, message: str, redo_from: str | None = None):
+        super().__init__(message)
+        self.redo_from = redo_from
 
 
 @dataclass
@@ -38,6 +48,16 @@ class RunOptions:
                 raise ValueError(f"step {step} needs step {needs} in the same run")
         return chosen
 
+    def to_record(self) -> dict:
+        """What the ledger keeps; two triggers with the same record are the same request."""
+        return {"full_export": self.full_export, "full_refresh": self.full_refresh,
+                "tags": sorted(self.tags), "steps": self.selected_steps()}
+
+    @classmethod
+    def from_record(cls, logical_date: str, record: dict) -> "RunOptions":
+        return cls(logical_date=dt.date.fromisoformat(logical_date), full_export=record["full_export"],
+                   full_refresh=record["full_refresh"], tags=tuple(record["tags"]), steps=tuple(record["steps"]))
+
 
 @dataclass
 class StepContext:
@@ -45,6 +65,14 @@ class StepContext:
     run_id: str
     options: RunOptions
     outputs: dict[str, dict] = field(default_factory=dict)  # earlier steps' outputs, by step name
+    # What this step saved with save_checkpoint in an earlier attempt that was interrupted:
+    # e.g. the name of a job still running remotely, to wait for it instead of starting another.
+    checkpoint: dict = field(default_factory=dict)
+    on_checkpoint: Callable[[dict], None] = lambda checkpoint: None  # the engine saves it in the ledger
+
+    def save_checkpoint(self, **values) -> None:
+        self.checkpoint.update(values)
+        self.on_checkpoint(dict(self.checkpoint))
 
 
 def export(ctx: StepContext) -> dict:
@@ -82,7 +110,13 @@ def invoke(ctx: StepContext) -> dict:
 
 def wait(ctx: StepContext) -> dict:
     result = ctx.resources.transform.wait(ctx.outputs["invoke"]["invocation"], ctx.options.timeout_s)
-    result.raise_for_state()
+    try:
+        result.raise_for_state()
+    except TransformFailed as failed:
+        # An invocation that ended cannot be waited into success: a retry invokes anew. One still
+        # RUNNING (the wait timed out, or this process died) is polled again by the retry.
+        ended = result.state in ("FAILED", "CANCELLED")
+        raise StepFailed(str(failed), redo_from="invoke" if ended else None) from failed
     summary = result.summary()
     summary["rows"] = {a["target"]: a["rows"] for a in result.actions
                        if a.get("rows") is not None and a.get("kind") != "assertion"}
@@ -97,9 +131,14 @@ def churn(ctx: StepContext) -> dict:
         "snapshot_date": ctx.options.logical_date.isoformat(),
         "seed": settings.seed,
     }
-    job = ctx.resources.pipelines.submit(parameters, run_id=ctx.run_id)
+    job = ctx.checkpoint.get("job")  # submitted by an interrupted attempt: wait for it, never submit twice
+    if not job:
+        job = ctx.resources.pipelines.submit(parameters, run_id=ctx.run_id)
+        ctx.save_checkpoint(job=job)
     result = ctx.resources.pipelines.wait(job, ctx.options.timeout_s)
     if result.state != "SUCCEEDED":
+        if result.state in ("FAILED", "CANCELLED"):
+            ctx.save_checkpoint(job=None)  # it ended: the next attempt submits a new job
         raise PipelineFailed(f"churn pipeline {job} ended {result.state}: {result.error or 'no detail'}")
     return {"job": job, **result.outputs}
 

@@ -16,6 +16,4 @@ def parse_date(value: str) -> dt.date:
 
 
 def yesterday(settings: Settings) -> dt.date:
-    from zoneinfo import ZoneInfo
-
-    return dt.datetime.now(ZoneInfo(settings.timezone)).date() - dt.timedelta(days=1)
+    return settings.today() - dt.timedelta(days=1)

@@ -1,4 +1,10 @@
-"""`winterdays run | export | transform | train | status`: the pipeline and its ledger."""
+"""`winterdays run | export | transform | train | retry | status`: the pipeline and its ledger.
+
+The same claim as `POST /runs`: a date that already succeeded with the same options is not
+run again (unless --force), a failed or interrupted run resumes, and a date whose run is in
+progress elsewhere (a `winterdays serve`, Cloud Run) is left alone.
+Exit codes: 0 succeeded, 1 failed, 3 in progress elsewhere.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ import sys
 
 from lakehouse.settings import Settings
 from orchestrator.commands.common import parse_date, yesterday
+
+IN_PROGRESS = 3
 
 
 def register(sub) -> None:
@@ -21,18 +29,24 @@ def register(sub) -> None:
         cmd.add_argument("--full-export", action="store_true", help="export every document, not just the day's")
         cmd.add_argument("--full-refresh", action="store_true", help="rebuild incremental tables from scratch")
         cmd.add_argument("--tags", default="", help="comma-separated Dataform tags to run (with dependencies)")
+        cmd.add_argument("--force", action="store_true",
+                         help="run again even if this date already succeeded with these options")
         cmd.set_defaults(handler=run, steps=steps)
+
+    retry = sub.add_parser("retry", help="resume a failed or interrupted run from its first unfinished step")
+    retry.add_argument("run_id")
+    retry.set_defaults(handler=retry_run)
 
     status = sub.add_parser("status", help="show recent runs, or one run")
     status.add_argument("run_id", nargs="?")
+    status.add_argument("--date", type=parse_date, help="only the runs of this logical date")
+    status.add_argument("--state", choices=("PENDING", "RUNNING", "SUCCEEDED", "FAILED"), type=str.upper)
     status.add_argument("--limit", type=int, default=10)
     status.set_defaults(handler=show_status)
 
 
 def run(args, settings: Settings) -> int:
-    from lakehouse.documents import firestore_session
-    from orchestrator.engine import RunFailed, execute
-    from orchestrator.resources import Resources
+    from orchestrator import engine
     from orchestrator.steps import RunOptions
 
     options = RunOptions(
@@ -42,20 +56,42 @@ def run(args, settings: Settings) -> int:
         tags=tuple(t for t in args.tags.split(",") if t),
         steps=args.steps,
     )
+    return _run_with(settings, lambda resources: engine.claim(resources, options, "cli", force=args.force))
+
+
+def retry_run(args, settings: Settings) -> int:
+    from orchestrator import engine
+
+    return _run_with(settings, lambda resources: engine.claim_retry(resources, args.run_id, "cli-retry"))
+
+
+def _run_with(settings: Settings, claim) -> int:
+    from lakehouse.documents import firestore_session
+    from orchestrator import engine
+    from orchestrator.resources import Resources
+
     with firestore_session(settings):
+        resources = Resources.from_settings(settings)
         try:
-            record = execute(Resources.from_settings(settings), options, trigger="cli")
-        except RunFailed as failure:
+            claimed = claim(resources)
+            record = claimed.run if claimed.lease is None else engine.run_claimed(resources, claimed)
+        except engine.RunInProgress as busy:
+            print(f"winterdays: {busy}", file=sys.stderr)
+            return IN_PROGRESS
+        except (engine.NotRetryable, LookupError) as refused:
+            print(f"winterdays: {refused}", file=sys.stderr)
+            return 1
+        except engine.RunFailed as failure:
             print(f"winterdays: run {failure.run['run_id']} failed: {failure}", file=sys.stderr)
             return 1
-    print(json.dumps({"run_id": record["run_id"], "state": record["state"],
+    print(json.dumps({"run_id": record["run_id"], "state": record["state"], "outcome": claimed.outcome,
                       "steps": {k: v["state"] for k, v in record["steps"].items()}}))
     return 0
 
 
 def show_status(args, settings: Settings) -> int:
     from lakehouse.documents import firestore_session
-    from orchestrator.app import _public
+    from orchestrator.ledger import public
     from orchestrator.resources import Resources
 
     with firestore_session(settings):
@@ -65,9 +101,11 @@ def show_status(args, settings: Settings) -> int:
             if record is None:
                 print(f"winterdays: no run {args.run_id}", file=sys.stderr)
                 return 1
-            print(json.dumps(_public(record), indent=2))
+            print(json.dumps(public(record), indent=2))
             return 0
-        for record in ledger.recent(args.limit):
+        day = args.date.isoformat() if args.date else None
+        for record in ledger.recent(args.limit, logical_date=day, state=args.state):
             steps = " ".join(f"{k}:{v['state'].lower()}" for k, v in record["steps"].items())
-            print(f"{record['run_id']}  {record['logical_date']}  {record['state']:<9}  {steps}")
+            print(f"{record['run_id']}  {record['logical_date']}  {record['state']:<9}  "
+                  f"attempt {record.get('attempt', 1)}  {steps}")
     return 0

@@ -1,26 +1,49 @@
-"""`winterdays serve`: the orchestrator API under gunicorn (the emulator started alongside locally)."""
+"""`winterdays serve`: the orchestrator API under gunicorn (the emulator started alongside locally).
+
+One worker process with threads: a run executes in a thread of the worker that claimed it,
+while other threads answer GET /runs and the 409s. Locally one worker is a must: DuckDB
+allows one writer process. On Cloud Run, scale with instances; the Firestore lease keeps
+one run per date across all of them.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
 from lakehouse.settings import Settings
 
+GRACEFUL_TIMEOUT_S = 8  # Cloud Run allows 10 s between SIGTERM and SIGKILL
+
 
 def register(sub) -> None:
     serve = sub.add_parser("serve", help="serve the orchestrator API with gunicorn")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", help="address to bind (default: 127.0.0.1 locally, 0.0.0.0 in gcp mode)")
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8080)))
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--threads", type=int, default=8, help="requests served at once by each worker")
     serve.set_defaults(handler=run)
+
+
+def gunicorn_command(args, settings: Settings) -> list[str]:
+    host = args.host or ("127.0.0.1" if settings.is_local else "0.0.0.0")  # noqa: S104 - Cloud Run needs it
+    return [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{args.port}",
+            "--workers", str(args.workers), "--worker-class", "gthread", "--threads", str(args.threads),
+            "--graceful-timeout", str(GRACEFUL_TIMEOUT_S), "orchestrator.app:create_app()"]
 
 
 def run(args, settings: Settings) -> int:
     from lakehouse.documents import firestore_session
 
+    if settings.is_local and args.workers != 1:
+        print("winterdays serve: local mode serves with one worker (DuckDB allows one writer process)",
+              file=sys.stderr)
+        return 2
     with firestore_session(settings):
-        command = [sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}",
-                   "--workers", str(args.workers), "--timeout", "0", "orchestrator.app:create_app()"]
-        return subprocess.call(command, env=os.environ.copy())
+        server = subprocess.Popen(gunicorn_command(args, settings), env=os.environ.copy())
+        # gunicorn shuts down gracefully on SIGTERM: pass it on, then save the emulator's data
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda received, _frame: server.send_signal(received))
+        return server.wait()

@@ -1,0 +1,136 @@
+"""What the API accepts: every field of every request is checked here, with a 400 that says what is wrong.
+
+Nothing from a request reaches SQL, a path or the ledger except through these parsers:
+dates become `datetime.date`, steps must be known step names, tags match a strict pattern,
+run ids match the ledger's id format.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from orchestrator.ledger import RUN_STATES
+from orchestrator.steps import STEPS, RunOptions
+
+EARLIEST_DATE = dt.date(2000, 1, 1)
+RUN_ID = re.compile(r"\d{8}-[0-9a-f]{8}")
+TAG = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_TAGS = 20
+RUN_FIELDS = {"date", "steps", "tags", "full_refresh", "full_export", "force", "wait"}
+LIST_PARAMETERS = {"date", "state", "limit"}
+EXAMPLE = '{"date": "2026-01-31"}'
+
+
+class BadRequest(ValueError):
+    pass
+
+
+@dataclass
+class RunRequest:
+    options: RunOptions
+    force: bool = False
+    wait: bool | None = None  # None: the service's WINTERDAYS_RUN_MODE decides
+
+
+def run_request(body: object, today: dt.date) -> RunRequest:
+    """POST /runs: {"date"?, "steps"?, "tags"?, "full_refresh"?, "full_export"?, "force"?, "wait"?}."""
+    if not isinstance(body, dict):
+        raise BadRequest(f"the body must be a JSON object like {EXAMPLE}")
+    _known_fields(body, RUN_FIELDS)
+    day = parse_date(body["date"], today) if "date" in body else today - dt.timedelta(days=1)
+    options = RunOptions(
+        logical_date=day,
+        full_export=_flag(body, "full_export"),
+        full_refresh=_flag(body, "full_refresh"),
+        tags=_tags(body.get("tags", [])),
+        steps=_steps(body.get("steps", [])),
+    )
+    try:
+        options.selected_steps()
+    except ValueError as error:
+        raise BadRequest(str(error)) from None
+    return RunRequest(options, force=_flag(body, "force"), wait=_optional_flag(body, "wait"))
+
+
+def retry_request(body: object) -> bool | None:
+    """POST /runs/<id>/retry: an empty body, or {"wait": bool}."""
+    if body is None:
+        return None
+    if not isinstance(body, dict):
+        raise BadRequest('the body must be empty or a JSON object like {"wait": false}')
+    _known_fields(body, {"wait"})
+    return _optional_flag(body, "wait")
+
+
+def list_query(args: dict[str, str], today: dt.date) -> tuple[str | None, str | None, int]:
+    """GET /runs?date=YYYY-MM-DD&state=FAILED&limit=20."""
+    _known_fields(args, LIST_PARAMETERS, what="query parameter")
+    day = parse_date(args["date"], today).isoformat() if "date" in args else None
+    state = args.get("state")
+    if state is not None and state.upper() not in RUN_STATES:
+        raise BadRequest(f'"state" must be one of {list(RUN_STATES)}, got {state[:20]!r}')
+    raw_limit = args.get("limit", "20")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+        raise BadRequest(f'"limit" must be a whole number from 1 to 100, got {raw_limit[:20]!r}')
+    return day, state.upper() if state else None, int(raw_limit)
+
+
+def parse_date(value: object, today: dt.date) -> dt.date:
+    if not isinstance(value, str):
+        raise BadRequest(f'"date" must be a string YYYY-MM-DD, like {EXAMPLE}')
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise BadRequest(f'"date" must be YYYY-MM-DD, got {value[:40]!r}')
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f'"date" must be a real date YYYY-MM-DD, got {value!r}') from None
+    if not EARLIEST_DATE <= day <= today:
+        raise BadRequest(f'"date" must lie between {EARLIEST_DATE} and today ({today}), got {value}')
+    return day
+
+
+def run_id(value: str) -> str:
+    if not RUN_ID.fullmatch(value):
+        raise BadRequest(f"malformed run id {value[:40]!r}: run ids look like 20260131-1a2b3c4d")
+    return value
+
+
+def _known_fields(body: dict, allowed: set[str], what: str = "field") -> None:
+    unknown = sorted(str(k)[:40] for k in body if k not in allowed)
+    if unknown:
+        raise BadRequest(f"unknown {what}(s) {unknown}; allowed: {sorted(allowed)}")
+
+
+def _flag(body: dict, name: str) -> bool:
+    return bool(_optional_flag(body, name))
+
+
+def _optional_flag(body: dict, name: str) -> bool | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise BadRequest(f'"{name}" must be true or false')
+    return value
+
+
+def _steps(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+        raise BadRequest(f'"steps" must be a list of step names from {list(STEPS)}')
+    unknown = [s[:40] for s in value if s not in STEPS]
+    if unknown:
+        raise BadRequest(f"unknown step(s) {unknown}; steps are {list(STEPS)}")
+    if len(set(value)) != len(value):
+        raise BadRequest('"steps" lists a step twice')
+    return tuple(value)
+
+
+def _tags(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise BadRequest('"tags" must be a list of Dataform tags like ["gold", "daily"]')
+    if len(value) > MAX_TAGS:
+        raise BadRequest(f'"tags" may hold at most {MAX_TAGS} tags')
+    bad = [t[:40] for t in value if not TAG.fullmatch(t)]
+    if bad:
+        raise BadRequest(f"malformed tag(s) {bad}: letters, digits, _ and - only, at most 64")
+    return tuple(value)

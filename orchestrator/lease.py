@@ -1,0 +1,120 @@
+"""Single flight: a lease in Firestore lets one run per key (a logical date) proceed at a time.
+
+A lease is one document {run_id, token, expires_at} in WINTERDAYS_LEASES_COLLECTION.
+Taking it happens in the same Firestore transaction that reads the ledger and writes the
+run, so two triggers can never both hold it. While the run goes on, a heartbeat renews it;
+if the holder dies it stops renewing, the lease expires (WINTERDAYS_LEASE_TTL_S), and the
+next trigger takes it over. Each ledger write of the holder checks the token in a
+transaction (a fence), so a holder that lost its lease cannot overwrite its successor's run.
+Expiry compares wall clocks of the instances, which Cloud Run keeps in sync.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import uuid
+from typing import Callable
+
+from orchestrator.ledger import now, transact
+
+log = logging.getLogger(__name__)
+
+
+class LeaseLost(RuntimeError):
+    """Another trigger took the lease over (this holder stopped renewing it in time)."""
+
+
+class Leases:
+    def __init__(self, client: Callable[[], object], collection: str, ttl_s: float):
+        self._client = client
+        self.collection = collection
+        self.ttl_s = ttl_s
+
+    def ref(self, key: str):
+        return self._client().collection(self.collection).document(key)
+
+    def read(self, transaction, key: str) -> tuple[dict | None, dict | None]:
+        """(the live lease, or None; the expired one a dead holder left, or None)."""
+        snapshot = self.ref(key).get(transaction=transaction)
+        if not snapshot.exists:
+            return None, None
+        lease = snapshot.to_dict()
+        return (lease, None) if lease["expires_at"] > now() else (None, lease)
+
+    def take(self, transaction, key: str, run_id: str, logical_date: str) -> "Lease":
+        token = uuid.uuid4().hex
+        at = now()
+        transaction.set(self.ref(key), {
+            "key": key, "run_id": run_id, "logical_date": logical_date, "token": token,
+            "holder": f"{socket.gethostname()}:{os.getpid()}", "acquired_at": at, "renewed_at": at,
+            "expires_at": at + dt.timedelta(seconds=self.ttl_s),
+        })
+        return Lease(self, key, token, run_id)
+
+    def transact(self, body):
+        return transact(self._client(), body)
+
+
+class Lease:
+    """A lease this process holds."""
+
+    def __init__(self, leases: Leases, key: str, token: str, run_id: str):
+        self.leases, self.key, self.token, self.run_id = leases, key, token, run_id
+        self.lost = threading.Event()
+
+    def renew(self, write: Callable[[object], None] | None = None) -> None:
+        """Push the expiry forward; `write(transaction)` is committed only while the lease is ours."""
+        def body(transaction):
+            snapshot = self.leases.ref(self.key).get(transaction=transaction)
+            if not snapshot.exists or snapshot.get("token") != self.token:
+                raise LeaseLost(f"the lease {self.key!r} of run {self.run_id} was taken over")
+            at = now()
+            transaction.update(self.leases.ref(self.key), {
+                "renewed_at": at, "expires_at": at + dt.timedelta(seconds=self.leases.ttl_s)})
+            if write is not None:
+                write(transaction)
+
+        try:
+            self.leases.transact(body)
+        except LeaseLost:
+            self.lost.set()
+            raise
+
+    def release(self) -> None:
+        def body(transaction):
+            snapshot = self.leases.ref(self.key).get(transaction=transaction)
+            if snapshot.exists and snapshot.get("token") == self.token:
+                transaction.delete(self.leases.ref(self.key))
+
+        self.leases.transact(body)
+
+    @contextlib.contextmanager
+    def heartbeat(self):
+        """Renew every third of the lease's life while the block runs (a step may take an hour)."""
+        stop = threading.Event()
+
+        def beat():
+            while not stop.wait(self.leases.ttl_s / 3):
+                try:
+                    self.renew()
+                except LeaseLost:
+                    log.error("lease lost", extra={"event": "lease_lost", "lease": self.key})
+                    return
+                except Exception as error:  # a blip in Firestore: the next beat tries again
+                    log.warning("lease renewal failed", extra={"lease": self.key, "error": str(error)[:500]})
+
+        # the copied context carries the run id into the heartbeat's log lines
+        thread = threading.Thread(target=contextvars.copy_context().run, args=(beat,), name=f"lease-{self.key}",
+                                  daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join()
