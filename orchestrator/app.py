@@ -27,7 +27,7 @@ from lakehouse.settings import Settings
 from lakehouse.warehouse import connect
 from orchestrator import api_input, engine
 from orchestrator.auth import Forbidden, TokenVerifier, Unauthorized
-from orchestrator.ledger import public
+from orchestrator.ledger import Contended, public
 from orchestrator.resources import Resources
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.register_error_handler(Forbidden, lambda e: _error(403, str(e)))
     app.register_error_handler(engine.RunInProgress, _in_progress)
     app.register_error_handler(engine.NotRetryable, lambda e: _error(409, str(e)))
+    app.register_error_handler(Contended, lambda e: (*_error(503, str(e)), {"Retry-After": "5"}))
     app.register_error_handler(413, lambda e: _error(413, f"request body over {MAX_BODY} bytes"))
     app.register_error_handler(HTTPException, lambda e: _error(e.code, e.description))
     return app
@@ -252,11 +253,12 @@ def _check_warehouse(service: Service) -> str:
 
 def _check_bronze(service: Service) -> str:
     store = service.resources.bronze
-    if store.is_local:  # a fresh local folder is created by the first write
-        root = store.full_path("")
-        folder = root if os.path.isdir(root) else os.path.dirname(root)
-        if not os.access(folder, os.W_OK):
-            raise RuntimeError(f"{root} is not writable")
+    if store.is_local:  # a fresh local folder is created by the first write: its nearest ancestor counts
+        root = folder = store.full_path("")
+        while not os.path.exists(folder):
+            folder = os.path.dirname(folder)
+        if not (os.path.isdir(folder) and os.access(folder, os.W_OK)):
+            raise RuntimeError(f"{root} cannot be written")
         return "ok"
     if not store.fs.exists(store.full_path("")):
         raise RuntimeError(f"{store.uri()} does not exist")

@@ -13,6 +13,7 @@ Then `run_claimed` executes it while a heartbeat renews the lease, and releases 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -74,21 +75,35 @@ def options_key(record: dict) -> str:
     return "|".join(f"{k}={record[k]}" for k in sorted(record))
 
 
+_CLAIMS = threading.Lock()  # one claim transaction at a time per process: a burst queues here, not in Firestore
+
+
 def claim(resources, options: RunOptions, trigger: str, force: bool = False) -> Claim:
     """Decide, atomically with taking the lease, what a trigger for `options` does."""
     day = options.logical_date.isoformat()
     wanted = options_key(options.to_record())
     key = resources.lease_key(day)
 
-    def decide(transaction) -> Claim:
+    def read(transaction=None) -> tuple[dict | None, list[dict]]:
+        """The expired lease a dead holder left (or None), and the date's runs; RunInProgress if live."""
         live, expired = resources.leases.read(transaction, key)
         if live:
             raise RunInProgress(live["run_id"], live["logical_date"])
-        runs = resources.ledger.for_date(day, transaction)
-        latest = next((r for r in runs if r.get("options_key") == wanted), None)
+        return expired, resources.ledger.for_date(day, transaction)
+
+    def settled(runs: list[dict]) -> Claim | None:
+        latest = _latest(runs, wanted)
         if latest and latest["state"] == "SUCCEEDED" and not force:
-            return Claim(latest, None, "existing")
-        if latest and latest["state"] != "SUCCEEDED" and not force:
+            return Claim(latest, None, "existing")  # a success stands: nothing runs again
+        return None
+
+    def decide(transaction) -> Claim:
+        expired, runs = read(transaction)
+        answer = settled(runs)
+        if answer is not None:
+            return answer
+        latest = _latest(runs, wanted)
+        if latest and not force:
             run, outcome = _resumed(latest, trigger), "resumed"
         else:
             run, outcome = new_run(options, trigger), "new"
@@ -97,10 +112,17 @@ def claim(resources, options: RunOptions, trigger: str, force: bool = False) -> 
                 stale.update(state="FAILED", error=INTERRUPTED, ended_at=now())
                 resources.ledger.save(stale, transaction)
         resources.ledger.save(run, transaction)
-        lease = resources.leases.take(transaction, key, run["run_id"], day)
-        return Claim(run, lease, outcome, expired["run_id"] if expired else None)
+        return Claim(run, resources.leases.take(transaction, key, run["run_id"], day), outcome,
+                     expired["run_id"] if expired else None)
 
-    return resources.leases.transact(decide)
+    # Plain reads answer most triggers of a burst without a transaction; the transaction
+    # (the only thing that makes single flight true across instances) decides for the rest.
+    with _CLAIMS:
+        return settled(read()[1]) or resources.leases.transact(decide)
+
+
+def _latest(runs: list[dict], wanted: str) -> dict | None:
+    return next((r for r in runs if r.get("options_key") == wanted), None)
 
 
 def claim_retry(resources, run_id: str, trigger: str) -> Claim:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from google.api_core.exceptions import Aborted
 from google.cloud import firestore
 
 RUN_STATES = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED")
@@ -25,12 +26,21 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+class Contended(RuntimeError):
+    """Firestore aborted a transaction on every attempt: too many writers at once; try again shortly."""
+
+
 def transact(client, body: Callable[[firestore.Transaction], object]):
     """Run `body(transaction)` in a Firestore transaction, retried when Firestore aborts it.
 
     `body` may run more than once: it must only read and write through the transaction.
     """
-    return firestore.transactional(body)(client.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+    try:
+        return firestore.transactional(body)(client.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+    except ValueError as error:  # the client's "failed to commit in N attempts"
+        if isinstance(error.__cause__, Aborted):
+            raise Contended(f"the ledger is busy ({error.__cause__.message}); try again in a few seconds") from error
+        raise
 
 
 class Ledger:

@@ -76,3 +76,23 @@ def test_recent_filters_by_date_and_state_newest_first(resources):
     assert [r["logical_date"] for r in resources.ledger.recent(state="SUCCEEDED", limit=1)] == ["2026-03-02"]
     assert public({"at": base, "nested": [{"d": base.date()}]}) == {"at": "2026-03-01T00:00:00+00:00",
                                                                     "nested": [{"d": "2026-03-01"}]}
+
+
+def test_concurrent_takers_in_separate_transactions_elect_one_holder(settings, firestore):
+    """No process-level lock here: the Firestore transaction alone decides (a TTL that outlives the test)."""
+    import threading
+
+    resources = Resources.from_settings(settings)
+
+    winners, holders = [], []
+
+    def contend(i):
+        lease, other = take(resources, run_id=f"20260301-{i:08x}")
+        (winners if lease else holders).append(lease.run_id if lease else other["run_id"])
+
+    threads = [threading.Thread(target=contend, args=(i,)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(winners) == 1 and len(holders) == 9 and set(holders) == set(winners)
