@@ -29,10 +29,14 @@ RISK_BANDS = ((0.6, "high"), (0.3, "medium"), (0.0, "low"))
 
 
 def features_query(dataset: str, snapshot_date: dt.date, training: bool) -> str:
+    # ORDER BY: the calibration's CV folds follow row order, and a warehouse returns rows in any order;
+    # without it two runs over the same gold train different models.
     table = f"`{dataset}.customer_churn_features`"
+    order = "ORDER BY snapshot_date, customer_id"
     if training:
-        return f"SELECT * FROM {table} WHERE label_complete AND snapshot_date <= DATE '{snapshot_date.isoformat()}'"
-    return f"SELECT * FROM {table} WHERE snapshot_date = DATE '{snapshot_date.isoformat()}'"
+        return (f"SELECT * FROM {table} WHERE label_complete AND snapshot_date <= DATE '{snapshot_date.isoformat()}' "
+                f"{order}")
+    return f"SELECT * FROM {table} WHERE snapshot_date = DATE '{snapshot_date.isoformat()}' {order}"
 
 
 def matrix(table: pa.Table) -> np.ndarray:
