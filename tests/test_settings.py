@@ -46,3 +46,26 @@ def test_gcp_mode_has_no_default_pseudonymisation_key_and_hashing_fails_closed()
     with pytest.raises(MissingKey, match="WINTERDAYS_PII_KEY"):
         keyed_hash(s.pii_key, "someone@example.com")
     assert Settings.from_env({}).pii_key  # local mode keeps its development key
+
+
+def test_orchestrator_settings():
+    s = Settings.from_env({"WINTERDAYS_RUN_MODE": "ASYNC", "WINTERDAYS_LEASE_TTL_S": "5",
+                           "WINTERDAYS_OIDC_AUDIENCE": "https://orchestrator.example.run.app",
+                           "WINTERDAYS_ALLOWED_INVOKERS": " Scheduler@p.iam.gserviceaccount.com ,ops@p.iam.gserviceaccount.com"})
+    assert (s.run_mode, s.lease_ttl_s, s.request_deadline_s) == ("async", 5.0, 1500.0)
+    assert s.allowed_invokers == ("scheduler@p.iam.gserviceaccount.com", "ops@p.iam.gserviceaccount.com")
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"WINTERDAYS_RUN_MODE": "later"}, "WINTERDAYS_RUN_MODE"),
+        ({"WINTERDAYS_LEASE_TTL_S": "0"}, "WINTERDAYS_LEASE_TTL_S must be positive"),
+        ({"WINTERDAYS_REQUEST_DEADLINE_S": "soon"}, "WINTERDAYS_REQUEST_DEADLINE_S must be a number"),
+        ({"WINTERDAYS_ALLOWED_INVOKERS": "a@b.com"}, "needs WINTERDAYS_OIDC_AUDIENCE"),
+        ({"WINTERDAYS_TIMEZONE": "Mars/Olympus"}, "IANA time zone"),
+    ],
+)
+def test_bad_orchestrator_settings_name_the_variable(env, message):
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
