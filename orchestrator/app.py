@@ -157,9 +157,13 @@ def list_runs():
 
 @runs.get("/runs/<run_id>")
 def get_run(run_id: str):
-    run = _service().resources.ledger.get(api_input.run_id(run_id))
+    resources = _service().resources
+    run = resources.ledger.get(api_input.run_id(run_id))
     if run is None:
         return _error(404, f"no run {run_id}")
+    if run["state"] in ("PENDING", "RUNNING"):  # still held, or did its process die?
+        live, _ = resources.leases.read(None, resources.lease_key(run["logical_date"]))
+        run["interrupted"] = not (live and live["run_id"] == run_id)
     return jsonify(public(run))
 
 

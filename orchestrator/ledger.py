@@ -18,7 +18,7 @@ from google.api_core.exceptions import Aborted
 from google.cloud import firestore
 
 RUN_STATES = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED")
-STEP_STATES = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED", "SKIPPED")
+STEP_STATES = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED")
 TRANSACTION_ATTEMPTS = 30  # Firestore aborts contended transactions; a burst of triggers retries
 
 
@@ -50,9 +50,6 @@ class Ledger:
 
     def _ref(self, run_id: str):
         return self._client().collection(self.collection).document(run_id)
-
-    def create(self, run: dict) -> None:
-        self._ref(run["run_id"]).set(run)
 
     def save(self, run: dict, transaction=None) -> None:
         run["updated_at"] = now()

@@ -160,7 +160,8 @@ def test_async_answers_202_and_a_second_trigger_gets_409_with_the_run_id(client,
     busy = client.post("/runs", json={"date": DAY})
     assert busy.status_code == 409
     assert busy.get_json()["run_id"] == run_id and "in progress" in busy.get_json()["error"]
-    assert client.get(f"/runs/{run_id}").get_json()["steps"]["export"]["state"] == "RUNNING"
+    running = client.get(f"/runs/{run_id}").get_json()
+    assert running["steps"]["export"]["state"] == "RUNNING" and running["interrupted"] is False
     assert client.get("/readyz").get_json()["checks"]["warehouse"] == f"ok (in use by run {run_id})"
 
     release.set()

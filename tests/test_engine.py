@@ -12,6 +12,7 @@ import time
 import pytest
 
 from orchestrator import engine, steps
+from orchestrator.app import create_app
 from orchestrator.ml import PipelineResult
 from orchestrator.resources import Resources
 from orchestrator.steps import STEPS, RunOptions, StepFailed
@@ -114,6 +115,8 @@ def test_a_live_run_blocks_a_second_trigger_and_a_dead_one_is_taken_over(resourc
     assert busy.value.run_id == held.run_id
 
     time.sleep(0.8)
+    seen = create_app(resources.settings, resources).test_client().get(f"/runs/{held.run_id}").get_json()
+    assert seen["state"] == "PENDING" and seen["interrupted"] is True  # its lease expired: nobody runs it
     taken = engine.claim(resources, RunOptions(DAY), "test")
     assert taken.outcome == "resumed" and taken.run_id == held.run_id and taken.took_over_from == held.run_id
     engine.run_claimed(resources, taken)
