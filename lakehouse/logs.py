@@ -16,7 +16,7 @@ import re
 import sys
 
 _run_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("run_id", default=None)
-_bound: contextvars.ContextVar[dict] = contextvars.ContextVar("bound", default={})
+_bound: contextvars.ContextVar[dict | None] = contextvars.ContextVar("bound", default=None)
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
@@ -28,7 +28,7 @@ class JsonFormatter(logging.Formatter):
             "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(),
             "logger": record.name,
         }
-        entry.update(_bound.get())
+        entry.update(_bound.get() or {})
         run_id = _run_id.get()
         if run_id:
             entry["run_id"] = run_id
@@ -71,7 +71,7 @@ def current_run_id() -> str | None:
 
 def bind(**fields) -> contextvars.Token:
     """Add `fields` to every line logged in this context (e.g. a request's trace); undo with unbind."""
-    return _bound.set({**_bound.get(), **fields})
+    return _bound.set({**(_bound.get() or {}), **fields})
 
 
 def unbind(token: contextvars.Token) -> None:

@@ -19,7 +19,7 @@ import os
 import socket
 import threading
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 from orchestrator.ledger import now, transact
 
@@ -47,7 +47,7 @@ class Leases:
         lease = snapshot.to_dict()
         return (lease, None) if lease["expires_at"] > now() else (None, lease)
 
-    def take(self, transaction, key: str, run_id: str, logical_date: str) -> "Lease":
+    def take(self, transaction, key: str, run_id: str, logical_date: str) -> Lease:
         token = uuid.uuid4().hex
         at = now()
         transaction.set(self.ref(key), {

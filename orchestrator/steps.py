@@ -11,8 +11,8 @@ Each depends only on the ports in `ctx.resources`, so the same code runs in both
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from lakehouse.documents import stream_documents
 from orchestrator.export import export_sales
@@ -54,7 +54,7 @@ class RunOptions:
                 "tags": sorted(self.tags), "steps": self.selected_steps()}
 
     @classmethod
-    def from_record(cls, logical_date: str, record: dict) -> "RunOptions":
+    def from_record(cls, logical_date: str, record: dict) -> RunOptions:
         return cls(logical_date=dt.date.fromisoformat(logical_date), full_export=record["full_export"],
                    full_refresh=record["full_refresh"], tags=tuple(record["tags"]), steps=tuple(record["steps"]))
 

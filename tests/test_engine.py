@@ -102,7 +102,8 @@ def test_a_checkpoint_survives_into_the_next_attempt(resources, calls, monkeypat
     monkeypatch.setitem(STEPS, "churn", submit_then_die)
     with pytest.raises(engine.RunFailed) as failed:
         engine.execute(resources, RunOptions(DAY), "test")
-    assert resources.ledger.get(failed.value.run["run_id"])["steps"]["churn"]["checkpoint"] == {"job": "pipelineJobs/one"}
+    stored = resources.ledger.get(failed.value.run["run_id"])
+    assert stored["steps"]["churn"]["checkpoint"] == {"job": "pipelineJobs/one"}
     run = engine.execute(resources, RunOptions(DAY), "test")
     assert calls["seen"]["churn-attempt"] == {"job": "pipelineJobs/one"}
     assert run["steps"]["churn"]["outputs"] == {"job": "pipelineJobs/one"} and "checkpoint" not in run["steps"]["churn"]
@@ -179,7 +180,7 @@ def test_churn_waits_for_the_job_an_interrupted_attempt_submitted(resources, mon
     with pytest.raises(engine.RunFailed):
         engine.execute(resources, options, "test")
     run = engine.execute(resources, options, "test")
-    assert len(pipelines.submitted) == 1 and pipelines.waited == ["pipelineJobs/20260301-" + run["run_id"][9:] + "-1"] * 2
+    assert len(pipelines.submitted) == 1 and pipelines.waited == [f"pipelineJobs/{run['run_id']}-1"] * 2
     assert run["steps"]["churn"]["outputs"]["roc_auc"] == 0.8
 
 

@@ -1,9 +1,10 @@
 """SIGKILL the server during each step, restart it, trigger again: the run completes as if never killed.
 
 One generated history serves two homes. Home A runs the date once, uninterrupted, in a thread of
-this process (the baseline, alongside the rest). Home B runs it through `winterdays serve`, whose whole process group (gunicorn,
-its worker, the Dataform CLI, the kfp.local component processes) is SIGKILLed once in each step,
-in order; after each kill the server restarts and the same POST /runs resumes the same run.
+this process (the baseline, alongside the rest). Home B runs it through `winterdays serve`, whose
+whole process group (gunicorn, its worker, the Dataform CLI, the kfp.local component processes) is
+SIGKILLed once in each step, in order; after each kill the server restarts and the same POST /runs
+resumes the same run.
 Gold in B must equal gold in A (checksums over every row), bronze and quarantine must hold the
 same files, and the ledger one run.
 
@@ -103,7 +104,7 @@ class Server:
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
                                      headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(req, timeout=60) as response:
+            with urllib.request.urlopen(req, timeout=60) as response:  # noqa: S310 - the local server
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read())

@@ -65,7 +65,7 @@ def test_a_fenced_write_commits_with_the_renewal(resources):
 
 
 def test_recent_filters_by_date_and_state_newest_first(resources):
-    base = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+    base = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
     for i, (day, state) in enumerate([("2026-03-01", "FAILED"), ("2026-03-01", "SUCCEEDED"),
                                       ("2026-03-02", "SUCCEEDED")]):
         resources.ledger.save({"run_id": f"2026030{i}-0000000{i}", "logical_date": day, "state": state,

@@ -51,7 +51,8 @@ def test_gcp_mode_has_no_default_pseudonymisation_key_and_hashing_fails_closed()
 def test_orchestrator_settings():
     s = Settings.from_env({"WINTERDAYS_RUN_MODE": "ASYNC", "WINTERDAYS_LEASE_TTL_S": "5",
                            "WINTERDAYS_OIDC_AUDIENCE": "https://orchestrator.example.run.app",
-                           "WINTERDAYS_ALLOWED_INVOKERS": " Scheduler@p.iam.gserviceaccount.com ,ops@p.iam.gserviceaccount.com"})
+                           "WINTERDAYS_ALLOWED_INVOKERS": " Scheduler@p.iam.gserviceaccount.com ,"
+                                                          "ops@p.iam.gserviceaccount.com"})
     assert (s.run_mode, s.lease_ttl_s, s.request_deadline_s) == ("async", 5.0, 1500.0)
     assert s.allowed_invokers == ("scheduler@p.iam.gserviceaccount.com", "ops@p.iam.gserviceaccount.com")
 
