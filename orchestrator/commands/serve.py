@@ -23,7 +23,8 @@ def register(sub) -> None:
     serve.add_argument("--host", help="address to bind (default: 127.0.0.1 locally, 0.0.0.0 in gcp mode)")
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8080)))
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--threads", type=int, default=8, help="requests served at once by each worker")
+    serve.add_argument("--threads", type=int, default=4,
+                       help="requests served at once by each worker (Cloud Run's concurrency is set to match)")
     serve.set_defaults(handler=run)
 
 
