@@ -56,8 +56,6 @@ def run_request(body: object, today: dt.date) -> RunRequest:
 
 def retry_request(body: object) -> bool | None:
     """POST /runs/<id>/retry: an empty body, or {"wait": bool}."""
-    if body is None:
-        return None
     if not isinstance(body, dict):
         raise BadRequest('the body must be empty or a JSON object like {"wait": false}')
     _known_fields(body, {"wait"})

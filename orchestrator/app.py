@@ -129,7 +129,7 @@ def _authenticate() -> None:
 @runs.post("/runs")
 def create_run():
     service = _service()
-    wanted = api_input.run_request(_json_body(required=True), service.settings.today())
+    wanted = api_input.run_request(_json_body(), service.settings.today())
     claimed = engine.claim(service.resources, wanted.options, trigger="http", force=wanted.force)
     if claimed.lease is None:
         log.info("run exists", extra={"event": "run_existing", "run_id": claimed.run_id})
@@ -140,7 +140,7 @@ def create_run():
 @runs.post("/runs/<run_id>/retry")
 def retry_run(run_id: str):
     run_id = api_input.run_id(run_id)
-    wait = api_input.retry_request(_json_body(required=False))
+    wait = api_input.retry_request(_json_body())
     try:
         claimed = engine.claim_retry(_service().resources, run_id, trigger="http-retry")
     except LookupError as missing:
@@ -167,9 +167,10 @@ def get_run(run_id: str):
     return jsonify(public(run))
 
 
-def _json_body(required: bool):
-    if not request.content_length and not required:
-        return None
+def _json_body() -> object:
+    """The request's JSON; {} for an empty body (POST /runs alone means: yesterday, all steps)."""
+    if not request.content_length:
+        return {}
     if not request.is_json:
         raise UnsupportedMediaType("send a JSON body with Content-Type: application/json")
     body = request.get_json(silent=True)

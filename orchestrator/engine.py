@@ -211,8 +211,13 @@ def _run_steps(ctx: StepContext, run: dict, claimed: Claim, save) -> dict:
 
 def _run_step(ctx: StepContext, run: dict, name: str, save) -> None:
     record = run["steps"][name]
+
+    def keep_checkpoint(checkpoint: dict) -> None:
+        record["checkpoint"] = checkpoint
+        save()
+
     ctx.checkpoint = dict(record.get("checkpoint") or {})
-    ctx.on_checkpoint = lambda checkpoint: (record.__setitem__("checkpoint", checkpoint), save())
+    ctx.on_checkpoint = keep_checkpoint
     for stale in ("error", "redo_from", "outputs", "ended_at", "duration_s"):
         record.pop(stale, None)
     record.update(state="RUNNING", started_at=now())

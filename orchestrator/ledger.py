@@ -18,7 +18,6 @@ from google.api_core.exceptions import Aborted
 from google.cloud import firestore
 
 RUN_STATES = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED")
-STEP_STATES = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED")
 TRANSACTION_ATTEMPTS = 30  # Firestore aborts contended transactions; a burst of triggers retries
 
 

@@ -1,5 +1,6 @@
 """The HTTP API on the real Firestore emulator: validation, answers, single flight, probes."""
 
+import datetime as dt
 import json
 import logging
 import threading
@@ -266,3 +267,11 @@ def poll(client, run_id, timeout=20):
             return run
         time.sleep(0.1)
     raise AssertionError(f"run {run_id} did not end within {timeout} s")
+
+
+def test_an_empty_post_runs_yesterday(client, settings, blocking_step):
+    _, release = blocking_step
+    release.set()
+    response = client.post("/runs")
+    assert response.status_code == 200
+    assert response.get_json()["logical_date"] == (settings.today() - dt.timedelta(days=1)).isoformat()

@@ -3,7 +3,7 @@
 The same claim as `POST /runs`: a date that already succeeded with the same options is not
 run again (unless --force), a failed or interrupted run resumes, and a date whose run is in
 progress elsewhere (a `winterdays serve`, Cloud Run) is left alone.
-Exit codes: 0 succeeded, 1 failed, 3 in progress elsewhere.
+Exit codes: 0 succeeded, 1 failed, 3 in progress elsewhere (or the ledger is contended): try later.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ def retry_run(args, settings: Settings) -> int:
 def _run_with(settings: Settings, claim) -> int:
     from lakehouse.documents import firestore_session
     from orchestrator import engine
+    from orchestrator.ledger import Contended
     from orchestrator.resources import Resources
 
     with firestore_session(settings):
@@ -75,7 +76,7 @@ def _run_with(settings: Settings, claim) -> int:
         try:
             claimed = claim(resources)
             record = claimed.run if claimed.lease is None else engine.run_claimed(resources, claimed)
-        except engine.RunInProgress as busy:
+        except (engine.RunInProgress, Contended) as busy:
             print(f"winterdays: {busy}", file=sys.stderr)
             return IN_PROGRESS
         except (engine.NotRetryable, LookupError) as refused:
