@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 
@@ -67,6 +68,7 @@ class Lease:
     def __init__(self, leases: Leases, key: str, token: str, run_id: str):
         self.leases, self.key, self.token, self.run_id = leases, key, token, run_id
         self.lost = threading.Event()
+        self._renewed = time.monotonic()  # every ledger write renews too: the heartbeat fills the gaps
 
     def renew(self, write: Callable[[object], None] | None = None) -> None:
         """Push the expiry forward; `write(transaction)` is committed only while the lease is ours."""
@@ -85,6 +87,7 @@ class Lease:
         except LeaseLost:
             self.lost.set()
             raise
+        self._renewed = time.monotonic()
 
     def release(self) -> None:
         def body(transaction):
@@ -98,16 +101,20 @@ class Lease:
     def heartbeat(self):
         """Renew every third of the lease's life while the block runs (a step may take an hour)."""
         stop = threading.Event()
+        interval = self.leases.ttl_s / 3
 
         def beat():
-            while not stop.wait(self.leases.ttl_s / 3):
+            while not stop.wait(max(0.0, self._renewed + interval - time.monotonic())):
+                if time.monotonic() - self._renewed < interval:
+                    continue  # a ledger write renewed it meanwhile
                 try:
                     self.renew()
                 except LeaseLost:
                     log.error("lease lost", extra={"event": "lease_lost", "lease": self.key})
                     return
-                except Exception as error:  # a blip in Firestore: the next beat tries again
+                except Exception as error:  # a blip in Firestore: try again shortly
                     log.warning("lease renewal failed", extra={"lease": self.key, "error": str(error)[:500]})
+                    stop.wait(min(1.0, interval))
 
         # the copied context carries the run id into the heartbeat's log lines
         thread = threading.Thread(target=contextvars.copy_context().run, args=(beat,), name=f"lease-{self.key}",
