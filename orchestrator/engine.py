@@ -84,22 +84,20 @@ def claim(resources, options: RunOptions, trigger: str, force: bool = False) -> 
     wanted = options_key(options.to_record())
     key = resources.lease_key(day)
 
-    def read(transaction=None) -> tuple[dict | None, list[dict]]:
-        """The expired lease a dead holder left (or None), and the date's runs; RunInProgress if live."""
+    def settled(transaction=None) -> tuple[Claim | None, dict | None, list[dict]]:
+        """A success that stands (nothing runs again), or RunInProgress; else the lease a dead
+        holder left (or None) and the date's runs, for the claim to decide on."""
+        runs = resources.ledger.for_date(day, transaction)
+        latest = _latest(runs, wanted)
+        if latest and latest["state"] == "SUCCEEDED" and not force:
+            return Claim(latest, None, "existing"), None, runs
         live, expired = resources.leases.read(transaction, key)
         if live:
             raise RunInProgress(live["run_id"], live["logical_date"])
-        return expired, resources.ledger.for_date(day, transaction)
-
-    def settled(runs: list[dict]) -> Claim | None:
-        latest = _latest(runs, wanted)
-        if latest and latest["state"] == "SUCCEEDED" and not force:
-            return Claim(latest, None, "existing")  # a success stands: nothing runs again
-        return None
+        return None, expired, runs
 
     def decide(transaction) -> Claim:
-        expired, runs = read(transaction)
-        answer = settled(runs)
+        answer, expired, runs = settled(transaction)
         if answer is not None:
             return answer
         latest = _latest(runs, wanted)
@@ -118,7 +116,7 @@ def claim(resources, options: RunOptions, trigger: str, force: bool = False) -> 
     # Plain reads answer most triggers of a burst without a transaction; the transaction
     # (the only thing that makes single flight true across instances) decides for the rest.
     with _CLAIMS:
-        return settled(read()[1]) or resources.leases.transact(decide)
+        return settled()[0] or resources.leases.transact(decide)
 
 
 def _latest(runs: list[dict], wanted: str) -> dict | None:

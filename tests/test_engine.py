@@ -212,3 +212,13 @@ def test_wait_asks_to_redo_invoke_only_when_the_invocation_ended(resources, monk
     with pytest.raises(StepFailed) as failed:
         steps.wait(ctx)
     assert failed.value.redo_from == redo
+
+
+def test_a_success_stands_even_while_another_run_holds_the_warehouse(resources, calls):
+    done = engine.execute(resources, RunOptions(DAY), "test")
+    other = engine.claim(resources, RunOptions(DAY + dt.timedelta(days=1)), "test")  # locally: one lease for all
+    assert engine.claim(resources, RunOptions(DAY), "test").run_id == done["run_id"]
+    with pytest.raises(engine.RunInProgress) as busy:
+        engine.claim(resources, RunOptions(DAY + dt.timedelta(days=2)), "test")
+    assert busy.value.run_id == other.run_id
+    engine.run_claimed(resources, other)
