@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from lakehouse.documents import stream_documents
 from orchestrator.export import export_sales
 from orchestrator.ml import PipelineFailed
-from orchestrator.transform import TransformFailed
+from orchestrator.transform import TERMINAL_STATES, TransformFailed
 from orchestrator.transform.actions import Selection
 
 
@@ -109,14 +109,16 @@ def invoke(ctx: StepContext) -> dict:
 
 
 def wait(ctx: StepContext) -> dict:
-    result = ctx.resources.transform.wait(ctx.outputs["invoke"]["invocation"], ctx.options.timeout_s)
+    result = None
     try:
+        result = ctx.resources.transform.wait(ctx.outputs["invoke"]["invocation"], ctx.options.timeout_s)
         result.raise_for_state()
     except TransformFailed as failed:
-        # An invocation that ended cannot be waited into success: a retry invokes anew. One still
-        # RUNNING (the wait timed out, or this process died) is polled again by the retry.
-        ended = result.state in ("FAILED", "CANCELLED")
-        raise StepFailed(str(failed), redo_from="invoke" if ended else None) from failed
+        # An invocation that ended (failed, or cancelled at the timeout) cannot be waited into
+        # success: a retry invokes anew. One reported still running, or a process that died while
+        # polling (the step stays RUNNING), is polled again by the retry.
+        still_running = result is not None and result.state not in TERMINAL_STATES
+        raise StepFailed(str(failed), redo_from=None if still_running else "invoke") from failed
     summary = result.summary()
     summary["rows"] = {a["target"]: a["rows"] for a in result.actions
                        if a.get("rows") is not None and a.get("kind") != "assertion"}

@@ -16,7 +16,7 @@ from orchestrator.app import create_app
 from orchestrator.ml import PipelineResult
 from orchestrator.resources import Resources
 from orchestrator.steps import STEPS, RunOptions, StepFailed
-from orchestrator.transform import InvocationResult
+from orchestrator.transform import InvocationResult, TransformFailed
 
 pytestmark = pytest.mark.firestore
 DAY = dt.date(2026, 3, 1)
@@ -201,10 +201,13 @@ class FixedTransform:
         self.state = state
 
     def wait(self, invocation, timeout_s):
+        if self.state == "TIMEOUT":  # as the Dataform API runner does: cancel it, then say so
+            raise TransformFailed(f"Dataform invocation {invocation} was still RUNNING; it has been cancelled")
         return InvocationResult(invocation, self.state, [{"target": "x.y", "state": "FAILED", "error": "bad"}])
 
 
-@pytest.mark.parametrize("state, redo", [("FAILED", "invoke"), ("CANCELLED", "invoke"), ("RUNNING", None)])
+@pytest.mark.parametrize("state, redo", [("FAILED", "invoke"), ("CANCELLED", "invoke"), ("TIMEOUT", "invoke"),
+                                         ("RUNNING", None)])
 def test_wait_asks_to_redo_invoke_only_when_the_invocation_ended(resources, monkeypatch, state, redo):
     monkeypatch.setattr(resources, "transform", FixedTransform(state))
     ctx = steps.StepContext(resources, "20260301-aaaaaaaa", RunOptions(DAY),
