@@ -65,6 +65,9 @@ class Settings:
     oidc_audience: str = ""  # set: every API call needs a Google-signed ID token for this audience
     allowed_invokers: tuple[str, ...] = ()  # service-account emails allowed to call the API
     oidc_certs_url: str = GOOGLE_OIDC_CERTS_URL
+    # the churn model's gate: promote only above this ROC AUC, and not below the champion's by more
+    churn_min_auc: float = 0.7
+    churn_max_auc_drop: float = 0.02
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     # -- derived locations -------------------------------------------------
@@ -97,6 +100,19 @@ class Settings:
     @property
     def model_registry_dir(self) -> Path:
         return self.home / "models"
+
+    @property
+    def model_registry_uri(self) -> str:
+        """Where the churn model's versions live (see mlops/registry.py)."""
+        if self.is_local:
+            return str(self.model_registry_dir.resolve())
+        artifacts = f"{self.bronze_uri.rstrip('/')}/mlops/models"
+        return f"vertex://{self.project}/{self.region}/winter-days-churn?artifacts={artifacts}"
+
+    @property
+    def pipeline_spec_uri(self) -> str:
+        """The compiled churn pipeline, as `winterdays mlops compile` uploads it."""
+        return f"{self.bronze_uri.rstrip('/')}/mlops/churn_pipeline.yaml"
 
     @property
     def effective_pipeline_root(self) -> str:
@@ -170,6 +186,8 @@ class Settings:
             allowed_invokers=tuple(e.strip().lower() for e in env.get("WINTERDAYS_ALLOWED_INVOKERS", "").split(",")
                                    if e.strip()),
             oidc_certs_url=env.get("WINTERDAYS_OIDC_CERTS_URL") or GOOGLE_OIDC_CERTS_URL,
+            churn_min_auc=_float(env, "WINTERDAYS_CHURN_MIN_AUC", 0.7),
+            churn_max_auc_drop=_float(env, "WINTERDAYS_CHURN_MAX_AUC_DROP", 0.02),
             extra={k: v for k, v in env.items() if k.startswith("WINTERDAYS_")},
         )
         if settings.allowed_invokers and not settings.oidc_audience:

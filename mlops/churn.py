@@ -1,12 +1,15 @@
 """The churn model's logic as plain functions; the KFP components are thin wrappers.
 
 Features come from gold `customer_churn_features` (point-in-time per snapshot date).
-Training uses only snapshots whose 30-day label window is complete; the holdout is
-the latest labelled snapshots, so evaluation looks forward in time like production.
+Training uses only snapshots whose 30-day label window is complete. Evaluation looks
+forward in time exactly as production does: at scoring time T the newest complete label
+is the one of snapshot T-30, so the holdout (the latest labelled snapshots) is separated
+from the training snapshots by the label horizon (see split_by_time).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -25,6 +28,8 @@ NUMERIC_FEATURES = (
 CATEGORICAL_FEATURES = {"region": REGIONS, "channel": CHANNELS}
 LABEL = "churned_30d"
 HOLDOUT_DAYS = 7
+HORIZON_DAYS = 30  # the label window, and so the gap between training and holdout snapshots
+MIN_TRAINING_DAYS = 7
 RISK_BANDS = ((0.6, "high"), (0.3, "medium"), (0.0, "low"))
 
 
@@ -49,45 +54,134 @@ def matrix(table: pa.Table) -> np.ndarray:
 
 
 def split_by_time(table: pa.Table) -> tuple[pa.Table, pa.Table]:
-    """Train on older labelled snapshots, hold out the latest HOLDOUT_DAYS of them."""
+    """Hold out the latest HOLDOUT_DAYS labelled snapshots; train on those whose label window had
+    closed by the first of them.
+
+    Without the gap, a customer's training label (no purchase in its next 30 days) overlaps the
+    same customer's holdout label, the model learns the answer from near-identical rows, and the
+    holdout AUC overstates what production gets: measured above the generator's oracle AUC
+    (bench/RESULTS.md). The snapshots inside the gap are used by neither side.
+    """
     dates = table.column("snapshot_date").to_pylist()
     if not dates:
         raise ValueError("no labelled snapshots yet: churn needs at least 30 days of history after the first sale")
-    cutoff = max(dates) - dt.timedelta(days=HOLDOUT_DAYS)
-    mask = np.array([d <= cutoff for d in dates])
-    if mask.all() or not mask.any():
-        raise ValueError(f"need labelled snapshots on both sides of {cutoff} to evaluate; got {len(set(dates))} days")
-    return table.filter(pa.array(mask)), table.filter(pa.array(~mask))
+    first_holdout = max(dates) - dt.timedelta(days=HOLDOUT_DAYS - 1)
+    last_training = first_holdout - dt.timedelta(days=HORIZON_DAYS)
+    training_days = {d for d in dates if d <= last_training}
+    if len(training_days) < MIN_TRAINING_DAYS:
+        gap = HORIZON_DAYS - 1
+        needed = HOLDOUT_DAYS + gap + MIN_TRAINING_DAYS
+        raise ValueError(
+            f"need {needed} days of labelled snapshots ({HOLDOUT_DAYS} held out, {MIN_TRAINING_DAYS} to train on, "
+            f"{gap} between them), so {needed + HORIZON_DAYS} days of history; got {len(set(dates))} labelled days "
+            f"({min(dates)}..{max(dates)}): generate a longer history")
+    train_mask = pa.array([d <= last_training for d in dates])
+    holdout_mask = pa.array([d >= first_holdout for d in dates])
+    return table.filter(train_mask), table.filter(holdout_mask)
 
 
 def labels(table: pa.Table) -> np.ndarray:
     return np.asarray(table.column(LABEL).to_pylist(), dtype=int)
 
 
+@contextlib.contextmanager
+def single_threaded():
+    """One OpenMP thread: on shared cores its spin-waiting threads made one fit 30x slower
+    (bench/RESULTS.md), and the tables here are small enough for one core."""
+    import sklearn.ensemble  # noqa: F401 - loads the OpenMP runtime, so the limit applies to it
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
 def train(table: pa.Table, seed: int = 42):
+    """Shallow boosted trees, calibrated by isotonic regression on customers the trees did not see.
+
+    Rows of one customer on consecutive days are near copies with the same label: calibration
+    folds split by customer, or the calibrator would learn from memorised rows.
+    """
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import GroupKFold
 
     y = labels(table)
     if len(set(y)) < 2:
         raise ValueError(f"training data has a single class ({y[0] if len(y) else 'none'}); cannot learn churn")
-    booster = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=15,
+    x, customers = matrix(table), table.column("customer_id").to_pylist()
+    if len(set(customers)) < 3:
+        raise ValueError(f"training data has {len(set(customers))} customers; calibration needs at least 3")
+    booster = HistGradientBoostingClassifier(max_iter=100, learning_rate=0.05, max_depth=3, min_samples_leaf=100,
                                              l2_regularization=1.0, random_state=seed)
-    model = CalibratedClassifierCV(booster, method="isotonic", cv=3)
-    model.fit(matrix(table), y)
+    folds = list(GroupKFold(n_splits=3).split(x, y, groups=customers))
+    model = CalibratedClassifierCV(booster, method="isotonic", cv=folds)
+    with single_threaded():
+        model.fit(x, y)
     return model
 
 
+def probabilities(model, table: pa.Table) -> np.ndarray:
+    if not table.num_rows:
+        return np.zeros(0)
+    with single_threaded():
+        return model.predict_proba(matrix(table))[:, 1]
+
+
 def evaluate(model, table: pa.Table) -> dict[str, float]:
+    """Scalar metrics on labelled rows; ranking ones only when both classes occur."""
     from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
     y = labels(table)
-    p = model.predict_proba(matrix(table))[:, 1]
-    metrics = {"rows": float(len(y)), "positive_rate": float(y.mean()) if len(y) else 0.0}
+    p = probabilities(model, table)
+    metrics = {"rows": float(len(y)), "positive_rate": float(y.mean()) if len(y) else 0.0,
+               "mean_probability": float(p.mean()) if len(p) else 0.0}
+    if len(y):
+        metrics.update(brier=float(brier_score_loss(y, p, labels=[0, 1])), calibration_error=calibration_error(y, p))
     if len(set(y)) == 2:
         metrics.update(roc_auc=float(roc_auc_score(y, p)), pr_auc=float(average_precision_score(y, p)),
-                       brier=float(brier_score_loss(y, p)), top_decile_lift=top_decile_lift(y, p))
+                       top_decile_lift=top_decile_lift(y, p))
     return metrics
+
+
+def calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: the row-weighted gap between predicted and observed rates per bin."""
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    gap = sum(abs(p[which == b].mean() - y[which == b].mean()) * (which == b).sum()
+              for b in range(bins) if (which == b).any())
+    return float(gap / len(y))
+
+
+def roc_points(y: np.ndarray, p: np.ndarray, max_points: int = 50) -> tuple[list, list, list]:
+    """The ROC curve thinned to at most max_points (fpr, tpr, threshold), for KFP ClassificationMetrics."""
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, thresholds = roc_curve(y, p)
+    keep = np.unique(np.linspace(0, len(fpr) - 1, min(max_points, len(fpr))).astype(int))
+    finite = np.minimum(thresholds[keep], 1.0)  # the first threshold is +inf
+    return fpr[keep].tolist(), tpr[keep].tolist(), finite.tolist()
+
+
+def confusion(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> list[list[int]]:
+    """Rows: actual stays / churns; columns: predicted stays / churns."""
+    predicted = p >= threshold
+    return [[int(((y == a) & (predicted == b)).sum()) for b in (False, True)] for a in (0, 1)]
+
+
+def gate(candidate: dict, champion: dict | None, min_auc: float, max_auc_drop: float) -> tuple[bool, str]:
+    """Promote only a model that is good in absolute terms and not worse than the champion."""
+    auc = candidate.get("roc_auc")
+    if auc is None:
+        return False, "ROC AUC is undefined: the holdout has a single class"
+    if auc < min_auc:
+        return False, f"ROC AUC {auc:.4f} is below the threshold {min_auc:.4f}"
+    if champion is None:
+        return True, f"ROC AUC {auc:.4f} >= {min_auc:.4f}; no champion yet"
+    best = champion["metrics"].get("roc_auc", 0.0)
+    if auc < best - max_auc_drop:
+        return False, (f"ROC AUC {auc:.4f} is {best - auc:.4f} below champion {champion['version']} "
+                       f"({best:.4f}); the allowed drop is {max_auc_drop:.4f}")
+    return True, (f"ROC AUC {auc:.4f} >= {min_auc:.4f} and within {max_auc_drop:.4f} of champion "
+                  f"{champion['version']} ({best:.4f})")
 
 
 def top_decile_lift(y: np.ndarray, p: np.ndarray) -> float:
@@ -115,14 +209,14 @@ def version_of(blob: bytes) -> str:
 
 
 def predictions(model, table: pa.Table, snapshot_date: dt.date, model_version: str, run_id: str) -> pa.Table:
-    probabilities = model.predict_proba(matrix(table))[:, 1] if table.num_rows else np.zeros(0)
+    scores = probabilities(model, table)
     now = dt.datetime.now(dt.UTC)
     n = table.num_rows
     return pa.table({
         "customer_id": table.column("customer_id").cast(pa.string()),
         "snapshot_date": pa.array([snapshot_date] * n, pa.date32()),
-        "churn_probability": pa.array(np.round(probabilities, 6), pa.float64()),
-        "risk_band": pa.array([risk_band(float(p)) for p in probabilities], pa.string()),
+        "churn_probability": pa.array(np.round(scores, 6), pa.float64()),
+        "risk_band": pa.array([risk_band(float(p)) for p in scores], pa.string()),
         "model_version": pa.array([model_version] * n, pa.string()),
         "pipeline_run_id": pa.array([run_id] * n, pa.string()),
         "scored_at": pa.array([now] * n, pa.timestamp("us", tz="UTC")),

@@ -3,7 +3,8 @@
 Self-contained as KFP requires: every import is inside the function, no globals. The
 base image is our own image, which carries the `mlops` and `lakehouse` packages, so
 the components share the tested logic in mlops.churn instead of copying it.
-Warehouse access goes through one URI: bigquery://project/dataset or duckdb:///path.
+Two URIs name what they touch: the warehouse (bigquery://project/dataset or
+duckdb:///path) and the model registry (a folder, or vertex://...; see mlops/registry.py).
 (No `from __future__ import annotations` here: KFP reads the annotations as types.)
 """
 
@@ -12,9 +13,9 @@ import os
 from typing import NamedTuple
 
 from kfp import dsl
-from kfp.dsl import Dataset, Input, Metrics, Model, Output
+from kfp.dsl import ClassificationMetrics, Dataset, Input, Metrics, Model, Output
 
-# Vertex pulls this image; `winterdays mlops compile` sets it to the Artifact Registry one.
+# Vertex pulls this image; `winterdays mlops compile` compiles with the Artifact Registry one.
 BASE_IMAGE = os.environ.get("WINTERDAYS_IMAGE", "winter-days:local")
 
 
@@ -61,8 +62,14 @@ def train_model(training: Input[Dataset], seed: int, model: Output[Model]) -> st
 
 
 @dsl.component(base_image=BASE_IMAGE)
-def evaluate_model(training: Input[Dataset], model: Input[Model], metrics: Output[Metrics]) -> float:
-    """Metrics on the held-out latest snapshots; returns ROC AUC (0 when undefined)."""
+def evaluate_model(
+    training: Input[Dataset], model: Input[Model],
+    metrics: Output[Metrics], classification: Output[ClassificationMetrics],
+) -> NamedTuple("Evaluation", [("roc_auc", float), ("metrics_json", str)]):
+    """Metrics on the held-out latest snapshots: scalars, the ROC curve and a confusion matrix."""
+    import json
+    from collections import namedtuple
+
     import pyarrow.parquet as pq
 
     from mlops import churn
@@ -73,25 +80,79 @@ def evaluate_model(training: Input[Dataset], model: Input[Model], metrics: Outpu
     results = churn.evaluate(fitted, holdout)
     for name, value in results.items():
         metrics.log_metric(name, value)
-    return results.get("roc_auc", 0.0)
+    if "roc_auc" in results:
+        y, p = churn.labels(holdout), churn.probabilities(fitted, holdout)
+        classification.log_roc_curve(*churn.roc_points(y, p))
+        classification.log_confusion_matrix(["stays", "churns"], churn.confusion(y, p))
+    return namedtuple("Evaluation", ["roc_auc", "metrics_json"])(
+        results.get("roc_auc", 0.0), json.dumps(results, sort_keys=True))
+
+
+@dsl.component(base_image=BASE_IMAGE)
+def gate_model(
+    registry_uri: str, metrics_json: str, min_auc: float, max_auc_drop: float,
+) -> NamedTuple("Gate", [("passed", bool), ("reason", str), ("champion_version", str)]):
+    """Compare the candidate with the threshold and with the registry's champion."""
+    import json
+    import logging
+    from collections import namedtuple
+
+    from mlops import churn
+    from mlops.registry import open_registry
+
+    champion = open_registry(registry_uri).champion()
+    passed, reason = churn.gate(json.loads(metrics_json), champion, min_auc, max_auc_drop)
+    logging.getLogger("churn.gate").info("gate %s: %s", "passed" if passed else "failed", reason)
+    return namedtuple("Gate", ["passed", "reason", "champion_version"])(
+        passed, reason, champion["version"] if champion else "")
+
+
+@dsl.component(base_image=BASE_IMAGE)
+def register_model(
+    registry_uri: str, model: Input[Model], model_version: str, metrics_json: str,
+    snapshot_date: str, pipeline_run_id: str,
+) -> str:
+    """Add the version to the registry and make it champion; returns the version."""
+    import json
+
+    from mlops import churn
+    from mlops.registry import open_registry
+
+    with open(model.path, "rb") as handle:
+        blob = handle.read()
+    if churn.version_of(blob) != model_version:
+        raise ValueError(f"the model artifact is not version {model_version}")
+    info = {"snapshot_date": snapshot_date, "pipeline_run_id": pipeline_run_id}
+    open_registry(registry_uri).promote(model_version, blob, json.loads(metrics_json), info)
+    return model_version
 
 
 @dsl.component(base_image=BASE_IMAGE)
 def score_customers(
-    warehouse_uri: str, warehouse_dataset: str, snapshot_date: str, pipeline_run_id: str, model_version: str,
-    scoring: Input[Dataset], model: Input[Model],
-) -> int:
-    """Score the snapshot's customers and replace that snapshot's rows in fact_predictions_churn."""
+    warehouse_uri: str, warehouse_dataset: str, registry_uri: str, model_version: str,
+    snapshot_date: str, pipeline_run_id: str, scoring: Input[Dataset],
+) -> NamedTuple("Scored", [("rows", int), ("model_version", str)]):
+    """Score the snapshot's customers with a registered model; replace that snapshot's rows.
+
+    An empty model_version (the gate failed and there is no champion yet) scores nothing
+    and leaves fact_predictions_churn as it is.
+    """
     import datetime as dt
+    import logging
+    from collections import namedtuple
 
     import pyarrow.parquet as pq
 
     from lakehouse.warehouse import connect
     from mlops import churn
+    from mlops.registry import open_registry
 
+    scored = namedtuple("Scored", ["rows", "model_version"])
+    if not model_version:
+        logging.getLogger("churn.score").warning("no registered model to score with; predictions left as they are")
+        return scored(0, "")
     day = dt.date.fromisoformat(snapshot_date)
-    with open(model.path, "rb") as handle:
-        fitted = churn.load(handle.read())
+    fitted = churn.load(open_registry(registry_uri).load(model_version))
     rows = churn.predictions(fitted, pq.read_table(scoring.path), day, model_version, pipeline_run_id)
     warehouse = connect(warehouse_uri)
     try:
@@ -99,4 +160,4 @@ def score_customers(
                               replace_where=f"snapshot_date = DATE '{day.isoformat()}'")
     finally:
         warehouse.close()
-    return rows.num_rows
+    return scored(rows.num_rows, model_version)

@@ -1,27 +1,52 @@
-"""The KFP v2 churn pipeline: features -> train -> evaluate -> score, compiled to YAML.
+"""The KFP v2 churn pipeline, compiled to YAML; the same spec runs on Vertex AI and with kfp.local.
 
-The same spec runs on Vertex AI Pipelines (gcp) and with kfp.local (local).
+  features -> train -> evaluate -> gate -+- passed: register (champion) -> score with the new model
+                                         +- failed: score with the champion (none yet: score nothing)
+
+A model that fails the gate is never registered and never scores: the snapshot is scored
+by the champion, so fact_predictions_churn only ever holds a champion's predictions.
 """
 
 
 from pathlib import Path
+from typing import NamedTuple
 
 from kfp import compiler, dsl
 
-from mlops.components import evaluate_model, extract_features, score_customers, train_model
+from mlops.components import (
+    evaluate_model,
+    extract_features,
+    gate_model,
+    register_model,
+    score_customers,
+    train_model,
+)
 
 PIPELINE_NAME = "winter-days-churn"
 SPEC_FILE = "churn_pipeline.yaml"
 
 
-@dsl.pipeline(name=PIPELINE_NAME, description="Train, evaluate and score the churn model; write predictions to gold.")
+class Outcome(NamedTuple):
+    roc_auc: float  # the candidate's, on the holdout
+    metrics_json: str  # all its holdout metrics
+    candidate_version: str
+    gate_passed: bool
+    gate_reason: str
+    scored_version: str  # the model that wrote the predictions: the candidate, the champion, or "" (none)
+    scored_rows: int
+
+
+@dsl.pipeline(name=PIPELINE_NAME, description="Train, evaluate and gate the churn model; write predictions to gold.")
 def churn_pipeline(
     warehouse_uri: str,
+    registry_uri: str,
     snapshot_date: str,
     pipeline_run_id: str,
     warehouse_dataset: str = "winter_days_warehouse",
     seed: int = 42,
-) -> float:
+    min_auc: float = 0.7,
+    max_auc_drop: float = 0.02,
+) -> Outcome:
     features = extract_features(
         warehouse_uri=warehouse_uri, warehouse_dataset=warehouse_dataset, snapshot_date=snapshot_date
     ).set_display_name("features")
@@ -29,16 +54,33 @@ def churn_pipeline(
     evaluated = evaluate_model(
         training=features.outputs["training"], model=trained.outputs["model"]
     ).set_display_name("evaluate")
-    score_customers(
-        warehouse_uri=warehouse_uri,
-        warehouse_dataset=warehouse_dataset,
-        snapshot_date=snapshot_date,
-        pipeline_run_id=pipeline_run_id,
-        model_version=trained.outputs["Output"],
-        scoring=features.outputs["scoring"],
-        model=trained.outputs["model"],
-    ).set_display_name("score").after(evaluated)
-    return evaluated.outputs["Output"]
+    gate = gate_model(
+        registry_uri=registry_uri, metrics_json=evaluated.outputs["metrics_json"],
+        min_auc=min_auc, max_auc_drop=max_auc_drop,
+    ).set_display_name("gate")
+    scoring = {"warehouse_uri": warehouse_uri, "warehouse_dataset": warehouse_dataset, "registry_uri": registry_uri,
+               "snapshot_date": snapshot_date, "pipeline_run_id": pipeline_run_id,
+               "scoring": features.outputs["scoring"]}
+    with dsl.If(gate.outputs["passed"] == True, name="gate-passed"):  # noqa: E712 - KFP builds the condition
+        registered = register_model(
+            registry_uri=registry_uri, model=trained.outputs["model"], model_version=trained.outputs["Output"],
+            metrics_json=evaluated.outputs["metrics_json"], snapshot_date=snapshot_date,
+            pipeline_run_id=pipeline_run_id,
+        ).set_display_name("register")
+        by_new = score_customers(model_version=registered.output, **scoring).set_display_name("score")
+    with dsl.Else(name="gate-failed"):
+        by_champion = score_customers(
+            model_version=gate.outputs["champion_version"], **scoring
+        ).set_display_name("score with champion")
+    return Outcome(
+        roc_auc=evaluated.outputs["roc_auc"],
+        metrics_json=evaluated.outputs["metrics_json"],
+        candidate_version=trained.outputs["Output"],
+        gate_passed=gate.outputs["passed"],
+        gate_reason=gate.outputs["reason"],
+        scored_version=dsl.OneOf(by_new.outputs["model_version"], by_champion.outputs["model_version"]),
+        scored_rows=dsl.OneOf(by_new.outputs["rows"], by_champion.outputs["rows"]),
+    )
 
 
 def compile_spec(path: Path) -> Path:

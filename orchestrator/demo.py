@@ -54,6 +54,7 @@ def summary(settings: Settings, run: dict) -> str:
             f"WHERE p.snapshot_date = DATE '{run['logical_date']}' "
             f"ORDER BY p.churn_probability DESC, p.customer_id LIMIT 5"
         )
+        quality = _champion_vs_oracle(settings, warehouse, dt.date.fromisoformat(run["logical_date"]))
     finally:
         warehouse.close()
     wait = run["steps"]["wait"].get("outputs", {})
@@ -65,6 +66,8 @@ def summary(settings: Settings, run: dict) -> str:
         "",
         f"assertions passed: {wait.get('assertions_passed', 0)} (failed {wait.get('assertions_failed', 0)})",
         f"churn model ROC AUC on held-out snapshots: {churn.get('roc_auc', float('nan')):.3f}",
+        quality,
+        f"churn pipeline: {churn.get('summary', 'no outcome recorded')}",
         "",
         "customers most at risk:",
     ]
@@ -73,6 +76,24 @@ def summary(settings: Settings, run: dict) -> str:
                      f"{row['region']}/{row['channel']}, last purchase {row['last_purchase_date']}")
     lines.append(f"\nwarehouse: {settings.warehouse_path}")
     return "\n".join(lines)
+
+
+def _champion_vs_oracle(settings: Settings, warehouse, as_of: dt.date) -> str:
+    """The champion (the model that scored) against the generator's true probabilities, same rows."""
+    from mlops import churn
+    from mlops.oracle import compare_with_oracle
+    from mlops.registry import open_registry
+
+    registry = open_registry(settings.model_registry_uri)
+    champion = registry.champion()
+    if champion is None:
+        return "champion vs oracle: no champion model yet"
+    model = churn.load(registry.load(champion["version"]))
+    q = compare_with_oracle(warehouse, settings.warehouse_dataset, settings.oracle_uri, as_of, model)
+    return (f"champion {champion['version']} vs the oracle on the same {q['rows']:,} held-out rows "
+            f"({q['snapshots'][0]}..{q['snapshots'][1]}): ROC AUC {q['model_auc']:.3f} vs oracle "
+            f"{q['oracle_auc']:.3f} ({q['model_auc'] / q['oracle_auc']:.1%}), top-decile lift "
+            f"{q['model_lift']:.2f} vs {q['oracle_lift']:.2f}")
 
 
 def _counts(warehouse, dataset: str, prefix: str) -> dict[str, int]:

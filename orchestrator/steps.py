@@ -5,7 +5,7 @@ Each depends only on the ports in `ctx.resources`, so the same code runs in both
   compile  the Dataform project, with the run's vars
   invoke   a workflow invocation of the compiled project (silver and gold)
   wait     poll the invocation until it ends; fail on any failed action or assertion
-  churn    the KFP churn pipeline: train, evaluate, score into fact_predictions_churn
+  churn    the KFP churn pipeline: train, evaluate, gate, register, score into fact_predictions_churn
 """
 
 from __future__ import annotations
@@ -130,8 +130,11 @@ def churn(ctx: StepContext) -> dict:
     parameters = {
         "warehouse_uri": settings.warehouse_uri,
         "warehouse_dataset": settings.warehouse_dataset,
+        "registry_uri": settings.model_registry_uri,
         "snapshot_date": ctx.options.logical_date.isoformat(),
         "seed": settings.seed,
+        "min_auc": settings.churn_min_auc,
+        "max_auc_drop": settings.churn_max_auc_drop,
     }
     job = ctx.checkpoint.get("job")  # submitted by an interrupted attempt: wait for it, never submit twice
     if not job:

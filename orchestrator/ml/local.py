@@ -14,7 +14,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from orchestrator.ml import PipelineResult
+from orchestrator.ml import PipelineResult, churn_outputs
 
 
 class KfpLocalRunner:
@@ -36,7 +36,7 @@ class KfpLocalRunner:
                 # our interpreter has what our image has: the "custom base image" caveat does not apply
                 warnings.filterwarnings("ignore", message="You may be attemping to run a task that uses custom")
                 task = churn_pipeline(**parameters, pipeline_run_id=run_id)
-            result = {"name": name, "state": "SUCCEEDED", "outputs": {"roc_auc": float(task.output)}}
+            result = {"name": name, "state": "SUCCEEDED", "outputs": churn_outputs(task.outputs)}
         except Exception as error:  # kfp.local raises RuntimeError naming the failed task
             result = {"name": name, "state": "FAILED", "outputs": {}, "error": str(error)[-2000:]}
         path = self.state_dir / f"{name}.json"

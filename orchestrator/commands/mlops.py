@@ -1,0 +1,44 @@
+"""`winterdays mlops compile | champion`: the churn pipeline's spec and the model registry."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from lakehouse.settings import Settings
+
+
+def register(sub) -> None:
+    mlops = sub.add_parser("mlops", help="the churn pipeline: compile its spec, show the champion model")
+    commands = mlops.add_subparsers(dest="mlops_command", required=True, metavar="SUBCOMMAND")
+    compile_ = commands.add_parser("compile", help="compile the pipeline to YAML and upload it to <bronze>/mlops/")
+    compile_.add_argument("--image", default=os.environ.get("WINTERDAYS_IMAGE"),
+                          help="the components' base image (default: WINTERDAYS_IMAGE, else winter-days:local)")
+    compile_.set_defaults(handler=compile_pipeline)
+    champion = commands.add_parser("champion", help="show the champion model of the registry")
+    champion.set_defaults(handler=show_champion)
+
+
+def compile_pipeline(args, settings: Settings) -> int:
+    from lakehouse.storage import ObjectStore
+
+    if args.image:
+        os.environ["WINTERDAYS_IMAGE"] = args.image  # read when mlops.components is imported, just below
+    from mlops.components import BASE_IMAGE
+    from mlops.pipeline import SPEC_FILE, compile_spec
+
+    with tempfile.TemporaryDirectory() as scratch:
+        spec = compile_spec(Path(scratch) / SPEC_FILE).read_bytes()
+    mlops_dir = ObjectStore(settings.pipeline_spec_uri.rsplit("/", 1)[0])
+    mlops_dir.write_bytes(SPEC_FILE, spec)
+    print(json.dumps({"spec": settings.pipeline_spec_uri, "image": BASE_IMAGE, "bytes": len(spec)}))
+    return 0
+
+
+def show_champion(args, settings: Settings) -> int:
+    from mlops.registry import open_registry
+
+    print(json.dumps(open_registry(settings.model_registry_uri).champion(), indent=2))
+    return 0
