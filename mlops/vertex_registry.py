@@ -22,7 +22,7 @@ class VertexRegistry:
         self.project, self.region, self.model_id = project, region, model_id
         self.model_name = f"projects/{project}/locations/{region}/models/{model_id}"
         self.files = FolderRegistry(artifacts_uri)
-        self.credentials = credentials  # None: the environment's (the pipeline's service account)
+        self.credentials = credentials  # None: the environment's (on Vertex, the pipeline's service account)
 
     def champion(self) -> dict | None:
         from google.api_core.exceptions import NotFound
@@ -70,6 +70,15 @@ class VertexRegistry:
         return self.files.load(version)
 
     def _where(self) -> dict:
+        if self.credentials is None:
+            import google.auth
+
+            self.credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+            # Model.upload builds its result without our credentials, from the SDK's defaults; set them,
+            # or the SDK resolves its own and looks the project number up in Resource Manager.
+            from google.cloud import aiplatform
+
+            aiplatform.init(project=self.project, location=self.region, credentials=self.credentials)
         return {"project": self.project, "location": self.region, "credentials": self.credentials}
 
 
