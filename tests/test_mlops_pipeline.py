@@ -1,0 +1,49 @@
+"""The compiled spec's wiring: what runs when the gate passes and when it fails.
+
+kfp.local runs the pipeline twice in the suite (tests/test_e2e.py: gate passed, then gate
+failed); this checks the compiled graph itself, which is what Vertex AI runs.
+"""
+
+import pytest
+import yaml
+
+from mlops.pipeline import compile_spec
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory):
+    return yaml.safe_load(compile_spec(tmp_path_factory.mktemp("spec") / "churn.yaml").read_text())
+
+
+def branches(spec):
+    """{branch display name: (condition, {task: task spec})} of the gate's If/Else."""
+    conditions = spec["components"]["comp-condition-branches-1"]["dag"]["tasks"]
+    return {task["taskInfo"]["name"]: (task["triggerPolicy"]["condition"],
+                                       spec["components"][task["componentRef"]["name"]]["dag"]["tasks"])
+            for task in conditions.values()}
+
+
+def test_only_a_model_that_passes_the_gate_is_registered_and_scores(spec):
+    passed_condition, passed = branches(spec)["gate-passed"]
+    assert passed_condition == "inputs.parameter_values['pipelinechannel--gate-model-passed'] == true"
+    assert set(passed) == {"register-model", "score-customers"}
+    assert passed["score-customers"]["dependentTasks"] == ["register-model"]
+    version = passed["score-customers"]["inputs"]["parameters"]["model_version"]["taskOutputParameter"]
+    assert version == {"producerTask": "register-model", "outputParameterKey": "Output"}
+
+
+def test_a_failed_gate_scores_with_the_champion_and_registers_nothing(spec):
+    failed_condition, failed = branches(spec)["gate-failed"]
+    assert failed_condition == "!(inputs.parameter_values['pipelinechannel--gate-model-passed'] == true)"
+    assert set(failed) == {"score-customers-2"}
+    version = failed["score-customers-2"]["inputs"]["parameters"]["model_version"]["componentInputParameter"]
+    assert version == "pipelinechannel--gate-model-champion_version"
+
+
+def test_nothing_outside_the_branches_registers_or_writes_predictions(spec):
+    assert set(spec["root"]["dag"]["tasks"]) == {"extract-features", "train-model", "evaluate-model", "gate-model",
+                                                  "condition-branches-1"}
+    outputs = spec["root"]["dag"]["outputs"]["parameters"]
+    assert outputs["gate_reason"]["valueFromParameter"] == {"outputParameterKey": "reason",
+                                                            "producerSubtask": "gate-model"}
+    assert outputs["scored_version"]["valueFromParameter"]["producerSubtask"] == "condition-branches-1"
