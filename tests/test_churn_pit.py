@@ -66,9 +66,6 @@ def test_new_sales_and_clicks_after_a_snapshot_leave_its_features_unchanged(sett
     assert features_up_to(settings, D) == history
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "main's customer_churn_features reads fct_sales, the latest version of each sale: a refund written after "
-    "a snapshot turns a completed sale into a refunded one in that snapshot's features (issue 5 reads versions)"))
 def test_a_late_refund_leaves_the_features_of_earlier_snapshots_unchanged(settings, firestore, history):
     customer = refund_an_old_sale(firestore, settings)
     build(settings, NEXT)
