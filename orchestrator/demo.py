@@ -6,6 +6,7 @@ import datetime as dt
 import sys
 
 from generators.jobs import Shard, Volumes, date_range, generate
+from generators.population import EPOCH
 from lakehouse.documents import firestore_session
 from lakehouse.progress import Progress
 from lakehouse.settings import Settings
@@ -22,7 +23,7 @@ def demo(settings: Settings, days: int, end: dt.date, customers: int, events: in
     if not settings.is_local:
         print("winterdays demo runs in local mode only (unset WINTERDAYS_MODE)", file=sys.stderr)
         return 2
-    start = end - dt.timedelta(days=days - 1)
+    start = max(end - dt.timedelta(days=days - 1), EPOCH)  # nothing happened before the business opened
     volumes = Volumes(customers=customers, events_per_day=events, bad_ratio=BAD_RATIO)
     with firestore_session(settings):
         n = len(date_range(start, end))

@@ -4,6 +4,8 @@ kfp.local runs the pipeline twice in the suite (tests/test_e2e.py: gate passed, 
 failed); this checks the compiled graph itself, which is what Vertex AI runs.
 """
 
+import json
+
 import pytest
 import yaml
 
@@ -47,3 +49,14 @@ def test_nothing_outside_the_branches_registers_or_writes_predictions(spec):
     assert outputs["gate_reason"]["valueFromParameter"] == {"outputParameterKey": "reason",
                                                             "producerSubtask": "gate-model"}
     assert outputs["scored_version"]["valueFromParameter"]["producerSubtask"] == "condition-branches-1"
+
+
+def test_mlops_commands_compile_into_bronze_and_show_the_champion(settings, capsys):
+    from orchestrator.cli import main
+
+    assert main(["mlops", "champion"]) == 0
+    assert capsys.readouterr().out.strip() == "null"
+    assert main(["mlops", "compile"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["spec"] == str(settings.home / "bronze" / "mlops" / "churn_pipeline.yaml")
+    assert yaml.safe_load(open(printed["spec"]).read())["pipelineInfo"]["name"] == "winter-days-churn"

@@ -7,8 +7,10 @@ from orchestrator.commands.common import parse_date, yesterday
 
 
 def register(sub) -> None:
-    demo = sub.add_parser("demo", help="generate ~60 days, run the whole pipeline locally, print a summary")
-    demo.add_argument("--days", type=int, default=60)
+    demo = sub.add_parser("demo", help="generate ~120 days, run the whole pipeline locally, print a summary")
+    # The churn model needs 73 days (30 to label, 7 held out, 29 between them and training, 7 to train
+    # on); 120 give it a month of history before the first labelled snapshot (README: the churn model).
+    demo.add_argument("--days", type=int, default=120, help="days of history, from no earlier than 2026-01-01")
     demo.add_argument("--to", type=parse_date, help="last day (default: yesterday)")
     demo.add_argument("--customers", type=int, default=300)
     demo.add_argument("--events", type=int, default=1000)
