@@ -87,11 +87,11 @@ def open_registry(uri: str) -> ModelRegistry:
         from mlops.vertex_registry import VertexRegistry
 
         parsed = urlparse(uri)
-        project, (region, model_id) = parsed.netloc, parsed.path.strip("/").split("/")
+        path = parsed.path.strip("/").split("/")
         artifacts = parse_qs(parsed.query).get("artifacts", [""])[0]
-        if not (project and region and model_id and artifacts.startswith("gs://")):
+        if not (parsed.netloc and len(path) == 2 and all(path) and artifacts.startswith("gs://")):
             raise ValueError(f"registry URI {uri!r}: expected vertex://PROJECT/REGION/MODEL_ID?artifacts=gs://...")
-        return VertexRegistry(project, region, model_id, artifacts)
+        return VertexRegistry(parsed.netloc, path[0], path[1], artifacts)
     if "://" in uri and not uri.startswith("file://"):
         raise ValueError(f"unsupported registry URI {uri!r}: use a folder path or vertex://...")
     return FolderRegistry(uri.removeprefix("file://"))

@@ -207,3 +207,5 @@ def test_bad_inputs_are_named(env):
         score(env, scoring, "churn-404")
     with pytest.raises(ValueError, match="unsupported registry URI"):
         open_registry("s3://bucket/models")
+    with pytest.raises(ValueError, match="expected vertex://PROJECT/REGION/MODEL_ID"):
+        open_registry("vertex://acme/europe-west1?artifacts=gs://b/models")
