@@ -60,3 +60,33 @@ def test_mlops_commands_compile_into_bronze_and_show_the_champion(settings, caps
     printed = json.loads(capsys.readouterr().out)
     assert printed["spec"] == str(settings.home / "bronze" / "mlops" / "churn_pipeline.yaml")
     assert yaml.safe_load(open(printed["spec"]).read())["pipelineInfo"]["name"] == "winter-days-churn"
+
+
+def test_the_local_runner_reports_why_a_component_failed(capfd):
+    import collections
+    import subprocess
+    import sys
+
+    from orchestrator.ml.local import _failure, _stdout_to_stderr
+
+    lines = collections.deque(maxlen=10)
+    with _stdout_to_stderr(lines):  # a component's subprocess, printing its traceback as kfp.local's do
+        subprocess.run([sys.executable, "-c", "print('Traceback ...'); print('    ValueError: need 43 days')"],
+                       check=True)
+    captured = capfd.readouterr()
+    assert captured.out == "" and "ValueError: need 43 days" in captured.err
+    kfp_error = RuntimeError("Pipeline \x1b[95m'winter-days-churn'\x1b[0m finished with status FAILURE. "
+                             "Inner task failed: \x1b[96m'train-model'\x1b[0m.")
+    assert _failure(kfp_error, lines) == ("ValueError: need 43 days (Pipeline 'winter-days-churn' finished with "
+                                          "status FAILURE. Inner task failed: 'train-model'.)")
+
+
+def test_the_gate_and_the_registry_come_from_settings(tmp_path):
+    from lakehouse.settings import Settings, SettingsError
+
+    s = Settings.from_env({"WINTERDAYS_HOME": str(tmp_path), "WINTERDAYS_CHURN_MIN_AUC": "0.8",
+                           "WINTERDAYS_CHURN_MAX_AUC_DROP": "0.05"})
+    assert (s.churn_min_auc, s.churn_max_auc_drop) == (0.8, 0.05)
+    assert s.model_registry_uri == str(tmp_path / "models")
+    with pytest.raises(SettingsError, match="WINTERDAYS_CHURN_MIN_AUC must be a number"):
+        Settings.from_env({"WINTERDAYS_CHURN_MIN_AUC": "high"})
