@@ -48,7 +48,8 @@ def summary(settings: Settings, run: dict) -> str:
             "silver": _counts(warehouse, settings.staging_dataset, "stg_"),
             "gold": _counts(warehouse, settings.warehouse_dataset, ""),
         }
-        at_risk = warehouse.query(
+        scored = warehouse.table_exists(settings.warehouse_dataset, "fact_predictions_churn")  # not if no champion
+        at_risk = scored and warehouse.query(
             f"SELECT p.customer_id, p.churn_probability, p.risk_band, d.region, d.channel, d.last_purchase_date "
             f"FROM `{settings.warehouse_dataset}.fact_predictions_churn` p "
             f"LEFT JOIN `{settings.warehouse_dataset}.dim_customer` d USING (customer_id) "
@@ -72,7 +73,9 @@ def summary(settings: Settings, run: dict) -> str:
         "",
         "customers most at risk:",
     ]
-    for row in at_risk:
+    if not at_risk:
+        lines.append(f"  none: no predictions for {run['logical_date']}")
+    for row in at_risk or ():
         lines.append(f"  {row['customer_id']}  p={row['churn_probability']:.2f} ({row['risk_band']})  "
                      f"{row['region']}/{row['channel']}, last purchase {row['last_purchase_date']}")
     lines.append(f"\nwarehouse: {settings.warehouse_path}")
