@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -28,6 +29,11 @@ def compile_pipeline(args, settings: Settings) -> int:
         os.environ["WINTERDAYS_IMAGE"] = args.image  # read when mlops.components is imported, just below
     from mlops.components import BASE_IMAGE
     from mlops.pipeline import SPEC_FILE, compile_spec
+
+    if args.image and BASE_IMAGE != args.image:  # this process imported the components before
+        print(f"winterdays: the components were already built for {BASE_IMAGE}; run the command anew",
+              file=sys.stderr)
+        return 2
 
     with tempfile.TemporaryDirectory() as scratch:
         spec = compile_spec(Path(scratch) / SPEC_FILE).read_bytes()
