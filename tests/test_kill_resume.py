@@ -41,7 +41,7 @@ from orchestrator.resources import Resources
 from orchestrator.steps import RunOptions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.firestore, pytest.mark.dataform]
-FIRST, LAST = dt.date(2026, 2, 1), dt.date(2026, 3, 17)  # as test_e2e: labelled snapshots on both sides
+FIRST, LAST = dt.date(2026, 1, 1), dt.date(2026, 3, 17)  # as test_e2e: 76 days, enough for the purged split
 GOLD = ("fct_sales", "dim_customer", "fct_click_features", "dim_startup", "customer_churn_features",
         "fact_predictions_churn")
 WALL_CLOCK_COLUMNS = {"fact_predictions_churn": {"scored_at", "pipeline_run_id"}}

@@ -65,8 +65,10 @@ def test_extract_queries_the_dataset_of_the_uri(bigquery, tmp_path):
     assert (counts.training_rows, counts.scoring_rows) == (50 * 30, 20)
     assert bigquery.project == "acme"
     assert bigquery.queries == [
-        f"SELECT * FROM `{DATASET}.customer_churn_features` WHERE label_complete AND snapshot_date <= DATE '{TODAY}'",
-        f"SELECT * FROM `{DATASET}.customer_churn_features` WHERE snapshot_date = DATE '{TODAY}'",
+        f"SELECT * FROM `{DATASET}.customer_churn_features` WHERE label_complete AND snapshot_date <= DATE '{TODAY}' "
+        "ORDER BY snapshot_date, customer_id",
+        f"SELECT * FROM `{DATASET}.customer_churn_features` WHERE snapshot_date = DATE '{TODAY}' "
+        "ORDER BY snapshot_date, customer_id",
     ]
     assert bigquery.closed
 
