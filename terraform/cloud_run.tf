@@ -19,6 +19,9 @@ locals {
     WINTERDAYS_CUSTOMERS      = tostring(var.generator_volumes.customers)
     WINTERDAYS_EVENTS_PER_DAY = tostring(var.generator_volumes.events_per_day)
     WINTERDAYS_STARTUPS       = tostring(var.generator_volumes.startups)
+    # A share of malformed sales and events, so the export's quarantine and silver's filters
+    # have work in the cloud too (0 turns it off).
+    WINTERDAYS_BAD_RATIO = tostring(var.generator_volumes.bad_ratio)
   }
 
   orchestrator_env = {
@@ -31,7 +34,18 @@ locals {
     WINTERDAYS_IMAGE                    = local.image
     WINTERDAYS_OIDC_AUDIENCE            = local.service_url
     WINTERDAYS_ALLOWED_INVOKERS         = google_service_account.this["scheduler"].email
+    WINTERDAYS_LEASES_COLLECTION        = "winter_leases"
+    WINTERDAYS_LEASE_TTL_S              = tostring(local.lease_ttl_s)
+    # sync: the scheduler gets the run's real 200/500 when it ends within the deadline, which
+    # stays under the scheduler's 1800 s attempt deadline so a long run answers 202 first.
+    WINTERDAYS_RUN_MODE           = "sync"
+    WINTERDAYS_REQUEST_DEADLINE_S = "1500"
+    WINTERDAYS_CHURN_MIN_AUC      = tostring(var.churn_gate.min_auc)
+    WINTERDAYS_CHURN_MAX_AUC_DROP = tostring(var.churn_gate.max_auc_drop)
   }
+
+  # A dead run's lease expires after this; the scheduler's retry waits longer (scheduler.tf).
+  lease_ttl_s = 60
 }
 
 # The orchestrator: gunicorn serving orchestrator.app (the image's default command).
@@ -63,6 +77,9 @@ resource "google_cloud_run_v2_service" "orchestrator" {
           cpu    = "1"
           memory = "2Gi"
         }
+        # Instance-based billing: a run that answered 202 at the deadline goes on in its
+        # thread, which request-based billing would throttle once the response is sent.
+        cpu_idle = false
       }
 
       dynamic "env" {

@@ -31,12 +31,17 @@ resource "google_cloud_scheduler_job" "orchestrator" {
   region    = var.region
   schedule  = local.orchestrator_schedule
   time_zone = var.timezone
-  # Scheduler's longest deadline. A longer run goes on and is recorded in the run ledger;
-  # no retry, so a slow run is never started twice.
+  # Scheduler's longest deadline; the service answers 202 before it (WINTERDAYS_REQUEST_DEADLINE_S)
+  # and a longer run goes on, recorded in the run ledger.
   attempt_deadline = "1800s"
 
+  # Retries are safe: a retry after a success gets that run back, after a failure resumes it
+  # from the failed step, during a run gets 409. The first backoff outlasts the lease TTL, so a
+  # run whose instance died is taken over rather than answered with 409.
   retry_config {
-    retry_count = 0
+    retry_count          = 2
+    min_backoff_duration = "${local.lease_ttl_s * 2}s"
+    max_backoff_duration = "900s"
   }
 
   http_target {

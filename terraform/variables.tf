@@ -54,19 +54,35 @@ variable "reject_threshold" {
 }
 
 variable "generator_volumes" {
-  description = "Generator volumes: customers, clickstream events a day, startups in the first full load, and parallel clickstream tasks."
+  description = "Generator volumes: customers, clickstream events a day, startups in the first full load, parallel clickstream tasks, and the share of malformed records (WINTERDAYS_BAD_RATIO)."
   type = object({
     customers         = number
     events_per_day    = number
     startups          = number
     clickstream_tasks = number
+    bad_ratio         = optional(number, 0.01)
   })
   default = {
     customers         = 300
     events_per_day    = 1000
     startups          = 100
     clickstream_tasks = 1
+    bad_ratio         = 0.01
   }
+
+  validation {
+    condition     = var.generator_volumes.bad_ratio >= 0 && var.generator_volumes.bad_ratio <= 1
+    error_message = "generator_volumes.bad_ratio is a share between 0 and 1."
+  }
+}
+
+variable "churn_gate" {
+  description = "The churn model's quality gate: the least AUC a candidate needs, and how much below the champion's it may fall (WINTERDAYS_CHURN_MIN_AUC / _MAX_AUC_DROP)."
+  type = object({
+    min_auc      = optional(number, 0.7)
+    max_auc_drop = optional(number, 0.02)
+  })
+  default = {}
 }
 
 variable "seed" {

@@ -69,7 +69,8 @@ def violations(config_dir: Path, expected_matrix: dict[str, set[tuple[str, str]]
     config = load(config_dir)
     return (undeclared_references(config) + primitive_roles(config) + iam_outside_matrix(config)
             + matrix_differences(config, expected_matrix) + foreign_images(config)
-            + unauthenticated_schedules(config) + bronze_bucket_rules(config))
+            + unauthenticated_schedules(config) + bronze_bucket_rules(config)
+            + unknown_settings(config_dir))
 
 
 # -- references ----------------------------------------------------------------
@@ -270,6 +271,21 @@ def bronze_bucket_rules(config: Config) -> list[str]:
     if ("Delete", None, 365) not in rules:
         found.append(f"{where} must delete objects after 365 days")
     return found
+
+
+# -- settings ------------------------------------------------------------------
+SETTING = re.compile(r"\bWINTERDAYS_[A-Z0-9_]*[A-Z0-9]\b")
+CODE = ("lakehouse", "orchestrator", "generators", "mlops")
+
+
+def unknown_settings(config_dir: Path) -> list[str]:
+    """A WINTERDAYS_* name Terraform sets (or mentions) that no code reads is a typo or dead."""
+    root = Path(__file__).resolve().parent.parent
+    read = {name for package in CODE for path in (root / package).rglob("*.py")
+            for name in SETTING.findall(path.read_text())}
+    return [f"{path.name} sets {name}, which no code in {'/, '.join(CODE)}/ reads"
+            for path in sorted(Path(config_dir).glob("*.tf"))
+            for name in sorted(set(SETTING.findall(path.read_text())) - read)]
 
 
 if __name__ == "__main__":
