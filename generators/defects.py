@@ -42,7 +42,7 @@ EXPECTED = {
         "wrong_type": {"bad_event_timestamp"},
         "bad_timestamp": {"bad_event_timestamp"},
         "duplicate": {"deduplicated"},
-        "oversized_string": {"accepted"},  # silver has no length rule for clickstream yet
+        "oversized_string": {"oversized_string"},
         "unknown_schema_version": {"unknown_schema_version"},
         "unknown_value": {"unknown_event_type"},
         "invalid_json": {"invalid_json"},
@@ -52,7 +52,7 @@ EXPECTED = {
         "wrong_type": {"bad_updated_at"},
         "bad_timestamp": {"bad_updated_at"},
         "duplicate": {"deduplicated"},
-        "oversized_string": {"accepted"},  # silver has no length rule for startups yet
+        "oversized_string": {"oversized_string"},
         "unknown_schema_version": {"unknown_schema_version"},
         "invalid_json": {"invalid_json"},
     },

@@ -126,6 +126,13 @@ DOCUMENTED = [
     # string_functions and comparisons (code point order, no collation)
     ("STARTS_WITH('foo', 'b')", False),
     ("STARTS_WITH('bar', 'b')", True),
+    ("LENGTH('абвгд')", 5),  # "Returns the length of the STRING in characters", not bytes
+    ("LENGTH(CAST(NULL AS STRING))", None),
+    # REGEXP_CONTAINS: RE2, "partial match"; a raw string keeps the backslash
+    (r"REGEXP_CONTAINS(' \t\r ', r'\S')", False),
+    (r"REGEXP_CONTAINS('  {}', r'\S')", True),
+    (r"REGEXP_CONTAINS('', r'\S')", False),
+    (r"REGEXP_CONTAINS(CAST(NULL AS STRING), r'\S')", None),
     ("CONCAT('a', NULL)", None),  # "If any input argument is NULL, the function returns NULL"
     ("'B' < 'a'", True),
     ("'é' > 'z'", True),

@@ -40,8 +40,24 @@ function freshnessCutoff(days) {
   return `DATE_SUB(${runDate()}, INTERVAL ${Number(days)} DAY)`;
 }
 
+// The longest text a field may hold (the export's MAX_STRING for sales): past it the value is a
+// pasted payload, not a URL or a name.
+const MAX_STRING = 1024;
+
+// TRUE when any of the columns is longer than MAX_STRING. OR, not GREATEST: BigQuery's GREATEST
+// is NULL as soon as one argument is.
+function oversized(columns) {
+  return "(" + columns.map((c) => `LENGTH(${c}) > ${MAX_STRING}`).join(" OR ") + ")";
+}
+
+// A line holds a record only if it has a non-blank character: blank lines (a trailing newline
+// doubled, a CRLF file's stray \r) carry nothing to keep or reject.
+function holdsRecord(column) {
+  return `REGEXP_CONTAINS(${column}, r'\\S')`;
+}
+
 function bronzeUri(source) {
   return `${vars.bronze_uri.replace(/\/+$/, "")}/${source}`;
 }
 
-module.exports = { keyedHash, runDate, snapshotDays, freshnessCutoff, bronzeUri, sqlString };
+module.exports = { oversized, holdsRecord, keyedHash, runDate, snapshotDays, freshnessCutoff, bronzeUri, sqlString };

@@ -24,7 +24,8 @@ _EXTERNAL = re.compile(
 )
 _READERS = {"PARQUET": "read_parquet", "CSV": "read_csv", "NEWLINE_DELIMITED_JSON": "read_json"}
 _KNOWN_OPTIONS = {"format", "uris", "hive_partition_uri_prefix", "field_delimiter", "quote",
-                  "skip_leading_rows", "require_hive_partition_filter", "description"}
+                  "skip_leading_rows", "require_hive_partition_filter", "description",
+                  "ignore_unknown_values"}
 
 
 def command_to_duckdb(tree: exp.Command) -> str:
@@ -68,6 +69,10 @@ def _external_table_view(match: re.Match) -> str:
             f"header = {'true' if int(options.get('skip_leading_rows', 0)) else 'false'}",
             "auto_detect = false",
         ]
+        if options.get("ignore_unknown_values") is True:
+            # BigQuery then drops a line's extra values; DuckDB's lenient mode does the same (and
+            # takes a file whose line endings mix \n and \r\n, as BigQuery does).
+            args.append("strict_mode = false")
     elif columns:
         args += ["format = 'newline_delimited'", "columns = " + _struct(columns)]
     return f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {_READERS[fmt]}({', '.join(args)})"

@@ -1,0 +1,69 @@
+"""Odd bytes in bronze JSONL (files no generator of ours writes, but feeds do): the silver SQL,
+compiled by the Dataform CLI and run on DuckDB, keeps or rejects every line and never fails
+the whole read because of one of them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lakehouse.warehouse import connect
+from orchestrator.transform.actions import Selection
+from orchestrator.transform.local import LocalRunner
+
+pytestmark = pytest.mark.dataform
+DAY = "2026-03-01"
+
+
+def event(event_id: str, **changes) -> dict:
+    record = {"event_id": event_id, "session_id": "s1", "customer_id": "C00001", "event_type": "page_view",
+              "page_url": "/p/1", "referrer_domain": "google.com", "device_type_category": "mobile",
+              "is_bounce": False, "event_timestamp": f"{DAY}T10:00:00Z", "load_timestamp": f"{DAY}T10:05:00Z",
+              "schema_version": "2.0.0"}
+    return record | changes
+
+
+def line(record: dict) -> bytes:
+    return json.dumps(record, ensure_ascii=False).encode()
+
+
+@pytest.fixture(scope="module")
+def silver(tmp_path_factory, dataform_dir):
+    home = tmp_path_factory.mktemp("odd")
+    part = home / "bronze" / "clickstream" / f"dt={DAY}"
+    part.mkdir(parents=True)
+    # One file with a BOM, CRLF and LF endings mixed, blank and whitespace-only lines, a stray
+    # unit separator (the external table's delimiter), an oversized URL and non-ASCII text.
+    (part / "part-00000-of-00001.jsonl").write_bytes(b"".join([
+        b"\xef\xbb\xbf" + line(event("e1")) + b"\r\n",
+        line(event("e2", page_url="/caf\u00e9/\u65e5\u672c")) + b"\n",
+        b"\r\n", b"   \n", b"\n",
+        b'{"event_id": "e3", "page_url": "/a\x1fb"}\n',
+        line(event("e4", page_url="/p?x=" + "A" * 1100)) + b"\r\n",
+        line(event("e5", page_url="/" + "\u00e9" * 1000)) + b"\n",  # 1001 characters, 2001 bytes
+        line(event("e6")),  # no final newline
+    ]))
+    runner = LocalRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform")
+    compiled = runner.compile({"bronze_uri": str(home / "bronze"), "pii_key": "test-key", "run_date": DAY})
+    selection = Selection(targets=("stg_click", "stg_click_rejects"), include_dependencies=True)
+    runner.wait(runner.invoke(compiled, selection)).raise_for_state()
+    warehouse = connect(runner.warehouse_uri)
+    try:
+        yield {"kept": warehouse.query("SELECT event_id, page_url FROM winter_days_staging.stg_click"),
+               "rejected": warehouse.query("SELECT reject_reason, raw FROM winter_days_staging.stg_click_rejects")}
+    finally:
+        warehouse.close()
+
+
+def test_good_lines_are_kept_whatever_their_line_ending(silver):
+    kept = {row["event_id"]: row["page_url"] for row in silver["kept"]}
+    assert sorted(kept) == ["e1", "e2", "e5", "e6"]
+    assert kept["e2"] == "/caf\u00e9/\u65e5\u672c" and len(kept["e5"]) == 1001  # characters, not bytes
+
+
+def test_bad_lines_are_rejected_with_their_reason_and_blank_lines_are_no_records(silver):
+    rejected = {row["reject_reason"]: row["raw"] for row in silver["rejected"]}
+    assert sorted(rejected) == ["invalid_json", "oversized_string"]
+    assert rejected["invalid_json"] == '{"event_id": "e3", "page_url": "/a'  # cut at the stray separator
+    assert rejected["oversized_string"] == line(event("e4", page_url="/p?x=" + "A" * 1100)).decode()
