@@ -2,14 +2,17 @@
 
 Accepted: ISO-8601 with `Z` or an offset, `T` or a space between date and time, any
 fraction of a second; epoch seconds or milliseconds (numbers, or digit strings); and
-datetime values (Firestore Timestamps arrive as aware datetimes). A value we cannot read
-without guessing (no time zone, out of range, garbage) raises BadTimestamp.
+Firestore Timestamp values: the client hands them over as DatetimeWithNanoseconds (an aware
+datetime), a protobuf Timestamp where one is read raw. A value we cannot read without
+guessing (no time zone, out of range, garbage) raises BadTimestamp.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+
+from google.protobuf.timestamp_pb2 import Timestamp
 
 UTC = dt.UTC
 _ISO = re.compile(
@@ -29,6 +32,8 @@ def parse_timestamp(value: object) -> dt.datetime:
         if value.tzinfo is None:
             raise BadTimestamp(f"datetime without time zone: {value!r}")
         return value.astimezone(UTC)
+    if isinstance(value, Timestamp):
+        return value.ToDatetime(tzinfo=UTC)
     if isinstance(value, bool):
         raise BadTimestamp(f"boolean is not a timestamp: {value!r}")
     if isinstance(value, (int, float)):

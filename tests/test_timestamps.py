@@ -1,6 +1,8 @@
 import datetime as dt
 
 import pytest
+from google.api_core.datetime_helpers import DatetimeWithNanoseconds
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from lakehouse.timestamps import BadTimestamp, parse_timestamp
 
@@ -20,6 +22,11 @@ EXPECTED = dt.datetime(2026, 3, 1, 10, 15, 30, 123000, tzinfo=UTC)
         "1772360130123",
         1772360130.123,  # epoch seconds
         dt.datetime(2026, 3, 1, 11, 15, 30, 123000, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+        "1772360130.123",  # epoch seconds as text
+        1772360130123.0,  # epoch milliseconds as a float
+        # a Firestore Timestamp as the client returns it, and as a protobuf
+        DatetimeWithNanoseconds(2026, 3, 1, 10, 15, 30, nanosecond=123_000_000, tzinfo=UTC),
+        Timestamp(seconds=1772360130, nanos=123_000_000),
     ],
 )
 def test_every_source_format_parses_to_the_same_instant(value):
@@ -40,6 +47,8 @@ def test_seconds_precision_and_z():
         (123, "outside 2000..2100"),
         (True, "boolean"),
         (None, "unsupported timestamp type"),
+        (1772360130123456, "outside 2000..2100"),  # epoch microseconds: a unit we do not guess
+        ({"_seconds": 1772360130, "_nanoseconds": 0}, "unsupported timestamp type"),  # a serialised Timestamp
         (dt.datetime(2026, 3, 1), "without time zone"),
     ],
 )
