@@ -1,7 +1,10 @@
 """The object store port: a local folder or a `gs://` bucket, behind one fsspec interface.
 
 Paths given to an ObjectStore are relative to its root ("sales/dt=2026-01-01/part-0.parquet").
-Writes are atomic per object: a reader never sees a half-written file.
+Writes are atomic per object: a reader never sees a half-written file. Large objects are
+written under `_staging/` (outside every source prefix, so no reader's glob meets them) and
+then published under their final name in one step: a rename locally, a server-side copy in
+GCS (an object is replaced whole). Calls to GCS are retried on transient errors (retry.py).
 """
 
 from __future__ import annotations
@@ -10,10 +13,14 @@ import os
 import posixpath
 import uuid
 from collections.abc import Iterable
+from typing import IO
 
 import fsspec
 
+from lakehouse.retry import DEFAULT_BACKOFF, Backoff, retrying
+
 STAGING_PREFIX = "_staging"
+UPLOAD_CHUNK = 1 << 20  # a resumable upload sends (and holds) this much at a time; GCS wants 256 KiB multiples
 
 
 def filesystem_for(uri: str) -> fsspec.AbstractFileSystem:
@@ -31,8 +38,10 @@ def filesystem_for(uri: str) -> fsspec.AbstractFileSystem:
 
 
 class ObjectStore:
-    def __init__(self, root_uri: str, fs: fsspec.AbstractFileSystem | None = None):
+    def __init__(self, root_uri: str, fs: fsspec.AbstractFileSystem | None = None,
+                 backoff: Backoff = DEFAULT_BACKOFF):
         self.root_uri = root_uri.rstrip("/")
+        self.backoff = backoff
         self.fs = fs or filesystem_for(root_uri)
         self.is_local = not root_uri.startswith("gs://")
         self._root = self.root_uri.removeprefix("gs://") if not self.is_local else os.path.abspath(root_uri)
@@ -51,28 +60,35 @@ class ObjectStore:
 
     # -- reads ---------------------------------------------------------------
     def exists(self, rel: str) -> bool:
-        return self.fs.exists(self.full_path(rel))
+        return self._retrying(lambda: self.fs.exists(self.full_path(rel)), f"exists {rel}")
 
     def read_bytes(self, rel: str) -> bytes:
-        with self.fs.open(self.full_path(rel), "rb") as handle:
-            return handle.read()
+        def read() -> bytes:
+            with self.fs.open(self.full_path(rel), "rb") as handle:
+                return handle.read()
+
+        return self._retrying(read, f"read {rel}")
 
     def list(self, prefix: str) -> list[str]:
         """Relative paths of the files under a prefix, sorted; empty when absent."""
         base = self.full_path(prefix)
-        if not self.fs.exists(base):
+        if not self.exists(prefix):
             return []
-        found = self.fs.find(base)
+        found = self._retrying(lambda: self.fs.find(base), f"list {prefix}")
         root = self._root.rstrip("/") + "/"
         return sorted(p[len(root):] if p.startswith(root) else p for p in found)
+
+    def _retrying(self, operation, what: str):
+        """GCS calls are retried on transient errors; a local file system has none."""
+        return operation() if self.is_local else retrying(operation, f"{what} in {self.root_uri}", self.backoff)
 
     # -- writes --------------------------------------------------------------
     def write_bytes(self, rel: str, data: bytes) -> None:
         """Write one object atomically: temp name, then rename (local) or a single upload (gcs)."""
         if self.is_local:
             self.write_stream(rel, [data])
-        else:
-            self.fs.pipe_file(self.full_path(rel), data)  # a single-request upload is atomic in GCS
+        else:  # a single-request upload is atomic in GCS, and safe to repeat
+            self._retrying(lambda: self.fs.pipe_file(self.full_path(rel), data), f"write {rel}")
 
     def write_stream(self, rel: str, chunks: Iterable[bytes]) -> int:
         """Write one object from chunks in bounded memory, as atomically as write_bytes; returns its size.
@@ -108,8 +124,36 @@ class ObjectStore:
 
     def delete(self, rels: Iterable[str]) -> None:
         paths = [self.full_path(r) for r in rels]
-        if paths:
-            self.fs.rm(paths)
+        if paths:  # a repeated attempt skips what the failed one removed
+            self._retrying(lambda: self.fs.rm([p for p in paths if self.fs.exists(p)]), f"delete {paths[0]}…")
+
+    # -- staged writes: a large object written in pieces, then published whole ---------
+    def open_staged(self, rel: str) -> IO[bytes]:
+        """A binary handle writing `_staging/<rel>`; publish() it once closed.
+
+        GCS: a resumable upload, which creates the object only when the handle is closed
+        (gcsfs retries each chunk on transient errors by itself).
+        """
+        path = self.full_path(posixpath.join(STAGING_PREFIX, rel))
+        if self.is_local:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            return open(path, "wb")  # noqa: SIM115 - the caller closes it
+        return self.fs.open(path, "wb", block_size=UPLOAD_CHUNK)
+
+    def publish(self, staged_rel: str, rel: str) -> None:
+        """Move a closed staged object to `rel`, replacing what was there in one step."""
+        source = self.full_path(posixpath.join(STAGING_PREFIX, staged_rel))
+        target = self.full_path(rel)
+        if self.is_local:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.replace(source, target)
+            return
+        self._retrying(lambda: self.fs.copy(source, target), f"publish {rel}")  # a rewrite: atomic per object
+        self._retrying(lambda: self.fs.rm(source) if self.fs.exists(source) else None, f"clean {staged_rel}")
+
+    def clear_staging(self, prefix: str) -> None:
+        """Remove what a crashed writer left under `_staging/<prefix>`; only the writer's own prefix."""
+        self.delete(self.list(posixpath.join(STAGING_PREFIX, prefix)))
 
     def replace_partition(self, partition: str, files: dict[str, bytes]) -> list[str]:
         """Make `partition` hold exactly `files` (name -> bytes) and nothing else.

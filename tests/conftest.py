@@ -10,6 +10,9 @@ import pytest
 from lakehouse.emulator import EmulatorMissing, FirestoreEmulator, find_start_script
 from lakehouse.settings import Settings
 
+# gcsfs reads this when first imported, and some test modules import it: without it each call
+# to fake-gcs-server waits 60 s probing for hierarchical namespaces (DESIGN.md).
+os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 ROOT = Path(__file__).resolve().parent.parent
 TEST_PROJECT = "winter-days-test"
 
