@@ -10,10 +10,16 @@ import contextlib
 import os
 from collections.abc import Iterator
 
+from google.api_core.retry import Retry
 from google.cloud import firestore
 
 from lakehouse.emulator import FirestoreEmulator
+from lakehouse.retry import DEFAULT_BACKOFF, Attempts, Backoff
 from lakehouse.settings import Settings
+
+PAGE_SIZE = 50_000  # each query costs a round trip (and, in the emulator, a sort of the whole collection)
+# The client's own retry would restart a broken stream by itself; ours does it from our cursor, logged.
+NO_CLIENT_RETRY = Retry(predicate=lambda error: False)
 
 
 def client(settings: Settings) -> firestore.Client:
@@ -55,11 +61,16 @@ def firestore_session(settings: Settings) -> Iterator[str | None]:
 
 
 def stream_documents(
-    db: firestore.Client, collection: str, changed_from=None, changed_to=None, page_size: int = 1000
+    db: firestore.Client, collection: str, changed_from=None, changed_to=None,
+    page_size: int = PAGE_SIZE, backoff: Backoff = DEFAULT_BACKOFF,
 ) -> Iterator[tuple[str, dict]]:
-    """(id, data) of a collection's documents, page by page with a cursor (bounded memory).
+    """(id, data) of a collection's documents, in pages of `page_size` read after a cursor.
 
     With bounds, only documents whose `updated_at` lies in [changed_from, changed_to).
+    A page is consumed as a stream, so memory does not grow with the page: its size only sets
+    how often a query starts. The cursor is the last document yielded; a transient error
+    (retry.is_transient) re-queries after it with a backoff, so no document is yielded twice
+    and none is skipped.
     """
     query = db.collection(collection)
     if changed_from is not None:
@@ -67,13 +78,18 @@ def stream_documents(
     if changed_to is not None:
         query = query.where(filter=firestore.FieldFilter("updated_at", "<", changed_to))
     if changed_from is not None or changed_to is not None:
-        query = query.order_by("updated_at")
+        query = query.order_by("updated_at")  # a range filter's field must be the first order
     query = query.order_by("__name__").limit(page_size)
-    cursor = None
-    while True:
-        page = list((query.start_after(cursor) if cursor else query).stream())
-        for snapshot in page:
-            yield snapshot.id, snapshot.to_dict()
-        if len(page) < page_size:
-            return
-        cursor = page[-1]
+    attempts = Attempts(backoff, f"read {collection}")
+    cursor, page_done = None, False
+    while not page_done:
+        read = 0
+        try:
+            for snapshot in (query.start_after(cursor) if cursor else query).stream(retry=NO_CLIENT_RETRY):
+                yield snapshot.id, snapshot.to_dict()
+                cursor, read = snapshot, read + 1
+                attempts.succeeded()
+        except Exception as error:  # noqa: BLE001 - failed() re-raises what is not transient
+            attempts.failed(error)
+            continue
+        page_done = read < page_size

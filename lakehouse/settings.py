@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from lakehouse.retry import Backoff
+
 MODES = ("local", "gcp")
 RUN_MODES = ("sync", "async")
 GOOGLE_OIDC_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
@@ -42,6 +44,10 @@ class Settings:
     pii_key: str = DEV_PII_KEY
     seed: int = 42
     reject_threshold: float = 0.05
+    # the export: documents per Firestore query, rows per Parquet row group
+    export_page_size: int = 50_000
+    export_row_group: int = 50_000
+    retry_deadline_s: float = 120.0  # transient errors of Firestore and GCS are retried this long
     # the generator jobs (flags of `winterdays generate` override them)
     customers: int = 300
     events_per_day: int = 1000
@@ -122,6 +128,10 @@ class Settings:
             return str((self.home / "pipeline_root").resolve())
         return f"{self.bronze_uri.rstrip('/')}/mlops/pipeline_root"
 
+    @property
+    def backoff(self) -> Backoff:
+        return Backoff(deadline_s=self.retry_deadline_s)
+
     def today(self) -> dt.date:
         """Today's date in WINTERDAYS_TIMEZONE (the default logical date is the day before)."""
         return dt.datetime.now(ZoneInfo(self.timezone)).date()
@@ -165,6 +175,9 @@ class Settings:
             pii_key=env.get("WINTERDAYS_PII_KEY", DEV_PII_KEY if mode == "local" else ""),
             seed=_int(env, "WINTERDAYS_SEED", 42),
             reject_threshold=_float(env, "WINTERDAYS_REJECT_THRESHOLD", 0.05),
+            export_page_size=_count(env, "WINTERDAYS_EXPORT_PAGE_SIZE", 50_000),
+            export_row_group=_count(env, "WINTERDAYS_EXPORT_ROW_GROUP", 50_000),
+            retry_deadline_s=_seconds(env, "WINTERDAYS_RETRY_DEADLINE_S", 120.0),
             customers=_int(env, "WINTERDAYS_CUSTOMERS", 300),
             events_per_day=_int(env, "WINTERDAYS_EVENTS_PER_DAY", 1000),
             startups=_int(env, "WINTERDAYS_STARTUPS", 100),
@@ -204,6 +217,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, got {value}")
+    return value
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

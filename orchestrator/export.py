@@ -1,34 +1,52 @@
 """Step 1: export Firestore sales documents to Parquet in bronze, enforcing the contract.
 
-A document that breaks the v2.0.0 contract is quarantined with its reason and the raw
-document; it never reaches bronze and it is never lost. The step fails only when the
-share of rejects passes the configured threshold.
+The documents stream in (lakehouse.documents.stream_documents) and their rows go to staged
+Parquet files, one per partition, in row groups (export_files.py): memory stays bounded
+whatever the number of documents. Which changes are read and which partitions replaced is
+the export's window (watermark.py). A document that breaks the v2.0.0 contract is
+quarantined with its reason and the raw document; it never reaches bronze and it is never
+lost. The step fails only when the share of rejects passes the configured threshold, and
+then publishes nothing to bronze.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
-import json
 import logging
-from collections import Counter, defaultdict
+import uuid
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from lakehouse import bronze
 from lakehouse.contracts import CURRENCIES, SALE_STATUSES, SALES, SCHEMA_VERSION, required_fields
 from lakehouse.storage import ObjectStore
 from lakehouse.timestamps import BadTimestamp, parse_timestamp
+from orchestrator.export_files import ParquetPartitions, RejectPartitions
+from orchestrator.watermark import Window
 
 log = logging.getLogger(__name__)
 MAX_STRING = 1024
 ROW_GROUP = 50_000
 _CENT = Decimal("0.01")
+_MAJOR_VERSION = SCHEMA_VERSION.split(".")[0]
+
+
+def _kind(data_type: pa.DataType) -> str:
+    for kind, test in (("string", pa.types.is_string), ("integer", pa.types.is_integer),
+                       ("money", pa.types.is_decimal), ("timestamp", pa.types.is_timestamp)):
+        if test(data_type):
+            return kind
+    raise TypeError(f"the sales contract has a column of type {data_type} the export cannot check")
+
+
+# Looked up once: to_row runs for every document.
+_COLUMNS = tuple((f.name, _kind(f.type)) for f in SALES if f.name != "exported_at")
+_REQUIRED = tuple(name for name in required_fields(SALES) if name != "exported_at")
 
 
 class Rejected(ValueError):
@@ -43,11 +61,12 @@ class RejectThresholdExceeded(RuntimeError):
 
 @dataclass
 class ExportResult:
-    day: dt.date
+    window: Window
     exported: int = 0
     rejected: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     partitions: list[str] = field(default_factory=list)
+    watermark: dt.datetime | None = None  # the latest updated_at exported
 
     @property
     def reject_ratio(self) -> float:
@@ -57,34 +76,32 @@ class ExportResult:
 
 def to_row(doc_id: str, data: dict[str, Any], exported_at: dt.datetime) -> dict[str, Any]:
     """One contract-conforming bronze row, or Rejected with the first broken rule."""
-    for name in required_fields(SALES):
-        if name != "exported_at" and data.get(name) in (None, ""):
+    for name in _REQUIRED:
+        if data.get(name) in (None, ""):
             raise Rejected("missing_field", name)
     version = data["schema_version"]
-    if not isinstance(version, str) or version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+    if not isinstance(version, str) or version.split(".")[0] != _MAJOR_VERSION:
         raise Rejected("unknown_schema_version", repr(version)[:40])
-    row: dict[str, Any] = {}
-    for f in SALES:
-        value = data.get(f.name)
-        if f.name == "exported_at":
-            row[f.name] = exported_at
-        elif pa.types.is_string(f.type):
+    row: dict[str, Any] = {"exported_at": exported_at}
+    for name, kind in _COLUMNS:
+        value = data.get(name)
+        if kind == "string":
             if value is not None and not isinstance(value, str):
-                raise Rejected("wrong_type", f"{f.name} is {type(value).__name__}, expected string")
+                raise Rejected("wrong_type", f"{name} is {type(value).__name__}, expected string")
             if value is not None and len(value) > MAX_STRING:
-                raise Rejected("oversized_string", f"{f.name} has {len(value)} characters")
-            row[f.name] = value
-        elif pa.types.is_integer(f.type):
+                raise Rejected("oversized_string", f"{name} has {len(value)} characters")
+            row[name] = value
+        elif kind == "integer":
             if isinstance(value, bool) or not isinstance(value, int):
-                raise Rejected("wrong_type", f"{f.name} is {type(value).__name__}, expected integer")
-            row[f.name] = value
-        elif pa.types.is_decimal(f.type):
-            row[f.name] = _money(f.name, value)
-        elif pa.types.is_timestamp(f.type):
+                raise Rejected("wrong_type", f"{name} is {type(value).__name__}, expected integer")
+            row[name] = value
+        elif kind == "money":
+            row[name] = _money(name, value)
+        else:
             try:
-                row[f.name] = parse_timestamp(value)
+                row[name] = parse_timestamp(value)
             except BadTimestamp as error:
-                raise Rejected("bad_timestamp", f"{f.name}: {error}") from None
+                raise Rejected("bad_timestamp", f"{name}: {error}") from None
     if row["quantity"] <= 0:
         raise Rejected("non_positive_quantity", str(row["quantity"]))
     if row["status"] not in SALE_STATUSES:
@@ -110,61 +127,86 @@ def _money(name: str, value: Any) -> Decimal:
 
 def export_sales(
     documents: Iterable[tuple[str, dict[str, Any]]],
-    day: dt.date,
+    window: Window,
     bronze_store: ObjectStore,
     quarantine_store: ObjectStore,
     reject_threshold: float,
-    by_change_date: bool = False,
+    row_group_rows: int = ROW_GROUP,
 ) -> ExportResult:
-    """Write `documents` (id, data) to bronze: to `dt=day`, or by each document's change date."""
+    """Write `documents` (id, data) to bronze, each row to the partition of its change date."""
+    staging = f"sales/{window.logical_date.isoformat()}"
+    for store in (bronze_store, quarantine_store):  # what a killed attempt of this date left
+        store.clear_staging(staging)
+    attempt = f"{staging}/{uuid.uuid4().hex[:12]}"
+    rows = ParquetPartitions(bronze_store, attempt, row_group_rows)
+    rejects = RejectPartitions(quarantine_store, attempt)
+    try:
+        result = _stream(documents, window, rows, rejects)
+        rows.finish(window.days())
+        rejects.finish()
+        _quarantine(result, window, rejects, quarantine_store)
+        _check_threshold(result, reject_threshold, quarantine_store)
+        result.partitions = rows.publish(window.days() | set(rows.writers))
+    finally:
+        rows.discard()
+        rejects.discard()
+    log.info("sales exported", extra={
+        "logical_date": window.logical_date.isoformat(), "first_day": window.first and window.first.isoformat(),
+        "exported": result.exported, "rejected": result.rejected, "reasons": result.reasons,
+        "partitions": len(result.partitions), "watermark": result.watermark and result.watermark.isoformat()})
+    return result
+
+
+def _stream(documents, window: Window, rows: ParquetPartitions, rejects: RejectPartitions) -> ExportResult:
     exported_at = dt.datetime.now(dt.UTC)
-    result = ExportResult(day=day)
-    rows: dict[dt.date, list[dict]] = defaultdict(list)
-    rejects: dict[dt.date, list[dict]] = defaultdict(list)
+    result = ExportResult(window=window)
     reasons: Counter[str] = Counter()
     for doc_id, data in documents:
         try:
             row = to_row(doc_id, data, exported_at)
         except Rejected as rejection:
             reasons[rejection.reason] += 1
-            rejects[day].append({"document_id": doc_id, "reason": rejection.reason,
-                                 "detail": rejection.detail, "document": data})
+            rejects.add(_reject_day(data, window), {"document_id": doc_id, "reason": rejection.reason,
+                                                   "detail": rejection.detail, "document": data})
             continue
-        rows[row["updated_at"].date() if by_change_date else day].append(row)
-    result.exported = sum(len(r) for r in rows.values())
-    result.rejected = sum(reasons.values())
-    result.reasons = dict(reasons)
-    _quarantine(quarantine_store, rejects, day)
-    if result.reject_ratio > reject_threshold:
-        raise RejectThresholdExceeded(
-            f"export of {day}: {result.rejected} of {result.exported + result.rejected} sales documents "
-            f"({result.reject_ratio:.1%}) broke the contract, above the threshold of {reject_threshold:.1%} "
-            f"(WINTERDAYS_REJECT_THRESHOLD); reasons {dict(reasons)}; see {quarantine_store.uri('sales')}. "
-            "Nothing was published to bronze."
-        )
-    for partition_day, partition_rows in sorted(rows.items()):
-        partition = bronze.partition("sales", partition_day)
-        bronze_store.replace_partition(partition, {"part-00000.parquet": _parquet(partition_rows)})
-        result.partitions.append(partition)
-    if not rows and not by_change_date:  # an empty day still replaces what was there
-        bronze_store.replace_partition(bronze.partition("sales", day), {"part-00000.parquet": _parquet([])})
-        result.partitions.append(bronze.partition("sales", day))
-    log.info("sales exported", extra={"day": day.isoformat(), "exported": result.exported,
-                                      "rejected": result.rejected, "reasons": result.reasons})
+        changed = row["updated_at"]
+        rows.add(changed.date(), row)
+        result.exported += 1
+        if result.watermark is None or changed > result.watermark:
+            result.watermark = changed
+    result.rejected, result.reasons = sum(reasons.values()), dict(reasons)
     return result
 
 
-def _parquet(rows: list[dict]) -> bytes:
-    buffer = io.BytesIO()
-    table = pa.Table.from_pylist(rows, schema=SALES)
-    pq.write_table(table, buffer, row_group_size=ROW_GROUP, compression="zstd")
-    return buffer.getvalue()
+def _reject_day(data: dict, window: Window) -> dt.date:
+    """A reject goes to the partition of its change date when it has one, else the logical date's."""
+    try:
+        return parse_timestamp(data.get("updated_at")).date()
+    except BadTimestamp:
+        return window.logical_date
 
 
-def _quarantine(store: ObjectStore, rejects: dict[dt.date, list[dict]], day: dt.date) -> None:
-    """Replace the day's quarantine partition, so a clean re-run clears stale rejects."""
-    for partition_day in set(rejects) | {day}:
-        records = rejects.get(partition_day, [])
-        body = "".join(json.dumps(r, default=str, sort_keys=True) + "\n" for r in records).encode()
-        files = {"rejects.jsonl": body} if records else {}
-        store.replace_partition(bronze.partition("sales", partition_day), files)
+def _quarantine(result: ExportResult, window: Window, rejects: RejectPartitions, store: ObjectStore) -> None:
+    """Replace the quarantine partitions the export covers, so a clean re-run clears stale rejects.
+
+    A full export covers every day: partitions of rejects that are gone are emptied too.
+    """
+    days = window.days() | set(rejects.handles) | {window.logical_date}
+    if window.full:
+        days |= {bronze.partition_date(path) for path in store.list("sales")} - {None}
+    rejects.publish(days)
+
+
+def _check_threshold(result: ExportResult, threshold: float, quarantine_store: ObjectStore) -> None:
+    if result.reject_ratio <= threshold:
+        return
+    log.error("reject ratio exceeded", extra={
+        "event": "reject_ratio_exceeded", "rejected": result.rejected,
+        "total": result.exported + result.rejected, "reject_ratio": round(result.reject_ratio, 6),
+        "threshold": threshold, "reasons": result.reasons})
+    raise RejectThresholdExceeded(
+        f"export of {result.window.logical_date}: {result.rejected} of {result.exported + result.rejected} "
+        f"sales documents ({result.reject_ratio:.1%}) broke the contract, above the threshold of {threshold:.1%} "
+        f"(WINTERDAYS_REJECT_THRESHOLD); reasons {result.reasons}; see {quarantine_store.uri('sales')}. "
+        "Nothing was published to bronze."
+    )

@@ -67,6 +67,12 @@ class Ledger:
         snapshots = transaction.get(query) if transaction is not None else query.stream()
         return _newest_first([s.to_dict() for s in snapshots])
 
+    def before(self, logical_date: str):
+        """Runs of earlier logical dates, the latest date first; streamed, so a caller may stop early."""
+        query = (self._collection().where(filter=firestore.FieldFilter("logical_date", "<", logical_date))
+                 .order_by("logical_date", direction=firestore.Query.DESCENDING))
+        return (snapshot.to_dict() for snapshot in query.stream())
+
     def recent(self, limit: int = 20, logical_date: str | None = None, state: str | None = None) -> list[dict]:
         """The newest runs, optionally of one date and/or in one state.
 

@@ -47,8 +47,8 @@ class Resources:
 
         return cls(
             settings=settings,
-            bronze=ObjectStore(settings.bronze_uri),
-            quarantine=ObjectStore(settings.quarantine_uri),
+            bronze=ObjectStore(settings.bronze_uri, backoff=settings.backoff),
+            quarantine=ObjectStore(settings.quarantine_uri, backoff=settings.backoff),
             firestore=firestore_client,
             transform=_transform_runner(settings),
             pipelines=_pipeline_runner(settings),

@@ -1,7 +1,7 @@
 """The five steps of a run, as plain functions of (context) -> outputs.
 
 Each depends only on the ports in `ctx.resources`, so the same code runs in both modes:
-  export   Firestore sales of the logical date -> Parquet in bronze
+  export   Firestore sales changed since the last export (or all) -> Parquet in bronze
   compile  the Dataform project, with the run's vars
   invoke   a workflow invocation of the compiled project (silver and gold)
   wait     poll the invocation until it ends; fail on any failed action or assertion
@@ -19,6 +19,7 @@ from orchestrator.export import export_sales
 from orchestrator.ml import PipelineFailed
 from orchestrator.transform import TERMINAL_STATES, TransformFailed
 from orchestrator.transform.actions import Selection
+from orchestrator.watermark import export_window
 
 
 class StepFailed(RuntimeError):
@@ -76,15 +77,18 @@ class StepContext:
 
 
 def export(ctx: StepContext) -> dict:
+    """The outputs keep the watermark (the latest updated_at exported): the next export starts after it."""
     settings = ctx.resources.settings
-    day = ctx.options.logical_date
-    start = dt.datetime.combine(day, dt.time(), dt.UTC)
-    bounds = {} if ctx.options.full_export else {"changed_from": start, "changed_to": start + dt.timedelta(days=1)}
-    documents = stream_documents(ctx.resources.firestore(), settings.sales_collection, **bounds)
-    result = export_sales(documents, day, ctx.resources.bronze, ctx.resources.quarantine,
-                          settings.reject_threshold, by_change_date=ctx.options.full_export)
+    window = export_window(ctx.resources.ledger, ctx.options.logical_date, full=ctx.options.full_export)
+    documents = stream_documents(ctx.resources.firestore(), settings.sales_collection, **window.bounds(),
+                                 page_size=settings.export_page_size, backoff=settings.backoff)
+    result = export_sales(documents, window, ctx.resources.bronze, ctx.resources.quarantine,
+                          settings.reject_threshold, row_group_rows=settings.export_row_group)
     return {"exported": result.exported, "rejected": result.rejected, "reasons": result.reasons,
-            "reject_ratio": round(result.reject_ratio, 6), "partitions": len(result.partitions)}
+            "reject_ratio": round(result.reject_ratio, 6), "partitions": len(result.partitions),
+            "watermark": result.watermark.isoformat() if result.watermark else None,
+            "window_from": window.first.isoformat() if window.first else None,
+            "window_to": None if window.full else (window.logical_date + dt.timedelta(days=1)).isoformat()}
 
 
 def compile_variables(settings, bronze_uri: str, logical_date: dt.date) -> dict[str, str]:
