@@ -31,11 +31,12 @@ function featureRows(from, keys) {
   ).join("\nUNION ALL\n");
 }
 
-// driver_1, driver_1_value, driver_1_median, ... from rows numbered by driver_rank.
+// driver_1, driver_1_label, driver_1_value, driver_1_median, ... from rows numbered by driver_rank.
 function driverColumns() {
   const columns = [];
   for (let n = 1; n <= DRIVERS; n++) {
     columns.push(`MAX(IF(driver_rank = ${n}, feature, NULL)) AS driver_${n}`);
+    columns.push(`MAX(IF(driver_rank = ${n}, feature_label, NULL)) AS driver_${n}_label`);
     columns.push(`MAX(IF(driver_rank = ${n}, value, NULL)) AS driver_${n}_value`);
     columns.push(`MAX(IF(driver_rank = ${n}, median_value, NULL)) AS driver_${n}_median`);
   }
