@@ -26,7 +26,7 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
 
 screenshots: setup $(CHROMIUM)  ## re-take docs/dashboard-*.png from a demo run (the browser test, keeping its shots)
-	WINTERDAYS_SCREENSHOTS_DIR=$(CURDIR)/docs $(BIN)/pytest tests/test_dashboard_browser.py
+	SCREENSHOTS_DIR=$(CURDIR)/docs $(BIN)/pytest tests/test_dashboard_browser.py
 
 # Offline checks of the code, the image and the infrastructure (no Docker engine, no cloud).
 # Terraform's format, configuration load and policies are tests: tests/test_infra_*.py.
