@@ -10,6 +10,7 @@ import pytest
 from lakehouse.warehouse import connect
 from mlops.registry import open_registry
 from orchestrator.app import create_app
+from orchestrator.demo import summary
 from orchestrator.resources import Resources
 
 pytestmark = [pytest.mark.e2e, pytest.mark.firestore, pytest.mark.dataform]
@@ -80,3 +81,13 @@ def test_run_builds_every_layer_and_a_second_run_changes_nothing(settings, fires
 
     status = app.test_client().get(f"/runs/{run['run_id']}").get_json()
     assert status["state"] == "SUCCEEDED"
+
+    # what `make demo` prints after its run: every layer counted, the champion against the oracle,
+    # and the five customers most at risk of the predictions just checked
+    text = summary(settings, status)
+    gold_line = next(line for line in text.splitlines() if line.startswith("gold"))
+    assert f"fct_sales {before['fct_sales']:,}" in gold_line.split(", ")
+    assert f"champion {champion} vs the oracle" in text
+    riskiest = sorted(scored, key=lambda r: (-r["churn_probability"], r["customer_id"]))[:5]
+    at_risk = text.split("customers most at risk:\n")[1].splitlines()[:5]
+    assert [line.split()[0] for line in at_risk] == [r["customer_id"] for r in riskiest]
