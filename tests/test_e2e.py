@@ -7,6 +7,8 @@ dashboard's browser test looks at the same state.
 import pytest
 from demo_history import GOLD, STRICT_GATE_AUC
 
+from orchestrator.demo import summary
+
 pytestmark = [pytest.mark.e2e, pytest.mark.firestore, pytest.mark.dataform]
 
 
@@ -35,3 +37,13 @@ def test_run_builds_every_layer_and_a_second_run_changes_nothing(demo):
     assert demo.predictions_after_second == demo.predictions_after_first
     assert demo.champion_after_second == demo.champion
     assert demo.second_read_back["state"] == "SUCCEEDED"
+
+    # what `make demo` prints after its run: every layer counted, the champion against the oracle,
+    # and the five customers most at risk of the predictions just checked
+    text = summary(demo.settings, demo.second_read_back)
+    gold_line = next(line for line in text.splitlines() if line.startswith("gold"))
+    assert f"fct_sales {before['fct_sales']:,}" in gold_line.split(", ")
+    assert f"champion {demo.champion} vs the oracle" in text
+    riskiest = sorted(demo.predictions_after_second, key=lambda r: (-r["churn_probability"], r["customer_id"]))[:5]
+    at_risk = text.split("customers most at risk:\n")[1].splitlines()[:5]
+    assert [line.split()[0] for line in at_risk] == [r["customer_id"] for r in riskiest]

@@ -89,7 +89,7 @@ class DuckDBWarehouse:
     def query_arrow(self, sql: str) -> pa.Table:
         statements = to_duckdb(sql)
         for statement in statements[:-1]:
-            self.run_native(statement)
+            _rows_affected(self.run_native(statement))
         with self._lock:
             try:
                 return self.con.sql(statements[-1]).to_arrow_table()
@@ -97,11 +97,12 @@ class DuckDBWarehouse:
                 raise WarehouseError(f"{error}\n-- statement:\n{statements[-1]}") from None
 
     def table_exists(self, dataset: str, table: str) -> bool:
-        row = self.run_native(
+        # fetchall, not fetchone: DuckDB 2 refuses the connection's next statement while a result is unfinished
+        rows = self.run_native(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
             [dataset, table],
-        ).fetchone()
-        return bool(row and row[0])
+        ).fetchall()
+        return bool(rows and rows[0][0])
 
     def tables(self, dataset: str) -> list[str]:
         rows = self.run_native(
