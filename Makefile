@@ -14,7 +14,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: demo test setup lint fmt deploy clean screenshots
 
-demo: setup  ## set up, then generate ~60 days and run the whole pipeline locally
+demo: setup  ## set up, then generate ~120 days and run the whole pipeline locally
 	$(BIN)/winterdays demo
 
 test: setup lint $(CHROMIUM)  ## set up, lint, then run the test suite (starts the emulators it needs)

@@ -120,7 +120,8 @@ def bar_chart(name: str, title: str, bars: Sequence[tuple[str, float]], *, fmt: 
     row, label_w = 22, min(270, 8 + 7 * max(len(label) for label, _ in bars))
     height = TOP + row * len(bars) + 4
     top = max(max(v for _, v in bars), 1e-9)
-    span = WIDTH - label_w - RIGHT - 70
+    values = list(labels) if labels else [fmt(v) for _, v in bars]
+    span = WIDTH - label_w - RIGHT - 12 - 7 * max(len(v) for v in values)  # room for the longest value
     body = []
     for i, (label, value) in enumerate(bars):
         y = TOP + row * i
@@ -128,7 +129,7 @@ def bar_chart(name: str, title: str, bars: Sequence[tuple[str, float]], *, fmt: 
         body.append(_text(label_w - 6, y + 14, label, "end", "label"))
         body.append(f'<rect x="{label_w}" y="{y + 3}" width="{width:.1f}" height="{row - 6}" '
                     f'fill="{PALETTE[0]}"><title>{escape(label)}: {escape(fmt(value))}</title></rect>')
-        body.append(_text(label_w + width + 6, y + 14, labels[i] if labels else fmt(value), css="value"))
+        body.append(_text(label_w + width + 6, y + 14, values[i], css="value"))
     return figure(name, title, _svg(body, height), len(bars), note=note)
 
 
