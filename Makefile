@@ -9,13 +9,24 @@ NPM_STAMP := dataform/node_modules/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: demo test setup lint fmt deploy clean
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-demo: setup  ## set up, then generate ~60 days and run the whole pipeline locally
+.PHONY: demo test setup lint fmt deploy clean screenshots
+
+demo: setup  ## set up, then generate ~120 days and run the whole pipeline locally
 	$(BIN)/winterdays demo
 
-test: setup lint  ## set up, lint, then run the test suite (starts the emulators it needs)
+test: setup lint $(CHROMIUM)  ## set up, lint, then run the test suite (starts the emulators it needs)
 	$(BIN)/pytest
+
+# The dashboard's browser test drives Debian's headless Chromium (tests/test_dashboard_browser.py).
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
+
+screenshots: setup $(CHROMIUM)  ## re-take docs/dashboard-*.png from a demo run (the browser test, keeping its shots)
+	SCREENSHOTS_DIR=$(CURDIR)/docs $(BIN)/pytest tests/test_dashboard_browser.py
 
 # Offline checks of the code, the image and the infrastructure (no Docker engine, no cloud).
 # Terraform's format, configuration load and policies are tests: tests/test_infra_*.py.

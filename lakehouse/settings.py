@@ -74,6 +74,11 @@ class Settings:
     # the churn model's gate: promote only above this ROC AUC, and not below the champion's by more
     churn_min_auc: float = 0.7
     churn_max_auc_drop: float = 0.02
+    # `winterdays looker-url`: template reports to copy (empty: Looker Studio's blank report), and
+    # the project billed for the reports' BigQuery queries (empty: the project itself)
+    looker_pre_ml_report_id: str = ""
+    looker_post_ml_report_id: str = ""
+    looker_billing_project: str = ""
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     # -- derived locations -------------------------------------------------
@@ -201,6 +206,9 @@ class Settings:
             oidc_certs_url=env.get("WINTERDAYS_OIDC_CERTS_URL") or GOOGLE_OIDC_CERTS_URL,
             churn_min_auc=_float(env, "WINTERDAYS_CHURN_MIN_AUC", 0.7),
             churn_max_auc_drop=_float(env, "WINTERDAYS_CHURN_MAX_AUC_DROP", 0.02),
+            looker_pre_ml_report_id=env.get("WINTERDAYS_LOOKER_PRE_ML_REPORT_ID", "").strip(),
+            looker_post_ml_report_id=env.get("WINTERDAYS_LOOKER_POST_ML_REPORT_ID", "").strip(),
+            looker_billing_project=env.get("WINTERDAYS_LOOKER_BILLING_PROJECT", "").strip(),
             extra={k: v for k, v in env.items() if k.startswith("WINTERDAYS_")},
         )
         if settings.allowed_invokers and not settings.oidc_audience:

@@ -223,6 +223,32 @@ def predictions(model, table: pa.Table, snapshot_date: dt.date, model_version: s
     })
 
 
+# fact_model_metrics_churn's columns after the version's identity, in the table's order
+# (dataform/definitions/warehouse/fact_model_metrics_churn.sqlx): column -> the metric it holds.
+METRIC_COLUMNS = {
+    "holdout_rows": "rows", "positive_rate": "positive_rate", "mean_probability": "mean_probability",
+    "roc_auc": "roc_auc", "pr_auc": "pr_auc", "brier": "brier", "calibration_error": "calibration_error",
+    "top_decile_lift": "top_decile_lift",
+}
+
+
+def metrics_row(model_version: str, metrics: dict, snapshot_date: dt.date, run_id: str) -> pa.Table:
+    """A registered version's row of fact_model_metrics_churn; a metric the holdout could not give is NULL."""
+    row = {
+        "model_version": pa.array([model_version], pa.string()),
+        "snapshot_date": pa.array([snapshot_date], pa.date32()),
+        "pipeline_run_id": pa.array([run_id], pa.string()),
+        "registered_at": pa.array([dt.datetime.now(dt.UTC)], pa.timestamp("us", tz="UTC")),
+    }
+    for column, metric in METRIC_COLUMNS.items():
+        value = metrics.get(metric)
+        if column == "holdout_rows":
+            row[column] = pa.array([None if value is None else int(value)], pa.int64())
+        else:
+            row[column] = pa.array([value], pa.float64())
+    return pa.table(row)
+
+
 def to_parquet(table: pa.Table) -> bytes:
     import pyarrow.parquet as pq
 

@@ -109,21 +109,32 @@ def gate_model(
 
 @dsl.component(base_image=BASE_IMAGE)
 def register_model(
-    registry_uri: str, model: Input[Model], model_version: str, metrics_json: str,
-    snapshot_date: str, pipeline_run_id: str,
+    registry_uri: str, warehouse_uri: str, warehouse_dataset: str, model: Input[Model], model_version: str,
+    metrics_json: str, snapshot_date: str, pipeline_run_id: str,
 ) -> str:
-    """Add the version to the registry and make it champion; returns the version."""
+    """Add the version to the registry and make it champion; record its metrics in gold
+    (fact_model_metrics_churn, where the reports read them); returns the version."""
+    import datetime as dt
     import json
 
+    from lakehouse.warehouse import connect
     from mlops import churn
     from mlops.registry import open_registry
 
     with open(model.path, "rb") as handle:
         blob = handle.read()
-    if churn.version_of(blob) != model_version:
+    if churn.version_of(blob) != model_version:  # so the version is our own hash, safe to quote below
         raise ValueError(f"the model artifact is not version {model_version}")
+    metrics = json.loads(metrics_json)
     info = {"snapshot_date": snapshot_date, "pipeline_run_id": pipeline_run_id}
-    open_registry(registry_uri).promote(model_version, blob, json.loads(metrics_json), info)
+    open_registry(registry_uri).promote(model_version, blob, metrics, info)
+    row = churn.metrics_row(model_version, metrics, dt.date.fromisoformat(snapshot_date), pipeline_run_id)
+    warehouse = connect(warehouse_uri)
+    try:  # one row per version: registering it again replaces its row
+        warehouse.write_arrow(row, warehouse_dataset, "fact_model_metrics_churn",
+                              replace_where=f"model_version = '{model_version}'")
+    finally:
+        warehouse.close()
     return model_version
 
 

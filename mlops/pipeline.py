@@ -1,6 +1,6 @@
 """The KFP v2 churn pipeline, compiled to YAML; the same spec runs on Vertex AI and with kfp.local.
 
-  features -> train -> evaluate -> gate -+- passed: register (champion) -> score with the new model
+  features -> train -> evaluate -> gate -+- passed: register (champion, metrics to gold) -> score with it
                                          +- failed: score with the champion (none yet: score nothing)
 
 A model that fails the gate is never registered and never scores: the snapshot is scored
@@ -63,7 +63,8 @@ def churn_pipeline(
                "scoring": features.outputs["scoring"]}
     with dsl.If(gate.outputs["passed"] == True, name="gate-passed"):  # noqa: E712 - KFP builds the condition
         registered = register_model(
-            registry_uri=registry_uri, model=trained.outputs["model"], model_version=trained.outputs["Output"],
+            registry_uri=registry_uri, warehouse_uri=warehouse_uri, warehouse_dataset=warehouse_dataset,
+            model=trained.outputs["model"], model_version=trained.outputs["Output"],
             metrics_json=evaluated.outputs["metrics_json"], snapshot_date=snapshot_date,
             pipeline_run_id=pipeline_run_id,
         ).set_display_name("register")

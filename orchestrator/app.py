@@ -7,6 +7,7 @@ Cloud Scheduler calls `POST /runs` once a day; engineers read `GET /runs` and `G
   POST /runs/<id>/retry   resume a failed or interrupted run from its first unfinished step
   GET  /healthz           the process is up
   GET  /readyz            Firestore, the warehouse and the bronze store are reachable
+  GET  /dashboard         local mode: the gold layer, churn risk and pipeline health (orchestrator/dashboard/)
 A run executes in a background thread; in sync mode the request waits for it up to
 WINTERDAYS_REQUEST_DEADLINE_S, then answers 202 while the run goes on.
 """
@@ -14,6 +15,7 @@ WINTERDAYS_REQUEST_DEADLINE_S, then answers 202 while the run goes on.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import contextvars
 import logging
 import os
@@ -24,9 +26,10 @@ from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
 from lakehouse import logs
 from lakehouse.settings import Settings
-from lakehouse.warehouse import connect
+from lakehouse.warehouse import WarehouseBusy, connect
 from orchestrator import api_input, engine
 from orchestrator.auth import Forbidden, TokenVerifier, Unauthorized
+from orchestrator.dashboard import dashboard
 from orchestrator.ledger import Contended, public
 from orchestrator.resources import Resources
 
@@ -35,6 +38,7 @@ runs = Blueprint("runs", __name__)
 health = Blueprint("health", __name__)
 MAX_BODY = 16 * 1024
 CHECK_TIMEOUT_S = 10
+READERS_WAIT_S = 10
 
 
 class Service:
@@ -47,24 +51,47 @@ class Service:
                          if settings.oidc_audience else None)
         self.active: dict[str, concurrent.futures.Future] = {}
         self._lock = threading.Lock()
+        self._readers = 0  # dashboard requests reading the warehouse now
+        self._idle = threading.Condition(self._lock)
+
+    @contextlib.contextmanager
+    def reading_warehouse(self):
+        """Read the local warehouse between this process's runs: DuckDB lets one process write, and a
+        run opens it read-write (its churn components from subprocesses), so readers keep out of its way."""
+        with self._lock:
+            if self.active:
+                raise WarehouseBusy(f"run {', '.join(sorted(self.active))} is writing the warehouse")
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._readers -= 1
+                self._idle.notify_all()
 
     def start(self, claimed: engine.Claim) -> concurrent.futures.Future:
         """Run a claimed run in a thread; the future holds the final run record."""
         future: concurrent.futures.Future = concurrent.futures.Future()
         with self._lock:
+            # readers finish in well under a second; past the wait the run goes on (and a step that
+            # cannot open the warehouse fails, to be resumed)
+            self._idle.wait_for(lambda: not self._readers, timeout=READERS_WAIT_S)
             self.active[claimed.run_id] = future
 
         def work():
             try:
-                future.set_result(engine.run_claimed(self.resources, claimed))
+                outcome = engine.run_claimed(self.resources, claimed)
             except engine.RunFailed as failure:
-                future.set_result(failure.run)
+                outcome = failure.run
             except BaseException as error:  # e.g. LeaseLost; logged, and the waiting request answers 500
                 log.exception("run stopped", extra={"event": "run_stopped", "error": str(error)[:2000]})
-                future.set_exception(error)
-            finally:
-                with self._lock:
-                    self.active.pop(claimed.run_id, None)
+                outcome = error
+            with self._lock:  # no longer active by the time a waiter hears that it ended
+                self.active.pop(claimed.run_id, None)
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
 
         # daemon: on shutdown the lease expires and the next trigger resumes the run
         threading.Thread(target=contextvars.copy_context().run, args=(work,), name=f"run-{claimed.run_id}",
@@ -80,6 +107,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.extensions["winterdays"] = Service(settings, resources or Resources.from_settings(settings))
     app.register_blueprint(runs)
     app.register_blueprint(health)
+    app.register_blueprint(dashboard)
     app.before_request(_bind_trace)
     app.teardown_request(_unbind_trace)
     app.register_error_handler(api_input.BadRequest, lambda e: _error(400, str(e)))

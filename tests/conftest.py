@@ -61,3 +61,19 @@ def dataform_dir() -> Path:
     if not (path / "node_modules" / ".bin" / "dataform").exists():
         pytest.fail("the Dataform CLI is not installed: run `make test` (it runs `npm ci` in dataform/)")
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_run(firestore_emulator, dataform_dir, tmp_path_factory):
+    """The session's one demo run (tests/demo_history.py); its ledger documents are put back for each user."""
+    from demo_history import build
+
+    firestore_emulator.clear()
+    demo = build(tmp_path_factory.mktemp("demo") / "home", TEST_PROJECT)
+    yield demo
+
+
+@pytest.fixture
+def demo(demo_run):
+    demo_run.restore_ledger()
+    return demo_run

@@ -169,6 +169,21 @@ def test_async_answers_202_and_a_second_trigger_gets_409_with_the_run_id(client,
     assert poll(client, run_id)["state"] == "SUCCEEDED"
 
 
+def test_the_dashboard_answers_busy_while_a_run_of_this_process_writes(settings, firestore, blocking_step):
+    app = create_app(settings, Resources.from_settings(settings))
+    client = app.test_client()
+    started, release = blocking_step
+    run_id = client.post("/runs", json={"date": DAY, "wait": False}).get_json()["run_id"]
+    assert started.wait(10)
+    busy = client.get("/dashboard")
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
+    assert "Warehouse busy" in busy.text and f"run {run_id} is writing the warehouse" in busy.text
+    running = app.extensions["winterdays"].active[run_id]
+    release.set()
+    assert running.result(timeout=30)["state"] == "SUCCEEDED"
+    assert client.get("/dashboard").status_code == 200
+
+
 def test_sync_answers_202_at_the_deadline_while_the_run_goes_on(settings, firestore, blocking_step):
     started, release = blocking_step
     client = make_client(settings, request_deadline_s=0.5)

@@ -83,6 +83,12 @@ def test_a_valid_token_of_an_allowed_invoker_passes(client, google_keys):
     assert response.status_code == 200 and response.get_json() == {"runs": []}
 
 
+def test_the_dashboard_needs_the_same_token_as_the_api(client, google_keys):
+    assert client.get("/dashboard").status_code == 401
+    assert client.get("/dashboard", headers=bearer(token(google_keys, email="intruder@example.com"))).status_code == 403
+    assert client.get("/dashboard", headers=bearer(token(google_keys))).status_code == 200
+
+
 def test_probes_need_no_token(client):
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").status_code == 200

@@ -5,7 +5,7 @@ import pytest
 
 from orchestrator.cli import build_parser, main
 
-COMMANDS = ("generate", "run", "export", "transform", "train", "retry", "status", "serve", "demo")
+COMMANDS = ("generate", "run", "export", "transform", "train", "retry", "status", "serve", "demo", "looker-url")
 
 
 def test_help_lists_every_command():

@@ -61,3 +61,13 @@ def test_external_table_becomes_a_view_over_the_same_files(tmp_path, wh):
         {"raw": "not json", "dt": dt.date(2026, 3, 1)},
         {"raw": lines[0], "dt": dt.date(2026, 3, 1)},
     ]
+
+
+def test_catalog_lookups_leave_the_connection_free_for_the_next_query(wh):
+    # DuckDB 2 refuses a statement while an earlier result is unfinished (the demo's summary did this)
+    wh.execute("CREATE SCHEMA IF NOT EXISTS s")
+    wh.execute("CREATE TABLE s.t AS SELECT 1 AS a")
+    assert wh.table_exists("s", "t")
+    assert wh.query("SELECT a FROM `s.t`") == [{"a": 1}]
+    assert wh.tables("s") == ["t"] and wh.columns("s", "t") == ["a"]
+    assert wh.query_arrow("DECLARE x INT64 DEFAULT 2; SELECT x AS v").to_pylist() == [{"v": 2}]

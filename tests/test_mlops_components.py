@@ -73,7 +73,8 @@ def gate(env, metrics_json):
 
 
 def register(env, model, version, metrics_json, run_id="run-1"):
-    return register_model.python_func(registry_uri=env["registry"], model=model, model_version=version,
+    return register_model.python_func(registry_uri=env["registry"], warehouse_uri=env["uri"],
+                                      warehouse_dataset=DATASET, model=model, model_version=version,
                                       metrics_json=metrics_json, snapshot_date=TODAY.isoformat(),
                                       pipeline_run_id=run_id)
 
@@ -84,10 +85,10 @@ def score(env, scoring, version, run_id="run-1"):
                                        snapshot_date=TODAY.isoformat(), pipeline_run_id=run_id, scoring=scoring)
 
 
-def predictions(env):
+def predictions(env, table="fact_predictions_churn"):
     warehouse = connect(env["uri"])
     try:
-        return warehouse.query(f"SELECT * FROM `{DATASET}.fact_predictions_churn` ORDER BY customer_id")
+        return warehouse.query(f"SELECT * FROM `{DATASET}.{table}` ORDER BY 1")
     finally:
         warehouse.close()
 
@@ -139,6 +140,13 @@ def test_a_passing_model_is_registered_as_champion_and_scores_every_active_custo
     assert len(rows) == 40
     assert {r["model_version"] for r in rows} == {version}
     assert all(0 <= r["churn_probability"] <= 1 and r["risk_band"] in ("low", "medium", "high") for r in rows)
+    (recorded,) = predictions(env, "fact_model_metrics_churn")  # the registry's metrics, where reports read them
+    metrics = registry.champion()["metrics"]
+    assert (recorded["model_version"], recorded["snapshot_date"], recorded["pipeline_run_id"]) == (
+        version, TODAY, "run-1")
+    assert recorded["holdout_rows"] == metrics["rows"] == 7 * 60
+    assert {c: recorded[c] for c in churn.METRIC_COLUMNS if c != "holdout_rows"} == {
+        c: metrics[m] for c, m in churn.METRIC_COLUMNS.items() if c != "holdout_rows"}
 
 
 def test_scoring_and_registering_the_same_snapshot_twice_leaves_one_set(env):
@@ -153,6 +161,7 @@ def test_scoring_and_registering_the_same_snapshot_twice_leaves_one_set(env):
     assert [r["churn_probability"] for r in again] == [r["churn_probability"] for r in first]
     assert open_registry(env["registry"]).champion() == champion  # not promoted again
     assert open_registry(env["registry"]).versions() == [version]
+    assert [r["pipeline_run_id"] for r in predictions(env, "fact_model_metrics_churn")] == ["run-2"]
 
 
 def test_a_model_that_fails_the_gate_is_not_registered_and_the_champion_keeps_scoring(env):
@@ -178,6 +187,7 @@ def test_a_model_that_fails_the_gate_is_not_registered_and_the_champion_keeps_sc
     assert [(r["customer_id"], r["churn_probability"], r["model_version"]) for r in after] == [
         (r["customer_id"], r["churn_probability"], r["model_version"]) for r in before]
     assert open_registry(env["registry"]).versions() == [champion_version]
+    assert [r["model_version"] for r in predictions(env, "fact_model_metrics_churn")] == [champion_version]
     assert candidate != champion_version
 
 

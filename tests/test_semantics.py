@@ -111,6 +111,8 @@ DOCUMENTED = [
     ("ROUND(123.7, -1)", 120.0),
     ("ROUND(1.235, 2)", 1.24),
     ("ABS(-25)", 25),
+    ("FLOOR(2.8)", 2.0),
+    ("FLOOR(-2.3)", -3.0),  # rounds down, not toward zero
     ("GREATEST(1, NULL)", None),  # NULL if any argument is NULL
     ("IF(1 > 0, 'yes', 'no')", "yes"),
     ("CASE WHEN 1 > 2 THEN 'a' WHEN 2 >= 2 AND 1 <= 1 THEN 'b' END", "b"),
@@ -179,6 +181,20 @@ AGGREGATES = [  # aggregate_functions, array_functions, navigation/numbering fun
     ("SELECT ARRAY_AGG(n ORDER BY x) AS v FROM (SELECT x, LEAD(x) OVER (ORDER BY x) AS n "
      "FROM UNNEST([1, 2, 3]) AS x)", [2, 3, None]),
     ("SELECT * EXCEPT (b) FROM (SELECT 1 AS a, 2 AS b)", 1),
+    ("SELECT AVG(x) AS v FROM UNNEST([0, 2, 4, 4, 5]) AS x", 3.0),
+    ("SELECT AVG(IF(x > 2, x, NULL)) AS v FROM UNNEST([0, 2, 4, 4, 5]) AS x", 13 / 3),  # NULLs are ignored
+    ("SELECT LOGICAL_OR(x) AS v FROM UNNEST([TRUE, FALSE, TRUE]) AS x", True),
+    ("SELECT LOGICAL_OR(x) AS v FROM UNNEST([NULL, FALSE]) AS x", False),  # NULLs are ignored
+    # numbering_functions: PERCENT_RANK is (RANK - 1) / (rows - 1); peers share the first rank
+    ("SELECT ARRAY_AGG(p ORDER BY x) AS v FROM (SELECT x, PERCENT_RANK() OVER (ORDER BY x) AS p "
+     "FROM UNNEST([15, 20, 20, 30]) AS x)", [0.0, 1 / 3, 1 / 3, 1.0]),
+    ("SELECT ARRAY_AGG(p ORDER BY g, x) AS v FROM (SELECT g, x, PERCENT_RANK() OVER (PARTITION BY g ORDER BY x * -1) "
+     "AS p FROM UNNEST([1, 2]) AS g CROSS JOIN UNNEST([5, 7]) AS x)", [1.0, 0.0, 1.0, 0.0]),
+    # navigation_functions: PERCENTILE_CONT interpolates linearly and ignores NULLs
+    ("SELECT PERCENTILE_CONT(x, 0.5) OVER () AS v FROM UNNEST([0, 3, NULL, 1, 2]) AS x LIMIT 1", 1.5),
+    ("SELECT PERCENTILE_CONT(x, 0.9) OVER () AS v FROM UNNEST([0, 3, NULL, 1, 2]) AS x LIMIT 1", 2.7),
+    ("SELECT ARRAY_AGG(DISTINCT m ORDER BY m) AS v FROM (SELECT PERCENTILE_CONT(x, 0.5) OVER (PARTITION BY g) AS m "
+     "FROM UNNEST([1, 2]) AS g CROSS JOIN UNNEST([1.0, 2.0, 10.0]) AS x WHERE x > g)", [6.0, 10.0]),
 ]
 
 REFUSED = [  # no faithful translation: a loud error naming the construct
@@ -271,9 +287,27 @@ def test_partition_and_cluster_options_are_dropped_not_fatal(wh):
     assert wh.query("SELECT k FROM s.p") == [{"k": "a"}]
 
 
+# A table the ML pipeline writes, created empty by Dataform when missing (data_definition_language:
+# IF NOT EXISTS leaves an existing table as it is; the column types are BigQuery's).
+CREATE_IF_MISSING = ("CREATE TABLE IF NOT EXISTS `p.s.written` (id STRING, day DATE, score FLOAT64, n INT64, "
+                     "at TIMESTAMP) PARTITION BY day CLUSTER BY id")
+
+
+def test_create_table_if_not_exists_keeps_an_existing_table(wh):
+    wh.execute("CREATE SCHEMA IF NOT EXISTS s")
+    wh.execute(CREATE_IF_MISSING)
+    wh.execute("INSERT INTO s.written VALUES ('a', DATE '2026-03-01', 0.5, 2, TIMESTAMP '2026-03-01 10:00:00+00')")
+    wh.execute(CREATE_IF_MISSING)
+    assert wh.query("SELECT id, day, score, n, at FROM s.written") == [
+        {"id": "a", "day": D(2026, 3, 1), "score": 0.5, "n": 2, "at": ts("2026-03-01 10:00:00+00:00")}]
+    types = wh.run_native("SELECT column_name, data_type FROM information_schema.columns "
+                          "WHERE table_schema = 's' AND table_name = 'written' ORDER BY ordinal_position").fetchall()
+    assert [t for _, t in types] == ["VARCHAR", "DATE", "DOUBLE", "BIGINT", "TIMESTAMP WITH TIME ZONE"]
+
+
 # -- coverage: every construct the project's SQLX uses is exercised above ------------------
 
-_COVERED_SQL = [e for e, _ in DOCUMENTED] + [q for q, _ in AGGREGATES]
+_COVERED_SQL = [e for e, _ in DOCUMENTED] + [q for q, _ in AGGREGATES] + [CREATE_IF_MISSING]
 _IGNORED = {exp.Column, exp.Identifier, exp.Literal, exp.Alias, exp.Table, exp.TableAlias, exp.Star,
             exp.Paren, exp.Tuple, exp.Var, exp.Null, exp.Boolean, exp.DataType, exp.Subquery, exp.CTE,
             exp.With, exp.From, exp.Where, exp.Group, exp.Select, exp.Join, exp.Dot, exp.Order,
@@ -297,8 +331,10 @@ def test_every_construct_of_the_project_is_in_the_battery(dataform_dir):
     graph = compile_project(dataform_dir, {"bronze_uri": "/b", "pii_key": "k", "run_date": "2026-03-31"})
     queries = [t.get(k, "") for t in graph["tables"] for k in ("query", "incrementalQuery")]
     queries += [a["query"] for a in graph.get("assertions", [])]
+    queries += [q for o in graph.get("operations", []) for q in o.get("queries", [])]
     used = set().union(*(_constructs(q) for q in queries if q))
-    covered = set().union(*(_constructs(f"SELECT {e}" if not e.startswith("SELECT") else e) for e in _COVERED_SQL))
+    covered = set().union(*(_constructs(e if e.startswith(("SELECT", "CREATE")) else f"SELECT {e}")
+                             for e in _COVERED_SQL))
     covered |= {exp.Qualify}  # QUALIFY is exercised in AGGREGATES; listed for clarity
     missing = sorted(t.__name__ for t in used - covered)
     assert not missing, f"constructs used by the SQLX but not in the battery: {missing}"

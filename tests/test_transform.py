@@ -13,6 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from lakehouse.warehouse import connect
@@ -173,6 +174,30 @@ def test_selective_runs_by_tag_and_target(lake):
         "winter_days_staging.stg_sales_versions", "winter_days_staging.stg_sales", "winter_days_warehouse.fct_sales"]
     dependents = lake.run(lake.first, Selection(targets=("dim_startup",), include_dependents=True))
     assert {a["target"] for a in dependents.actions} == {
-        "winter_days_warehouse.dim_startup",
+        "winter_days_warehouse.dim_startup", "winter_days_warehouse.rpt_startups_by_stage",
         "winter_days_assertions.winter_days_warehouse_dim_startup_assertions_uniqueKey_0",
         "winter_days_assertions.winter_days_warehouse_dim_startup_assertions_rowConditions"}
+
+
+def test_reports_exist_before_any_prediction_and_show_predictions_written_later(lake):
+    """Steps 2-4 build the rpt_* views before step 5 first scores: over the empty table Dataform
+    creates, then, being views, they show what the pipeline writes, and a later run keeps it."""
+    gold = "winter_days_warehouse"
+    assert lake.query(f"SELECT COUNT(*) AS n FROM {gold}.rpt_churn_at_risk") == [{"n": 0}]
+    assert lake.query(f"SELECT COUNT(*) AS n FROM {gold}.rpt_model_metrics") == [{"n": 0}]
+    assert lake.query(f"SELECT COUNT(*) AS n FROM {gold}.rpt_revenue_daily")[0]["n"] > 0
+    customers = lake.query(f"SELECT customer_id FROM {gold}.customer_churn_features "
+                           f"WHERE snapshot_date = DATE '{D1}' ORDER BY customer_id LIMIT 3")
+    written = pa.table({
+        "customer_id": [c["customer_id"] for c in customers], "snapshot_date": [D1] * 3,
+        "churn_probability": [0.9, 0.5, 0.1], "risk_band": ["high", "medium", "low"],
+        "model_version": ["churn-x"] * 3, "pipeline_run_id": ["run-1"] * 3,
+        "scored_at": pa.array([dt.datetime(2026, 3, 1, tzinfo=dt.UTC)] * 3, pa.timestamp("us", tz="UTC"))})
+    warehouse = connect(lake.runner.warehouse_uri)
+    try:  # as the score component writes
+        warehouse.write_arrow(written, gold, "fact_predictions_churn", replace_where=f"snapshot_date = DATE '{D1}'")
+    finally:
+        warehouse.close()
+    lake.run(lake.first, Selection(tags=("gold",))).raise_for_state()
+    at_risk = lake.query(f"SELECT customer_id, risk_rank FROM {gold}.rpt_churn_at_risk ORDER BY risk_rank")
+    assert [r["customer_id"] for r in at_risk] == [c["customer_id"] for c in customers]

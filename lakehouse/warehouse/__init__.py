@@ -16,6 +16,14 @@ class WarehouseError(RuntimeError):
     """A statement failed; the message carries the engine's error and the statement."""
 
 
+class WarehouseBusy(WarehouseError):
+    """The local warehouse is held by a writer (DuckDB allows one writer process); retry shortly."""
+
+
+class WarehouseMissing(WarehouseError):
+    """A read-only open of a local warehouse that no run has created yet."""
+
+
 class UnsupportedSQL(ValueError):
     """BigQuery SQL that the local engine cannot run with the same meaning (see dialect.py)."""
 
@@ -50,11 +58,13 @@ class Warehouse(Protocol):
     def close(self) -> None: ...
 
 
-def connect(uri: str) -> Warehouse:
+def connect(uri: str, *, read_only: bool = False) -> Warehouse:
+    """read_only: locally, open the DuckDB file without taking the writer's place (readers such as the
+    dashboard); BigQuery readers need no such care."""
     if uri.startswith("duckdb://"):
         from lakehouse.warehouse.duckdb import DuckDBWarehouse
 
-        return DuckDBWarehouse(uri.removeprefix("duckdb://"))
+        return DuckDBWarehouse(uri.removeprefix("duckdb://"), read_only=read_only)
     if uri.startswith("bigquery://"):
         from lakehouse.warehouse.bigquery import BigQueryWarehouse
 

@@ -9,27 +9,18 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from lakehouse.warehouse import WarehouseError
+from lakehouse.warehouse import WarehouseBusy, WarehouseError, WarehouseMissing
 from lakehouse.warehouse.dialect import Script, condition_to_duckdb, to_duckdb
 
 
 class DuckDBWarehouse:
     dialect = "duckdb"
 
-    def __init__(self, path: str, *, connection: duckdb.DuckDBPyConnection | None = None, shared: dict | None = None):
+    def __init__(self, path: str, *, connection: duckdb.DuckDBPyConnection | None = None, shared: dict | None = None,
+                 read_only: bool = False):
         self.path = path
         self._owner = connection is None
-        if connection is None:
-            if path not in ("", ":memory:"):
-                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            try:
-                connection = duckdb.connect(path or ":memory:")
-            except duckdb.IOException as error:
-                raise WarehouseError(
-                    f"cannot open the DuckDB warehouse {path}: {error}. "
-                    "Another process (a running `winterdays serve`?) holds it; stop it or wait."
-                ) from None
-        self.con = connection
+        self.con = connection or _open(path, read_only)
         _configure(self.con)
         self._lock = threading.Lock()
         self._shared = shared if shared is not None else {"gcs": False, "lock": threading.Lock()}
@@ -98,7 +89,7 @@ class DuckDBWarehouse:
     def query_arrow(self, sql: str) -> pa.Table:
         statements = to_duckdb(sql)
         for statement in statements[:-1]:
-            self.run_native(statement)
+            _rows_affected(self.run_native(statement))
         with self._lock:
             try:
                 return self.con.sql(statements[-1]).to_arrow_table()
@@ -106,11 +97,12 @@ class DuckDBWarehouse:
                 raise WarehouseError(f"{error}\n-- statement:\n{statements[-1]}") from None
 
     def table_exists(self, dataset: str, table: str) -> bool:
-        row = self.run_native(
+        # fetchall, not fetchone: DuckDB 2 refuses the connection's next statement while a result is unfinished
+        rows = self.run_native(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
             [dataset, table],
-        ).fetchone()
-        return bool(row and row[0])
+        ).fetchall()
+        return bool(rows and rows[0][0])
 
     def tables(self, dataset: str) -> list[str]:
         rows = self.run_native(
@@ -156,6 +148,24 @@ class DuckDBWarehouse:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _open(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+    in_memory = path in ("", ":memory:")
+    if read_only and not in_memory and not os.path.exists(path):
+        raise WarehouseMissing(f"there is no DuckDB warehouse at {path} yet: a run creates it")
+    if not in_memory:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    try:
+        return duckdb.connect(path or ":memory:", read_only=read_only and not in_memory)
+    except duckdb.IOException as error:  # another process holds the file's lock
+        raise WarehouseBusy(
+            f"cannot open the DuckDB warehouse {path}: {error}. "
+            "Another process (a running `winterdays serve`?) holds it; stop it or wait."
+        ) from None
+    except duckdb.ConnectionException as error:  # this process has it open in the other mode
+        raise WarehouseBusy(f"cannot open the DuckDB warehouse {path} {'read-only' if read_only else 'to write'}: "
+                            f"{error}. A run of this process is using it; wait for it to end.") from None
 
 
 def _configure(con: duckdb.DuckDBPyConnection) -> None:

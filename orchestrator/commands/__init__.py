@@ -3,4 +3,4 @@
 Add a module here and list it in COMMAND_MODULES to add commands.
 """
 
-COMMAND_MODULES = ("generate", "runs", "serve", "demo", "dataform", "mlops")
+COMMAND_MODULES = ("generate", "runs", "serve", "demo", "dataform", "mlops", "looker")
