@@ -7,6 +7,11 @@ if the holder dies it stops renewing, the lease expires (WINTERDAYS_LEASE_TTL_S)
 next trigger takes it over. Each ledger write of the holder checks the token in a
 transaction (a fence), so a holder that lost its lease cannot overwrite its successor's run.
 Expiry compares wall clocks of the instances, which Cloud Run keeps in sync.
+
+The heartbeat extends the lease with a conditional write (the lease unchanged since read),
+not a transaction: a transaction holds a lock between its read and its commit, and a holder
+killed in that gap (SIGKILL, a stopped instance) would block its successor's claim until
+Firestore's lock timeout (60 s in the emulator).
 """
 
 from __future__ import annotations
@@ -22,9 +27,12 @@ import time
 import uuid
 from collections.abc import Callable
 
+from google.api_core.exceptions import FailedPrecondition
+
 from orchestrator.ledger import now, transact
 
 log = logging.getLogger(__name__)
+EXTEND_ATTEMPTS = 5  # a write of the holder itself can race its heartbeat's; the next read settles it
 
 
 class LeaseLost(RuntimeError):
@@ -39,6 +47,9 @@ class Leases:
 
     def ref(self, key: str):
         return self._client().collection(self.collection).document(key)
+
+    def unchanged_since(self, snapshot):
+        return self._client().write_option(last_update_time=snapshot.update_time)
 
     def read(self, transaction, key: str) -> tuple[dict | None, dict | None]:
         """(the live lease, or None; the expired one a dead holder left, or None)."""
@@ -89,6 +100,24 @@ class Lease:
             raise
         self._renewed = time.monotonic()
 
+    def extend(self) -> None:
+        """Push the expiry forward with a conditional write, holding no lock (see the module's doc)."""
+        ref = self.leases.ref(self.key)
+        for _ in range(EXTEND_ATTEMPTS):
+            snapshot = ref.get()
+            if not snapshot.exists or snapshot.get("token") != self.token:
+                self.lost.set()
+                raise LeaseLost(f"the lease {self.key!r} of run {self.run_id} was taken over")
+            at = now()
+            try:
+                ref.update({"renewed_at": at, "expires_at": at + dt.timedelta(seconds=self.leases.ttl_s)},
+                           option=self.leases.unchanged_since(snapshot))
+            except FailedPrecondition:  # written since the read: read again, to see by whom
+                continue
+            self._renewed = time.monotonic()
+            return
+        raise RuntimeError(f"the lease {self.key!r} changed under {EXTEND_ATTEMPTS} extensions in a row")
+
     def release(self) -> None:
         def body(transaction):
             snapshot = self.leases.ref(self.key).get(transaction=transaction)
@@ -108,7 +137,7 @@ class Lease:
                 if time.monotonic() - self._renewed < interval:
                     continue  # a ledger write renewed it meanwhile
                 try:
-                    self.renew()
+                    self.extend()
                 except LeaseLost:
                     log.error("lease lost", extra={"event": "lease_lost", "lease": self.key})
                     return

@@ -42,6 +42,10 @@ def test_a_live_lease_blocks_others_and_an_expired_one_is_taken_over(resources):
     with pytest.raises(LeaseLost):
         first.renew(write=lambda transaction: pytest.fail("a fenced write ran"))
     assert first.lost.is_set()
+    successors = resources.leases.ref("2026-03-01").get().get("expires_at")
+    with pytest.raises(LeaseLost):
+        first.extend()  # the heartbeat's lock-free extension is fenced too
+    assert resources.leases.ref("2026-03-01").get().get("expires_at") == successors
     first.release()  # releasing a lease one no longer holds leaves the new holder's alone
     assert resources.leases.ref("2026-03-01").get().get("run_id") == "20260301-bbbbbbbb"
 
@@ -54,6 +58,25 @@ def test_the_heartbeat_keeps_a_lease_alive_past_its_ttl(resources):
         assert blocked is None and holder["token"] == lease.token
     lease.release()
     assert not resources.leases.ref("2026-03-01").get().exists
+
+
+def test_an_extension_raced_by_another_write_reads_again_and_extends(resources, monkeypatch):
+    """The conditional write fails when the lease changed since its read; the holder's own change is no loss."""
+    lease, _ = take(resources)
+    ref, real_update, conditional = resources.leases.ref("2026-03-01"), type(resources.leases.ref("x")).update, []
+
+    def update(self, fields, option=None, **kwargs):
+        if option is not None:
+            conditional.append(option)
+            if len(conditional) == 1:  # the holder's fenced ledger write lands between read and write
+                lease.renew()
+        return real_update(self, fields, option=option, **kwargs)
+
+    monkeypatch.setattr(type(ref), "update", update)
+    before = ref.get().get("expires_at")
+    lease.extend()
+    assert len(conditional) == 2 and not lease.lost.is_set()  # the first write was refused, the second made
+    assert ref.get().get("expires_at") > before and ref.get().get("token") == lease.token
 
 
 def test_a_fenced_write_commits_with_the_renewal(resources):
