@@ -28,7 +28,7 @@ from lakehouse.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 PARQUET_FILE, REJECTS_FILE = "part-00000.parquet", "rejects.jsonl"
-CONVERT_EVERY = 1024  # rows held as dicts before they become Arrow batches
+CONVERT_EVERY = 1024  # rows held as dicts before they become Arrow batches (at most a row group)
 
 
 class _Staged:
@@ -79,6 +79,7 @@ class ParquetPartitions(_Staged):
     def __init__(self, store: ObjectStore, staging: str, row_group_rows: int):
         super().__init__(store, staging, PARQUET_FILE)
         self.row_group_rows = row_group_rows
+        self.convert_every = min(CONVERT_EVERY, row_group_rows)
         self.pending: dict[dt.date, list[dict]] = {}  # rows not yet converted
         self.pending_rows = 0
         self.batches: dict[dt.date, list[pa.RecordBatch]] = {}
@@ -88,7 +89,7 @@ class ParquetPartitions(_Staged):
     def add(self, day: dt.date, row: dict) -> None:
         self.pending.setdefault(day, []).append(row)
         self.pending_rows += 1
-        if self.pending_rows >= CONVERT_EVERY:
+        if self.pending_rows >= self.convert_every:
             self._convert()
 
     def _convert(self) -> None:
