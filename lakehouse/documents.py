@@ -64,7 +64,26 @@ def stream_documents(
     db: firestore.Client, collection: str, changed_from=None, changed_to=None,
     page_size: int = PAGE_SIZE, backoff: Backoff = DEFAULT_BACKOFF,
 ) -> Iterator[tuple[str, dict]]:
-    """(id, data) of a collection's documents, in pages of `page_size` read after a cursor.
+    """(id, data) of a collection's documents, read as stream_snapshots reads them.
+
+    `data` is the snapshot's own dict, to be read, not changed: DocumentSnapshot.to_dict()
+    deep-copies it (the snapshot already holds a copy of its own), and that second copy cost a
+    quarter of the export's whole work beyond reading the documents (bench/export.py).
+    """
+    for snapshot in stream_snapshots(db, collection, changed_from, changed_to, page_size, backoff):
+        yield snapshot.id, _fields(snapshot)
+
+
+def _fields(snapshot: firestore.DocumentSnapshot) -> dict:
+    data = getattr(snapshot, "_data", None)  # private in the client; to_dict() if it ever goes
+    return data if isinstance(data, dict) else snapshot.to_dict()
+
+
+def stream_snapshots(
+    db: firestore.Client, collection: str, changed_from=None, changed_to=None,
+    page_size: int = PAGE_SIZE, backoff: Backoff = DEFAULT_BACKOFF,
+) -> Iterator[firestore.DocumentSnapshot]:
+    """A collection's documents, in pages of `page_size` read after a cursor.
 
     With bounds, only documents whose `updated_at` lies in [changed_from, changed_to).
     A page is consumed as a stream, so memory does not grow with the page: its size only sets
@@ -86,7 +105,7 @@ def stream_documents(
         read = 0
         try:
             for snapshot in (query.start_after(cursor) if cursor else query).stream(retry=NO_CLIENT_RETRY):
-                yield snapshot.id, snapshot.to_dict()
+                yield snapshot
                 cursor, read = snapshot, read + 1
                 attempts.succeeded()
         except Exception as error:  # noqa: BLE001 - failed() re-raises what is not transient

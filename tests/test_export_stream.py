@@ -30,10 +30,12 @@ def bronze_ids(store: ObjectStore, day: dt.date) -> list[str]:
         return sorted(pq.read_table(handle).column("sale_id").to_pylist())
 
 
-def test_pages_yield_every_document_once_in_name_order(firestore):
-    ids = load(firestore, [sale(k, DAY) for k in range(50)])
-    streamed = [doc_id for doc_id, _ in stream_documents(firestore, COLLECTION, page_size=7, backoff=FAST)]
-    assert streamed == ids
+def test_pages_yield_every_document_once_in_name_order_with_its_data(firestore):
+    written = dict(sale(k, DAY) for k in range(50))
+    ids = load(firestore, list(written.items()))
+    streamed = list(stream_documents(firestore, COLLECTION, page_size=7, backoff=FAST))
+    assert [doc_id for doc_id, _ in streamed] == ids
+    assert all(data == written[doc_id] for doc_id, data in streamed)  # every field, as written
 
 
 @pytest.fixture
