@@ -10,6 +10,7 @@ guessing (no time zone, out of range, garbage) raises BadTimestamp.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -19,6 +20,7 @@ _ISO = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
     r"\s*(Z|z|UTC|[+-]\d{2}:?\d{2})?$"
 )
+_EPOCH_TEXT = re.compile(r"\d{10}(\.\d+)?|\d{13}")
 # Epoch values outside these bounds are almost certainly a unit mistake.
 _MIN_EPOCH_S, _MAX_EPOCH_S = 946_684_800, 4_102_444_800  # 2000-01-01 .. 2100-01-01
 
@@ -40,7 +42,7 @@ def parse_timestamp(value: object) -> dt.datetime:
         return _from_epoch(float(value))
     if isinstance(value, str):
         text = value.strip()
-        if re.fullmatch(r"\d{10}(\.\d+)?|\d{13}", text):
+        if _EPOCH_TEXT.fullmatch(text):
             return _from_epoch(float(text))
         return _from_iso(text)
     raise BadTimestamp(f"unsupported timestamp type {type(value).__name__}: {value!r}")
@@ -68,6 +70,7 @@ def _from_iso(text: str) -> dt.datetime:
     return moment.replace(tzinfo=_zone(zone)).astimezone(UTC)
 
 
+@functools.lru_cache(maxsize=256)  # a handful of zones recur over millions of documents
 def _zone(zone: str) -> dt.tzinfo:
     if zone in ("Z", "z", "UTC"):
         return UTC
