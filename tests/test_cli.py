@@ -26,3 +26,13 @@ def test_configuration_errors_exit_2_with_the_variable(monkeypatch, capsys):
     monkeypatch.setenv("WINTERDAYS_MODE", "nope")
     assert main(["status"]) == 2
     assert "WINTERDAYS_MODE" in capsys.readouterr().err
+
+
+def test_export_takes_full_as_the_short_form_of_full_export():
+    parser = build_parser()
+    assert parser.parse_args(["export", "--full"]).full_export
+    assert parser.parse_args(["export", "--full-export"]).full_export
+    assert not parser.parse_args(["export"]).full_export
+    assert parser.parse_args(["run", "--full-export"]).full_export
+    with pytest.raises(SystemExit):  # on `run`, --full would be ambiguous with --full-refresh
+        parser.parse_args(["run", "--full"])

@@ -26,7 +26,9 @@ def register(sub) -> None:
     ):
         cmd = sub.add_parser(name, help=helptext)
         cmd.add_argument("--date", type=parse_date, help="logical date (default: yesterday in WINTERDAYS_TIMEZONE)")
-        cmd.add_argument("--full-export", action="store_true", help="export every document, not just the day's")
+        full = ("--full", "--full-export") if name == "export" else ("--full-export",)
+        cmd.add_argument(*full, dest="full_export", action="store_true",
+                         help="export every document, not just the changes since the watermark")
         cmd.add_argument("--full-refresh", action="store_true", help="rebuild incremental tables from scratch")
         cmd.add_argument("--tags", default="", help="comma-separated Dataform tags to run (with dependencies)")
         cmd.add_argument("--force", action="store_true",
