@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from lakehouse import bronze
-from lakehouse.contracts import CURRENCIES, SALE_STATUSES, SALES, SCHEMA_VERSION, required_fields
+from lakehouse.contracts import CURRENCIES, MONEY, SALE_STATUSES, SALES, SCHEMA_VERSION, required_fields
 from lakehouse.storage import ObjectStore
 from lakehouse.timestamps import BadTimestamp, parse_timestamp
 from orchestrator.export_files import ParquetPartitions, RejectPartitions
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 MAX_STRING = 1024
 ROW_GROUP = 50_000
 _CENT = Decimal("0.01")
+_MONEY_LIMIT = Decimal(10) ** (MONEY.precision - MONEY.scale)
 _MAJOR_VERSION = SCHEMA_VERSION.split(".")[0]
 
 
@@ -117,11 +118,17 @@ def _money(name: str, value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise Rejected("wrong_type", f"{name} is {type(value).__name__}, expected a number")
     try:
-        amount = Decimal(str(value)).quantize(_CENT, rounding=ROUND_HALF_EVEN)
+        amount = Decimal(str(value))
     except InvalidOperation:
         raise Rejected("wrong_type", f"{name} is not a number: {str(value)[:40]!r}") from None
-    if amount < 0 or not amount.is_finite():
+    if not amount.is_finite():  # NaN and infinities; a NaN would also break the comparisons below
+        raise Rejected("wrong_type", f"{name} is not a finite number: {str(value)[:40]!r}")
+    if amount < 0:
         raise Rejected("negative_amount", f"{name} = {value}")
+    # Checked before rounding too: quantize refuses numbers past the context's 28 digits.
+    if amount >= _MONEY_LIMIT or (amount := amount.quantize(_CENT, rounding=ROUND_HALF_EVEN)) >= _MONEY_LIMIT:
+        # decimal128(18, 2) cannot hold it: pyarrow would refuse the whole row group, not this row
+        raise Rejected("amount_out_of_range", f"{name} = {str(value)[:40]}, not under {_MONEY_LIMIT:,}")
     return amount
 
 

@@ -37,6 +37,12 @@ def sale(**changes):
         ({"quantity": -1}, "non_positive_quantity"),
         ({"unit_price": "abc"}, "wrong_type"),
         ({"amount": -5}, "negative_amount"),
+        ({"amount": float("nan")}, "wrong_type"),
+        ({"amount": "NaN"}, "wrong_type"),
+        ({"unit_price": float("inf")}, "wrong_type"),
+        ({"amount": 1e16}, "amount_out_of_range"),
+        ({"amount": "1e400"}, "amount_out_of_range"),
+        ({"unit_price": "9999999999999999.996"}, "amount_out_of_range"),  # rounds up to 10^16
         ({"sale_timestamp": "2026-03-01 10:00:00"}, "bad_timestamp"),
         ({"schema_version": "3.0.0"}, "unknown_schema_version"),
         ({"status": "shipped"}, "unknown_status"),
