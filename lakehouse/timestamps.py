@@ -33,7 +33,10 @@ def parse_timestamp(value: object) -> dt.datetime:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             raise BadTimestamp(f"datetime without time zone: {value!r}")
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise BadTimestamp(f"datetime out of range in UTC: {value!r}") from None
     if isinstance(value, Timestamp):
         return value.ToDatetime(tzinfo=UTC)
     if isinstance(value, bool):
@@ -63,11 +66,12 @@ def _from_iso(text: str) -> dt.datetime:
     if zone is None:
         raise BadTimestamp(f"timestamp without time zone (ambiguous): {text[:64]!r}")
     micros = int((fraction or "0")[:6].ljust(6, "0"))
+    offset = _zone(zone)
     try:
         moment = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micros)
-    except ValueError as error:
+        return moment.replace(tzinfo=offset).astimezone(UTC)
+    except (ValueError, OverflowError) as error:  # OverflowError: an offset past year 1 or 9999 in UTC
         raise BadTimestamp(f"impossible date or time in {text[:64]!r}: {error}") from None
-    return moment.replace(tzinfo=_zone(zone)).astimezone(UTC)
 
 
 @functools.lru_cache(maxsize=256)  # a handful of zones recur over millions of documents

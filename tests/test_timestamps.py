@@ -50,6 +50,9 @@ def test_seconds_precision_and_z():
         (1772360130123456, "outside 2000..2100"),  # epoch microseconds: a unit we do not guess
         ({"_seconds": 1772360130, "_nanoseconds": 0}, "unsupported timestamp type"),  # a serialised Timestamp
         (dt.datetime(2026, 3, 1), "without time zone"),
+        ("0001-01-01T00:00:00+05:00", "impossible date or time"),  # before year 1 in UTC
+        ("9999-12-31T23:59:59-05:00", "impossible date or time"),  # after 9999 in UTC
+        (dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=5))), "out of range"),
     ],
 )
 def test_unreadable_values_are_refused_not_guessed(value, reason):
