@@ -24,7 +24,6 @@ import datetime as dt
 import itertools
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -34,6 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.isolated import add_case_arguments, run_if_child, run_isolated  # noqa: E402
 
 CUSTOMERS = 100_000  # ~19,000 sales a day
 COLLECTION = "bench_sales"
@@ -126,14 +127,8 @@ CASES = {"load": case_load, "raw": case_raw, "export": case_export, "naive": cas
 
 
 def run_case(name: str, size: str, label: str) -> dict:
-    """One case in a fresh process: its peak RSS is its own."""
-    with tempfile.TemporaryDirectory(prefix="bench-export-") as home:
-        done = subprocess.run([sys.executable, __file__, "--case", name, "--size", size, "--home", home],
-                              capture_output=True, text=True, env=os.environ.copy())
-        if done.returncode != 0:
-            raise RuntimeError(f"case {name} failed:\n{done.stderr[-3000:]}")
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-    result.update(case=name, label=label, rate=result["records"] / result["seconds"], load=os.getloadavg()[0])
+    result = run_isolated(__file__, name, size, "bench-export-")
+    result["label"] = label
     print(f"  {label:<14} {result['records']:>10,} in {result['seconds']:7.1f} s = {result['rate']:>7,.0f}/s, "
           f"peak RSS {result['peak_rss_mb']:6.0f} MB, load {result['load']:.1f}", flush=True)
     return result
@@ -163,14 +158,9 @@ def summary(small: dict, large: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="100000,1000000", help="the two numbers of documents, small,large")
-    parser.add_argument("--case", choices=CASES)
-    parser.add_argument("--size")
-    parser.add_argument("--home")
+    add_case_arguments(parser, CASES)
     args = parser.parse_args()
-    if args.case:  # the child process
-        result = CASES[args.case](args.size, args.home)
-        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps(result))
+    if run_if_child(args, CASES):
         return
 
     from lakehouse.emulator import FirestoreEmulator

@@ -16,17 +16,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
-import json
 import os
-import resource
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.isolated import add_case_arguments, run_if_child, run_isolated  # noqa: E402
 
 SALES_CUSTOMERS = 100_000  # ~19,000 sales a day
 CLICK_CUSTOMERS = 100_000
@@ -126,14 +124,7 @@ CASES = {"sales_raw": case_sales_raw, "sales": case_sales, "oracle": case_oracle
 
 
 def run_case(name: str, size: int) -> dict:
-    """One case in a fresh process: its peak RSS is its own."""
-    with tempfile.TemporaryDirectory(prefix="bench-generate-") as home:
-        done = subprocess.run([sys.executable, __file__, "--case", name, "--size", str(size), "--home", home],
-                              capture_output=True, text=True, env=os.environ.copy())
-        if done.returncode != 0:
-            raise RuntimeError(f"case {name} failed:\n{done.stderr[-3000:]}")
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-    result.update(case=name, rate=result["records"] / result["seconds"])
+    result = run_isolated(__file__, name, size, "bench-generate-")
     print(f"  {name:<11} {result['records']:>11,} in {result['seconds']:7.1f} s = {result['rate']:>9,.0f}/s, "
           f"peak RSS {result['peak_rss_mb']:.0f} MB", flush=True)
     return result
@@ -142,14 +133,9 @@ def run_case(name: str, size: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="a tenth of the volumes")
-    parser.add_argument("--case", choices=CASES)
-    parser.add_argument("--size", type=int)
-    parser.add_argument("--home")
+    add_case_arguments(parser, CASES, size_type=int)
     args = parser.parse_args()
-    if args.case:  # the child process
-        result = CASES[args.case](args.size, args.home)
-        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps(result))
+    if run_if_child(args, CASES):
         return
 
     from lakehouse.emulator import FirestoreEmulator
