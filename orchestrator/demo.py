@@ -13,6 +13,7 @@ from lakehouse.settings import Settings
 from lakehouse.warehouse import connect
 from orchestrator.engine import RunFailed, execute
 from orchestrator.resources import Resources
+from orchestrator.run_log import detail_to
 from orchestrator.steps import RunOptions
 
 SOURCES = ("sales", "clickstream", "startups")
@@ -29,12 +30,15 @@ def demo(settings: Settings, days: int, end: dt.date, customers: int, events: in
         n = len(date_range(start, end))
         generate(settings, SOURCES, start, end, volumes, Shard(), progress=Progress(2 * n + len(range(0, n, 7)),
                                                                                     "generate"))
+        detail = settings.home / "logs" / f"demo-{end}.log"
+        print(f"running the pipeline for {end}; its detail goes to {detail}", flush=True)
         try:
-            # force: the demo regenerates the history, so a date that succeeded before runs again
-            run = execute(Resources.from_settings(settings), RunOptions(end, full_export=True), trigger="demo",
-                          force=True)
+            with detail_to(detail):
+                # force: the demo regenerates the history, so a date that succeeded before runs again
+                run = execute(Resources.from_settings(settings), RunOptions(end, full_export=True), trigger="demo",
+                              force=True)
         except RunFailed as failure:
-            print(f"demo run failed: {failure}", file=sys.stderr)
+            print(f"demo run failed: {failure}\nthe whole log: {detail}", file=sys.stderr)
             return 1
     print(summary(settings, run))
     return 0
