@@ -66,8 +66,11 @@ SLICE_S = 0.002
 class Server:
     """`winterdays serve` in its own process group, its stderr read line by line."""
 
-    def __init__(self, env: dict):
+    def __init__(self, env: dict, stop_on=None):
         self.port = free_port()
+        # SIGSTOP right where the line is read: handing it to the test's thread first cost
+        # milliseconds under load, and the wait step is over in tens of them.
+        self.stop_on = stop_on
         self.process = subprocess.Popen(
             [sys.executable, "-m", "orchestrator.cli", "serve", "--port", str(self.port)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -87,6 +90,9 @@ class Server:
             if entry.get("message") == "dataform action succeeded":
                 actions += 1
                 entry["nth"] = actions
+            if self.stop_on and self.stop_on(entry):
+                self.stop_on = None
+                self.signal(signal.SIGSTOP)
             self.lines.put(entry)
 
     def _wait_until_up(self, timeout=120):
@@ -184,8 +190,17 @@ def home_settings(settings, tmp_path, name, source_home) -> Settings:
                                    runs_collection=f"runs_{name}", leases_collection=f"leases_{name}")
 
 
+@pytest.fixture
+def quick_thread_switches():
+    """The baseline's thread must not hold the GIL for the default 5 ms while the reader has a stop to send."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(0.0002)
+    yield
+    sys.setswitchinterval(previous)
+
+
 def test_sigkill_during_each_step_then_resume_gives_the_uninterrupted_gold(settings, firestore, dataform_dir,
-                                                                           tmp_path):
+                                                                           tmp_path, quick_thread_switches):
     generate(settings, ("sales", "clickstream", "startups"), FIRST, LAST,
              Volumes(customers=80, events_per_day=150, startups=30, oracle=False), Shard())
 
@@ -200,7 +215,7 @@ def test_sigkill_during_each_step_then_resume_gives_the_uninterrupted_gold(setti
     ledger = Resources.from_settings(killed).ledger
     run_id = None
     for step, how, predicate in KILL_POINTS:
-        server = Server(env)
+        server = Server(env, stop_on=predicate if how == "into" else None)
         accepted = trigger(server, run_id)
         assert accepted["outcome"] == ("new" if run_id is None else "resumed")
         run_id = accepted["run_id"]
