@@ -26,14 +26,16 @@ def demo(settings: Settings, days: int, end: dt.date, customers: int, events: in
         return 2
     start = max(end - dt.timedelta(days=days - 1), EPOCH)  # nothing happened before the business opened
     volumes = Volumes(customers=customers, events_per_day=events, bad_ratio=BAD_RATIO)
+    detail = settings.home / "logs" / f"demo-{end}.log"
+    print(f"generating {start}..{end}, then running the pipeline for {end}; the detail goes to {detail}",
+          flush=True)
     with firestore_session(settings):
         n = len(date_range(start, end))
-        generate(settings, SOURCES, start, end, volumes, Shard(), progress=Progress(2 * n + len(range(0, n, 7)),
-                                                                                    "generate"))
-        detail = settings.home / "logs" / f"demo-{end}.log"
-        print(f"running the pipeline for {end}; its detail goes to {detail}", flush=True)
         try:
-            with detail_to(detail):
+            with detail_to(detail) as terminal:
+                counts = generate(settings, SOURCES, start, end, volumes, Shard(),
+                                  progress=Progress(2 * n + len(range(0, n, 7)), "generate", terminal))
+                terminal.write("  generated " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + "\n")
                 # force: the demo regenerates the history, so a date that succeeded before runs again
                 run = execute(Resources.from_settings(settings), RunOptions(end, full_export=True), trigger="demo",
                               force=True)

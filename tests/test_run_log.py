@@ -1,7 +1,9 @@
+import io
 import logging
 import subprocess
 import sys
 
+from lakehouse.progress import Progress
 from orchestrator.run_log import detail_to
 
 log = logging.getLogger("orchestrator.engine")
@@ -37,3 +39,27 @@ def test_the_terminal_is_restored_when_the_block_raises(tmp_path, capfd):
     sys.stderr.write("and here\n")
     out, err = capfd.readouterr()
     assert (out, err) == ("still here\n", "and here\n")
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_draws_a_live_line_on_the_terminal_it_is_given(caplog):
+    caplog.set_level(logging.INFO)
+    terminal = Terminal()
+    progress = Progress(2, "generate", terminal)
+    progress("sales", "2026-03-01", 120)
+    progress("sales", "2026-03-02", 80)
+    text = terminal.getvalue()
+    assert "\rgenerate [###############---------------] 1/2 sales 2026-03-01 120 rows" in text
+    assert "2/2 sales 2026-03-02 200 rows" in text and text.endswith("\n")
+    assert not [r for r in caplog.records if r.getMessage() == "progress"]  # drawn, not logged
+
+
+def test_progress_off_a_terminal_is_logged(caplog):
+    caplog.set_level(logging.INFO)
+    Progress(1, "generate", io.StringIO())("startups", "2026-03-01", 7)
+    [record] = [r for r in caplog.records if r.getMessage() == "progress"]
+    assert (record.what, record.rows, record.done, record.total) == ("startups", 7, 1, 1)
