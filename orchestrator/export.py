@@ -151,7 +151,7 @@ def export_sales(
         result = _stream(documents, window, rows, rejects)
         rows.finish(window.days())
         rejects.finish()
-        _quarantine(result, window, rejects, quarantine_store)
+        _quarantine(window, rejects, quarantine_store)
         _check_threshold(result, reject_threshold, quarantine_store)
         result.partitions = rows.publish(window.days() | set(rows.writers))
     finally:
@@ -193,7 +193,7 @@ def _reject_day(data: dict, window: Window) -> dt.date:
         return window.logical_date
 
 
-def _quarantine(result: ExportResult, window: Window, rejects: RejectPartitions, store: ObjectStore) -> None:
+def _quarantine(window: Window, rejects: RejectPartitions, store: ObjectStore) -> None:
     """Replace the quarantine partitions the export covers, so a clean re-run clears stale rejects.
 
     A full export covers every day: partitions of rejects that are gone are emptied too.
