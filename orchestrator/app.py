@@ -22,7 +22,7 @@ import os
 import threading
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
-from werkzeug.exceptions import HTTPException, UnsupportedMediaType
+from werkzeug.exceptions import HTTPException, LengthRequired, RequestEntityTooLarge, UnsupportedMediaType
 
 from lakehouse import logs
 from lakehouse.settings import Settings
@@ -49,6 +49,7 @@ class Service:
         self.resources = resources
         self.verifier = (TokenVerifier(settings.oidc_audience, settings.allowed_invokers, settings.oidc_certs_url)
                          if settings.oidc_audience else None)
+        self.known_tags = api_input.known_tags(settings.dataform_dir)
         self.active: dict[str, concurrent.futures.Future] = {}
         self._lock = threading.Lock()
         self._readers = 0  # dashboard requests reading the warehouse now
@@ -110,15 +111,39 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.register_blueprint(dashboard)
     app.before_request(_bind_trace)
     app.teardown_request(_unbind_trace)
-    app.register_error_handler(api_input.BadRequest, lambda e: _error(400, str(e)))
-    app.register_error_handler(Unauthorized, lambda e: (*_error(401, str(e)), {"WWW-Authenticate": "Bearer"}))
-    app.register_error_handler(Forbidden, lambda e: _error(403, str(e)))
-    app.register_error_handler(engine.RunInProgress, _in_progress)
-    app.register_error_handler(engine.NotRetryable, lambda e: _error(409, str(e)))
-    app.register_error_handler(Contended, lambda e: (*_error(503, str(e)), {"Retry-After": "5"}))
-    app.register_error_handler(413, lambda e: _error(413, f"request body over {MAX_BODY} bytes"))
-    app.register_error_handler(HTTPException, lambda e: _error(e.code, e.description))
+    app.after_request(_secure_headers)
+    for error in (api_input.BadRequest, Unauthorized, Forbidden, engine.RunInProgress, engine.NotRetryable,
+                  Contended, HTTPException):
+        app.register_error_handler(error, http_error)
     return app
+
+
+def http_error(error: Exception):
+    """The one place where an error becomes an HTTP status and a JSON body."""
+    if isinstance(error, api_input.BadRequest):
+        return _error(400, str(error))
+    if isinstance(error, Unauthorized):
+        return (*_error(401, str(error)), {"WWW-Authenticate": "Bearer"})
+    if isinstance(error, Forbidden):
+        return _error(403, str(error))
+    if isinstance(error, engine.RunInProgress):
+        return _in_progress(error)
+    if isinstance(error, engine.NotRetryable):
+        return _error(409, str(error))
+    if isinstance(error, Contended):
+        return (*_error(503, str(error)), {"Retry-After": "5"})
+    if isinstance(error, RequestEntityTooLarge):
+        return _error(413, f"request body over {MAX_BODY} bytes")
+    if isinstance(error, HTTPException):
+        return _error(error.code or 500, error.description or error.name)
+    raise error
+
+
+def _secure_headers(response):
+    """Every answer: no MIME sniffing, never framed (the dashboard sets its own stricter policy)."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+    return response
 
 
 def _service() -> Service:
@@ -157,7 +182,8 @@ def _authenticate() -> None:
 @runs.post("/runs")
 def create_run():
     service = _service()
-    wanted = api_input.run_request(_json_body(), service.settings.today())
+    api_input.no_query(request.args.to_dict())
+    wanted = api_input.run_request(_json_body(), service.settings.today(), service.known_tags)
     claimed = engine.claim(service.resources, wanted.options, trigger="http", force=wanted.force)
     if claimed.lease is None:
         log.info("run exists", extra={"event": "run_existing", "run_id": claimed.run_id})
@@ -168,6 +194,7 @@ def create_run():
 @runs.post("/runs/<run_id>/retry")
 def retry_run(run_id: str):
     run_id = api_input.run_id(run_id)
+    api_input.no_query(request.args.to_dict())
     wait = api_input.retry_request(_json_body())
     try:
         claimed = engine.claim_retry(_service().resources, run_id, trigger="http-retry")
@@ -196,15 +223,21 @@ def get_run(run_id: str):
 
 
 def _json_body() -> object:
-    """The request's JSON; {} for an empty body (POST /runs alone means: yesterday, all steps)."""
-    if not request.content_length:
+    """The request's JSON, read through one bounded reader whatever its framing (Content-Length or
+    chunked: MAX_CONTENT_LENGTH applies to both, 413 past it); {} for an empty body (POST /runs alone
+    means: yesterday, all steps)."""
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if chunked and not request.environ.get("wsgi.input_terminated"):
+        # a server that does not decode chunked bodies would hand us an empty stream: refuse, never ignore
+        raise LengthRequired("send the body with a Content-Length")
+    raw = request.get_data(cache=False)  # a Content-Length over MAX_BODY is a 413 before any read
+    if request.content_length is None and len(raw) >= MAX_BODY:  # the stream stopped at the limit
+        raise RequestEntityTooLarge()
+    if not raw:
         return {}
     if not request.is_json:
         raise UnsupportedMediaType("send a JSON body with Content-Type: application/json")
-    body = request.get_json(silent=True)
-    if body is None:
-        raise api_input.BadRequest(f"the body is not valid JSON; send an object like {api_input.EXAMPLE}")
-    return body
+    return api_input.json_document(raw)
 
 
 def _dispatch(claimed: engine.Claim, wait: bool | None):

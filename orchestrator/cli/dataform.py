@@ -13,7 +13,8 @@ import json
 import sys
 
 from lakehouse.settings import Settings, SettingsError
-from orchestrator.cli.common import parse_date, yesterday
+from orchestrator.cli.common import DateArgument, yesterday
+from orchestrator.cli.common import tags as checked_tags
 
 
 def register(sub) -> None:
@@ -25,11 +26,11 @@ def register(sub) -> None:
     push.add_argument("--author-email", default="winterdays@localhost")
     push.set_defaults(handler=push_command)
     comp = actions.add_parser("compile", help="compile with the pinned Dataform CLI and list the actions")
-    comp.add_argument("--date", type=parse_date, help="the run_date var (default: yesterday)")
+    comp.add_argument("--date", type=DateArgument, help="the run_date var (default: yesterday)")
     comp.add_argument("--schema-suffix", default="", help="Dataform's --schema-suffix")
     comp.set_defaults(handler=compile_command)
     run = actions.add_parser("run", help="compile and run selected actions (both modes), outside the run ledger")
-    run.add_argument("--date", type=parse_date, help="the run_date var (default: yesterday)")
+    run.add_argument("--date", type=DateArgument, help="the run_date var (default: yesterday)")
     run.add_argument("--tags", default="", help="comma-separated tags, e.g. gold,daily")
     run.add_argument("--actions", default="",
                      help="comma-separated actions, e.g. fct_sales or winter_days_warehouse.fct_sales")
@@ -81,11 +82,11 @@ def compile_command(args, settings: Settings) -> int:
 
 def run_command(args, settings: Settings) -> int:
     from lakehouse.transform import TransformFailed
-    from lakehouse.transform.actions import Selection
+    from lakehouse.transform.actions import Selection, UnknownSelection
     from orchestrator.resources import Resources
     from orchestrator.steps import compile_variables
 
-    tags = tuple(t for t in args.tags.split(",") if t)
+    tags = checked_tags(args.tags, settings)
     targets = tuple(t for t in args.actions.split(",") if t)
     selection = Selection(tags=tags, targets=targets,
                           include_dependencies=bool(tags or targets) and not args.no_dependencies,
@@ -96,6 +97,8 @@ def run_command(args, settings: Settings) -> int:
         result = transform.wait(transform.invoke(transform.compile(variables), selection), args.timeout)
         print(json.dumps(result.summary()))
         result.raise_for_state()
+    except UnknownSelection:
+        raise  # a usage error: exit 2 (orchestrator.cli.exit_code)
     except (TransformFailed, ValueError, RuntimeError) as error:
         print(f"winterdays: {error}", file=sys.stderr)
         return 1

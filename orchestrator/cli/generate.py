@@ -7,12 +7,12 @@ one-off run overrides it: `gcloud run jobs execute gen-sales --args=--date,2026-
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 
 from lakehouse.settings import Settings
-from orchestrator.cli.common import parse_date, yesterday
+from orchestrator.api_input import BadRequest
+from orchestrator.cli.common import DateArgument, yesterday
 
 SOURCES = ("sales", "clickstream", "startups")
 
@@ -24,10 +24,10 @@ def register(sub) -> None:
                     "CLOUD_RUN_TASK_INDEX/CLOUD_RUN_TASK_COUNT: the tasks' union equals one task's output.",
     )
     gen.add_argument("source", choices=SOURCES + ("all",))
-    gen.add_argument("--date", type=parse_date, default=os.environ.get("WINTERDAYS_DATE") or None,
+    gen.add_argument("--date", type=DateArgument, default=os.environ.get("WINTERDAYS_DATE") or None,
                      help="one logical date (default: WINTERDAYS_DATE, else yesterday)")
-    gen.add_argument("--from", dest="start", type=parse_date, help="first date of a backfill")
-    gen.add_argument("--to", dest="end", type=parse_date, help="last date of a backfill")
+    gen.add_argument("--from", dest="start", type=DateArgument, help="first date of a backfill")
+    gen.add_argument("--to", dest="end", type=DateArgument, help="last date of a backfill")
     gen.add_argument("--seed", type=int, help="random seed (WINTERDAYS_SEED, default 42)")
     gen.add_argument("--customers", type=int, help="customer population (WINTERDAYS_CUSTOMERS, default 300)")
     gen.add_argument("--events", type=int, help="clickstream events a day (WINTERDAYS_EVENTS_PER_DAY, default 1000)")
@@ -57,13 +57,13 @@ def run(args, settings: Settings) -> int:
     from lakehouse.progress import Progress
 
     if bool(args.start) != bool(args.end):
-        raise SystemExit("winterdays generate: --from and --to go together")
+        raise BadRequest("generate: --from and --to go together")
+    if args.start and args.start > args.end:
+        raise BadRequest(f"generate: --from {args.start} is after --to {args.end}")
     if args.start:
         start, end = args.start, args.end
     else:
-        day = args.date if isinstance(args.date, dt.date) else (
-            parse_date(args.date) if args.date else yesterday(settings))
-        start = end = day
+        start = end = args.date or yesterday(settings)
     sources = SOURCES if args.source == "all" else (args.source,)
     try:
         volumes = Volumes(
@@ -76,7 +76,7 @@ def run(args, settings: Settings) -> int:
         shard = Shard(args.task_index, args.task_count)
         days = len(date_range(start, end))
     except ValueError as error:
-        raise SystemExit(f"winterdays generate: {error}") from None
+        raise BadRequest(f"generate: {error}") from None
     steps = sum(days if s != "startups" else len(range(0, days, 7)) for s in sources)
     counts = generate(settings, sources, start, end, volumes, shard, full_startups=args.full or None,
                       progress=Progress(steps, "generate"))

@@ -12,7 +12,8 @@ import json
 import sys
 
 from lakehouse.settings import Settings
-from orchestrator.cli.common import parse_date, yesterday
+from orchestrator import api_input
+from orchestrator.cli.common import DateArgument, tags, yesterday
 
 IN_PROGRESS = 3
 
@@ -25,7 +26,7 @@ def register(sub) -> None:
         ("train", "step 5: run the churn pipeline", ("churn",)),
     ):
         cmd = sub.add_parser(name, help=helptext)
-        cmd.add_argument("--date", type=parse_date, help="logical date (default: yesterday in WINTERDAYS_TIMEZONE)")
+        cmd.add_argument("--date", type=DateArgument, help="logical date (default: yesterday in WINTERDAYS_TIMEZONE)")
         full = ("--full", "--full-export") if name == "export" else ("--full-export",)
         cmd.add_argument(*full, dest="full_export", action="store_true",
                          help="export every document, not just the changes since the watermark")
@@ -41,9 +42,9 @@ def register(sub) -> None:
 
     status = sub.add_parser("status", help="show recent runs, or one run")
     status.add_argument("run_id", nargs="?")
-    status.add_argument("--date", type=parse_date, help="only the runs of this logical date")
+    status.add_argument("--date", type=DateArgument, help="only the runs of this logical date")
     status.add_argument("--state", choices=("PENDING", "RUNNING", "SUCCEEDED", "FAILED"), type=str.upper)
-    status.add_argument("--limit", type=int, default=10)
+    status.add_argument("--limit", type=int, default=10, choices=range(1, 101), metavar="1..100")
     status.set_defaults(handler=show_status)
 
 
@@ -55,7 +56,7 @@ def run(args, settings: Settings) -> int:
         logical_date=args.date or yesterday(settings),
         full_export=args.full_export,
         full_refresh=args.full_refresh,
-        tags=tuple(t for t in args.tags.split(",") if t),
+        tags=tags(args.tags, settings),
         steps=args.steps,
     )
     return _run_with(settings, lambda resources: engine.claim(resources, options, "cli", force=args.force))
@@ -64,7 +65,8 @@ def run(args, settings: Settings) -> int:
 def retry_run(args, settings: Settings) -> int:
     from orchestrator import engine
 
-    return _run_with(settings, lambda resources: engine.claim_retry(resources, args.run_id, "cli-retry"))
+    run_id = api_input.run_id(args.run_id)
+    return _run_with(settings, lambda resources: engine.claim_retry(resources, run_id, "cli-retry"))
 
 
 def _run_with(settings: Settings, claim) -> int:
@@ -97,10 +99,11 @@ def show_status(args, settings: Settings) -> int:
     from orchestrator.ledger import public
     from orchestrator.resources import Resources
 
-    with firestore_session(settings):
+    run_id = api_input.run_id(args.run_id) if args.run_id else None
+    with firestore_session(settings, read_only=True):
         ledger = Resources.from_settings(settings).ledger
-        if args.run_id:
-            record = ledger.get(args.run_id)
+        if run_id:
+            record = ledger.get(run_id)
             if record is None:
                 print(f"winterdays: no run {args.run_id}", file=sys.stderr)
                 return 1

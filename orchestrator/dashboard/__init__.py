@@ -14,14 +14,15 @@ import datetime as dt
 
 from flask import Blueprint, current_app, render_template, request
 
-from lakehouse.warehouse import WarehouseBusy, WarehouseMissing, connect
+from lakehouse.warehouse import WarehouseBusy, WarehouseCorrupt, WarehouseMissing, connect
 from orchestrator.dashboard import panels
 from orchestrator.dashboard.reports import Reports, recent_runs
 
 dashboard = Blueprint("dashboard", __name__, template_folder="templates")
 RETRY_AFTER_S = 5
 # nothing but this page: no script, no external style, font or image
-POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
+          "frame-ancestors 'none'")
 
 
 @dashboard.before_request
@@ -44,6 +45,8 @@ def show():
             sections, facts = _read(settings, runs, ledger_error)
     except WarehouseBusy as busy:
         return _page("busy.html", 503, reason=str(busy), retry_after=RETRY_AFTER_S)
+    except WarehouseCorrupt as corrupt:  # waiting would not help, unlike busy
+        return _page("corrupt.html", 500, reason=str(corrupt))
     return _page("dashboard.html", 200, sections=sections, facts=facts)
 
 
