@@ -31,18 +31,26 @@ def client(settings: Settings) -> firestore.Client:
     return firestore.Client(project=settings.project)
 
 
+class NoLocalData(RuntimeError):
+    """A read-only command found no local data folder: nothing has run here."""
+
+
 @contextlib.contextmanager
-def firestore_session(settings: Settings) -> Iterator[str | None]:
+def firestore_session(settings: Settings, read_only: bool = False) -> Iterator[str | None]:
     """Make Firestore reachable for the duration of a command.
 
     gcp: nothing to do. Local with FIRESTORE_EMULATOR_HOST set: use that emulator.
     Local otherwise: start (or reuse) the emulator persisted under WINTERDAYS_HOME,
     and save its data when the command ends, even when the command failed.
+    read_only (`status`): create nothing and save nothing; no saved data is NoLocalData.
     """
     if not settings.is_local or os.environ.get("FIRESTORE_EMULATOR_HOST"):
         yield os.environ.get("FIRESTORE_EMULATOR_HOST")
         return
-    emulator = FirestoreEmulator(settings.project, data_dir=settings.firestore_data_dir)
+    emulator = FirestoreEmulator(settings.project, data_dir=settings.firestore_data_dir, read_only=read_only)
+    if read_only and not emulator.has_data():
+        raise NoLocalData(f"no local data under {settings.home} (looked for {settings.firestore_data_dir}): "
+                          "nothing has run here; set WINTERDAYS_HOME to the folder of your runs")
     host = emulator.start()
     previous = {k: os.environ.get(k) for k in ("FIRESTORE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT")}
     os.environ.update(emulator.environ())
@@ -55,8 +63,8 @@ def firestore_session(settings: Settings) -> Iterator[str | None]:
             else:
                 os.environ[key] = value
         if emulator.owned:
-            emulator.stop(save=True)
-        else:  # another command's emulator: persist what this command wrote
+            emulator.stop(save=not read_only)
+        elif not read_only:  # another command's emulator: persist what this command wrote
             emulator.save()
 
 

@@ -3,14 +3,18 @@
 import io
 
 import pytest
-
-from test_app import DAY, client, stored  # noqa: F401 - client is a fixture
+from test_app import DAY, make_client, stored
 
 pytestmark = pytest.mark.firestore
 CHUNKED = {"Transfer-Encoding": "chunked", "Content-Type": "application/json"}
 
 
-def chunked_post(client, body: bytes, terminated: bool = True, path: str = "/runs"):  # noqa: F811 - not the fixture
+@pytest.fixture
+def client(settings, firestore):
+    return make_client(settings)
+
+
+def chunked_post(client, body: bytes, terminated: bool = True, path: str = "/runs"):
     """As gunicorn hands a chunked request over: no Content-Length, the stream decoded and terminated."""
     environ = {"wsgi.input_terminated": True} if terminated else {}
     return client.post(path, input_stream=io.BytesIO(body), headers=CHUNKED, environ_overrides=environ)

@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def exit_code(error: Exception, settings: Settings | None) -> tuple[int, str] | None:
     """The one place where an error becomes an exit code and a one-line message (None: a bug, traceback)."""
+    from lakehouse.documents import NoLocalData
     from lakehouse.emulator import EmulatorError
     from lakehouse.transform.actions import UnknownSelection
     from lakehouse.warehouse import WarehouseCorrupt
@@ -73,7 +74,7 @@ def exit_code(error: Exception, settings: Settings | None) -> tuple[int, str] | 
 
     if isinstance(error, SettingsError):
         return USAGE, f"configuration error: {error}"
-    if isinstance(error, (BadRequest, UnknownSelection, EmulatorError, WarehouseCorrupt)):
+    if isinstance(error, (BadRequest, UnknownSelection, EmulatorError, WarehouseCorrupt, NoLocalData)):
         return USAGE, str(error)
     if isinstance(error, OSError) and settings is not None and _under(error.filename, settings):
         return USAGE, (f"WINTERDAYS_HOME={settings.home} cannot be used ({error.strerror}: {error.filename}); "
