@@ -63,7 +63,7 @@ def _transform_runner(settings: Settings) -> TransformRunner:
         from lakehouse.transform.local import LocalTransformRunner
 
         return LocalTransformRunner(settings.dataform_dir, settings.warehouse_uri, settings.home / "dataform",
-                           workers=settings.transform_workers or None)
+                                    workers=settings.transform_workers or None, pii_key=settings.pii_key)
     from lakehouse.transform.dataform_api import DataformTransformRunner
 
     return DataformTransformRunner.from_settings(settings)

@@ -92,10 +92,9 @@ def export(ctx: StepContext) -> dict:
 
 
 def compile_variables(settings, bronze_uri: str, logical_date: dt.date) -> dict[str, str]:
-    """The Dataform vars of a run; in gcp WINTERDAYS_PII_KEY comes from Secret Manager."""
+    """The Dataform vars of a run (the pseudonymisation key is not one: see lakehouse/pii.py)."""
     return {
         "bronze_uri": bronze_uri,
-        "pii_key": settings.pii_key,
         "run_date": logical_date.isoformat(),
         "snapshot_days": "90",
     }

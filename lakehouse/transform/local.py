@@ -12,6 +12,7 @@ import json
 import uuid
 from pathlib import Path
 
+from lakehouse.pii import install_key
 from lakehouse.transform import InvocationResult
 from lakehouse.transform.actions import Selection, actions_from_graph, select
 from lakehouse.transform.compiler import compile_project
@@ -21,12 +22,13 @@ from lakehouse.warehouse import connect
 
 class LocalTransformRunner:
     def __init__(self, project_dir: Path, warehouse_uri: str, state_dir: Path, schema_suffix: str = "",
-                 workers: int | None = None):
+                 workers: int | None = None, pii_key: str = ""):
         self.project_dir = Path(project_dir)
         self.warehouse_uri = warehouse_uri
         self.state_dir = Path(state_dir)
         self.schema_suffix = schema_suffix
         self.workers = workers  # concurrent actions; None: Executor's default
+        self.pii_key = pii_key  # written to its key table before each invocation, never into SQL
 
     def compile(self, variables: dict[str, str]) -> str:
         graph = compile_project(self.project_dir, variables, schema_suffix=self.schema_suffix)
@@ -43,6 +45,7 @@ class LocalTransformRunner:
         keys = select(actions, selection)
         warehouse = connect(self.warehouse_uri)
         try:
+            install_key(warehouse, self.pii_key)
             results = Executor(warehouse, self.workers).run(actions, keys, full_refresh=selection.full_refresh)
         finally:
             warehouse.close()
