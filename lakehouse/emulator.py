@@ -189,6 +189,9 @@ class FirestoreEmulator:
                 response.read()
         except urllib.error.HTTPError as error:
             raise EmulatorError(f"emulator {method} {path} failed: {error.read().decode(errors='replace')}") from None
+        except (urllib.error.URLError, OSError) as error:  # stopped or killed under us
+            raise EmulatorError(f"the Firestore emulator on {self.host} did not answer {method} {path} ({error}); "
+                                "what was written since its last save is lost") from None
 
     def _snapshot_metadata(self) -> Path | None:
         if not self.data_dir:

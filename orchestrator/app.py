@@ -30,15 +30,19 @@ from lakehouse.warehouse import WarehouseBusy, connect
 from orchestrator import api_input, engine
 from orchestrator.auth import Forbidden, TokenVerifier, Unauthorized
 from orchestrator.dashboard import dashboard
-from orchestrator.ledger import Contended, public
+from orchestrator.ledger import Contended, LedgerUnavailable, public, within
 from orchestrator.resources import Resources
 
 log = logging.getLogger(__name__)
 runs = Blueprint("runs", __name__)
 health = Blueprint("health", __name__)
 MAX_BODY = 16 * 1024
-CHECK_TIMEOUT_S = 10
+CHECK_TIMEOUT_S = 5
 READERS_WAIT_S = 10
+# A request waits this long for the ledger, then answers 503 (Retry-After): Firestore's own retries
+# could hold every request thread for minutes, /healthz's included.
+LEDGER_DEADLINE_S = 5
+RETRY_AFTER_S = "10"
 
 
 class Service:
@@ -69,6 +73,12 @@ class Service:
             with self._lock:
                 self._readers -= 1
                 self._idle.notify_all()
+
+    def start_late(self, claimed: engine.Claim) -> None:
+        """A claim that ended after its request answered 503: run what it took the lease for."""
+        if claimed.lease is not None:
+            log.info("late claim runs", extra={"event": "run_accepted", "run_id": claimed.run_id})
+            self.start(claimed)
 
     def start(self, claimed: engine.Claim) -> concurrent.futures.Future:
         """Run a claimed run in a thread; the future holds the final run record."""
@@ -113,7 +123,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.teardown_request(_unbind_trace)
     app.after_request(_secure_headers)
     for error in (api_input.BadRequest, Unauthorized, Forbidden, engine.RunInProgress, engine.NotRetryable,
-                  Contended, HTTPException):
+                  Contended, LedgerUnavailable, HTTPException):
         app.register_error_handler(error, http_error)
     return app
 
@@ -130,8 +140,8 @@ def http_error(error: Exception):
         return _in_progress(error)
     if isinstance(error, engine.NotRetryable):
         return _error(409, str(error))
-    if isinstance(error, Contended):
-        return (*_error(503, str(error)), {"Retry-After": "5"})
+    if isinstance(error, (Contended, LedgerUnavailable)):
+        return (*_error(503, str(error)), {"Retry-After": RETRY_AFTER_S})
     if isinstance(error, RequestEntityTooLarge):
         return _error(413, f"request body over {MAX_BODY} bytes")
     if isinstance(error, HTTPException):
@@ -184,7 +194,8 @@ def create_run():
     service = _service()
     api_input.no_query(request.args.to_dict())
     wanted = api_input.run_request(_json_body(), service.settings.today(), service.known_tags)
-    claimed = engine.claim(service.resources, wanted.options, trigger="http", force=wanted.force)
+    claimed = within(LEDGER_DEADLINE_S, lambda: engine.claim(service.resources, wanted.options, trigger="http",
+                                                             force=wanted.force), on_late=service.start_late)
     if claimed.lease is None:
         log.info("run exists", extra={"event": "run_existing", "run_id": claimed.run_id})
         return _answer(claimed.run, "existing")
@@ -196,8 +207,10 @@ def retry_run(run_id: str):
     run_id = api_input.run_id(run_id)
     api_input.no_query(request.args.to_dict())
     wait = api_input.retry_request(_json_body())
+    service = _service()
     try:
-        claimed = engine.claim_retry(_service().resources, run_id, trigger="http-retry")
+        claimed = within(LEDGER_DEADLINE_S, lambda: engine.claim_retry(service.resources, run_id, "http-retry"),
+                         on_late=service.start_late)
     except LookupError as missing:
         return _error(404, str(missing))
     return _dispatch(claimed, wait)
@@ -206,20 +219,26 @@ def retry_run(run_id: str):
 @runs.get("/runs")
 def list_runs():
     day, state, limit = api_input.list_query(request.args.to_dict(), _service().settings.today())
-    found = _service().resources.ledger.recent(limit, logical_date=day, state=state)
+    ledger = _service().resources.ledger
+    found = within(LEDGER_DEADLINE_S, lambda: ledger.recent(limit, logical_date=day, state=state))
     return jsonify(runs=[_summary(r) for r in found])
 
 
 @runs.get("/runs/<run_id>")
 def get_run(run_id: str):
-    resources = _service().resources
-    run = resources.ledger.get(api_input.run_id(run_id))
+    run_id = api_input.run_id(run_id)
+    run = within(LEDGER_DEADLINE_S, lambda: _read_run(_service().resources, run_id))
     if run is None:
         return _error(404, f"no run {run_id}")
-    if run["state"] in ("PENDING", "RUNNING"):  # still held, or did its process die?
+    return jsonify(public(run))
+
+
+def _read_run(resources: Resources, run_id: str) -> dict | None:
+    run = resources.ledger.get(run_id)
+    if run is not None and run["state"] in ("PENDING", "RUNNING"):  # still held, or did its process die?
         live, _ = resources.leases.read(None, resources.lease_key(run["logical_date"]))
         run["interrupted"] = not (live and live["run_id"] == run_id)
-    return jsonify(public(run))
+    return run
 
 
 def _json_body() -> object:
@@ -285,16 +304,22 @@ def healthz():
 def readyz():
     service = _service()
     checks = {"firestore": _check_firestore, "warehouse": _check_warehouse, "bronze": _check_bronze}
-    with concurrent.futures.ThreadPoolExecutor(len(checks)) as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(len(checks))
+    try:
         futures = {name: pool.submit(check, service) for name, check in checks.items()}
+        concurrent.futures.wait(futures.values(), timeout=CHECK_TIMEOUT_S)  # one deadline for all three
         results = {name: _outcome(future) for name, future in futures.items()}
+    finally:
+        pool.shutdown(wait=False)  # a check still waiting on Firestore must not hold the answer
     ready = all(r == "ok" or r.startswith("ok") for r in results.values())
     return jsonify(status="ready" if ready else "unready", checks=results), 200 if ready else 503
 
 
 def _outcome(future: concurrent.futures.Future) -> str:
+    if not future.done():
+        return f"unreachable: no answer within {CHECK_TIMEOUT_S} s"
     try:
-        return future.result(timeout=CHECK_TIMEOUT_S)
+        return future.result()
     except concurrent.futures.TimeoutError:
         return f"unreachable: no answer within {CHECK_TIMEOUT_S} s"
     except Exception as error:

@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 
 from lakehouse.logs import run_context
+from lakehouse.retry import retrying
 from orchestrator.lease import Lease, LeaseLost
 from orchestrator.ledger import now
 from orchestrator.steps import STEPS, RunOptions, StepContext
@@ -176,7 +177,10 @@ def run_claimed(resources, claimed: Claim) -> dict:
     ctx = StepContext(resources=resources, run_id=run["run_id"], options=options)
 
     def save() -> None:
-        lease.renew(write=lambda transaction: resources.ledger.save(run, transaction))
+        # The run keeps its own retry budget through a ledger outage (requests give up in seconds); past
+        # it the run stops unrecorded, its lease expires, and the next trigger resumes it.
+        retrying(lambda: lease.renew(write=lambda transaction: resources.ledger.save(run, transaction)),
+                 f"save run {run['run_id']}", resources.settings.backoff)
 
     with run_context(run["run_id"]):
         try:

@@ -48,8 +48,10 @@ def test_after_a_demo_the_key_is_nowhere_but_its_table(demo):
         assert con.execute("SELECT view_name FROM duckdb_views() WHERE sql LIKE ?", [f"%{key}%"]).fetchall() == []
         assert con.execute("SELECT count(*) FROM duckdb_views() WHERE sql LIKE '%winter_days_secrets%pii_key%'"
                            ).fetchone()[0] == 2  # the two _checked views refer to the table
-        pairs = con.execute("SELECT contact_email_hashed, contact_key FROM winter_days_staging.stg_sales_checked "
-                            "WHERE contact_email_hashed IS NOT NULL LIMIT 50").fetchall()
+        pairs = con.execute("SELECT DISTINCT s.contact_email_hashed, c.contact_key "
+                            "FROM winter_days_staging.src_sales s JOIN winter_days_staging.stg_sales_checked c "
+                            "ON s.sale_id = c.sale_id AND s.updated_at = c.updated_at "
+                            "WHERE s.contact_email_hashed IS NOT NULL LIMIT 50").fetchall()
     finally:
         con.close()
     assert pairs and all(pseudonym == keyed_hash(key, value) for value, pseudonym in pairs)
