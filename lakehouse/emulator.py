@@ -153,7 +153,11 @@ class FirestoreEmulator:
                 "export_name": SNAPSHOT,
             }
         ).encode()
-        self._post(f"/emulator/v1/projects/{self.project}:export", body)
+        try:
+            self._post(f"/emulator/v1/projects/{self.project}:export", body)
+        except EmulatorError:
+            shutil.rmtree(staging, ignore_errors=True)  # the last good copy stays
+            raise
         current = self.data_dir / "current"
         retired = self.data_dir / f".retired-{uuid.uuid4().hex[:8]}"
         if current.exists():

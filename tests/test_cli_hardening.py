@@ -152,3 +152,14 @@ def test_a_signal_stops_the_emulator_the_cli_started(local_env, tmp_path, signum
     assert "Traceback" not in err
     with pytest.raises(ProcessLookupError):
         os.killpg(emulator_pid, 0)  # the whole group, Java included, is gone
+
+
+def test_an_emulator_gone_when_its_data_is_saved_is_one_emulator_error(tmp_path):
+    """`winterdays serve` saves the emulator's data at exit; an emulator stopped under it was a traceback."""
+    from lakehouse.emulator import EmulatorError, FirestoreEmulator, free_port
+
+    emulator = FirestoreEmulator("winter-days-test", data_dir=tmp_path)
+    emulator.host = f"127.0.0.1:{free_port()}"  # nothing listens there
+    with pytest.raises(EmulatorError, match="did not answer POST"):
+        emulator.save()
+    assert list(tmp_path.iterdir()) == []  # no half-made export left behind
