@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from google.api_core.retry import Retry
 from google.cloud import firestore
 
-from lakehouse.emulator import FirestoreEmulator
+from lakehouse.emulator import EmulatorError, FirestoreEmulator
 from lakehouse.retry import DEFAULT_BACKOFF, Attempts, Backoff
 from lakehouse.settings import Settings
 
@@ -31,7 +31,7 @@ def client(settings: Settings) -> firestore.Client:
     return firestore.Client(project=settings.project)
 
 
-class NoLocalData(RuntimeError):
+class NoLocalData(EmulatorError):
     """A read-only command found no local data folder: nothing has run here."""
 
 

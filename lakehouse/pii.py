@@ -11,13 +11,15 @@ Dataform result or job's query text holds the key; in gcp only the transform can
 
 import hashlib
 
+from lakehouse.errors import LakehouseError
+
 KEY_DATASET = "winter_days_secrets"
 KEY_TABLE = "pii_key"
 KEY_COLUMN = "pseudonymisation_key"
 PLACEHOLDER = "replace-me"  # the public example value: hashing with it would be reversible
 
 
-class MissingKey(ValueError):
+class MissingKey(LakehouseError, ValueError):
     pass
 
 

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.errors import OrchestratorError
 from orchestrator.ledger import RUN_STATES
 from orchestrator.steps import STEPS, RunOptions
 
@@ -27,7 +28,7 @@ LIST_PARAMETERS = {"date", "state", "limit"}
 EXAMPLE = '{"date": "2026-01-31"}'
 
 
-class BadRequest(ValueError):
+class BadRequest(OrchestratorError, ValueError):
     pass
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import contextvars
+import functools
 import logging
 import os
 import threading
@@ -24,12 +25,16 @@ import threading
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, LengthRequired, RequestEntityTooLarge, UnsupportedMediaType
 
+from generators.errors import GeneratorError
 from lakehouse import logs
+from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings
 from lakehouse.warehouse import WarehouseBusy, connect
+from mlops.errors import MlopsError
 from orchestrator import api_input, engine
 from orchestrator.auth import Forbidden, TokenVerifier, Unauthorized
 from orchestrator.dashboard import dashboard
+from orchestrator.errors import OrchestratorError
 from orchestrator.ledger import Contended, LedgerUnavailable, public, within
 from orchestrator.resources import Resources
 
@@ -42,7 +47,25 @@ READERS_WAIT_S = 10
 # A request waits this long for the ledger, then answers 503 (Retry-After): Firestore's own retries
 # could hold every request thread for minutes, /healthz's included.
 LEDGER_DEADLINE_S = 5
-RETRY_AFTER_S = "10"
+TRY_AGAIN = {"Retry-After": "5"}
+# The one place an error a request raises becomes its answer: {"error": message} with this status and
+# these headers. Flask picks the nearest class in the error's MRO; the packages' roots answer 500 with
+# the message (the traceback goes to the log, never to the caller).
+HTTP_STATUS: dict[type[Exception], tuple[int, dict[str, str]]] = {
+    api_input.BadRequest: (400, {}),
+    Unauthorized: (401, {"WWW-Authenticate": "Bearer"}),
+    Forbidden: (403, {}),
+    engine.RunNotFound: (404, {}),
+    engine.NotRetryable: (409, {}),
+    engine.RunInProgress: (409, {}),  # with the run's id and a Location to poll
+    Contended: (503, TRY_AGAIN),
+    LedgerUnavailable: (503, TRY_AGAIN),
+    WarehouseBusy: (503, TRY_AGAIN),
+    OrchestratorError: (500, {}),
+    LakehouseError: (500, {}),
+    MlopsError: (500, {}),
+    GeneratorError: (500, {}),
+}
 
 
 class Service:
@@ -122,31 +145,11 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.before_request(_bind_trace)
     app.teardown_request(_unbind_trace)
     app.after_request(_secure_headers)
-    for error in (api_input.BadRequest, Unauthorized, Forbidden, engine.RunInProgress, engine.NotRetryable,
-                  Contended, LedgerUnavailable, HTTPException):
-        app.register_error_handler(error, http_error)
+    for kind, (status, headers) in HTTP_STATUS.items():
+        app.register_error_handler(kind, functools.partial(_error_answer, status=status, headers=headers))
+    app.register_error_handler(413, lambda e: _error(413, f"request body over {MAX_BODY} bytes"))
+    app.register_error_handler(HTTPException, lambda e: _error(e.code, e.description))
     return app
-
-
-def http_error(error: Exception):
-    """The one place where an error becomes an HTTP status and a JSON body."""
-    if isinstance(error, api_input.BadRequest):
-        return _error(400, str(error))
-    if isinstance(error, Unauthorized):
-        return (*_error(401, str(error)), {"WWW-Authenticate": "Bearer"})
-    if isinstance(error, Forbidden):
-        return _error(403, str(error))
-    if isinstance(error, engine.RunInProgress):
-        return _in_progress(error)
-    if isinstance(error, engine.NotRetryable):
-        return _error(409, str(error))
-    if isinstance(error, (Contended, LedgerUnavailable)):
-        return (*_error(503, str(error)), {"Retry-After": RETRY_AFTER_S})
-    if isinstance(error, RequestEntityTooLarge):
-        return _error(413, f"request body over {MAX_BODY} bytes")
-    if isinstance(error, HTTPException):
-        return _error(error.code or 500, error.description or error.name)
-    raise error
 
 
 def _secure_headers(response):
@@ -164,9 +167,14 @@ def _error(status: int, message: str):
     return jsonify(error=message), status
 
 
-def _in_progress(error: engine.RunInProgress):
-    body = {"error": str(error), "run_id": error.run_id, "logical_date": error.logical_date}
-    return jsonify(body), 409, {"Location": f"/runs/{error.run_id}"}
+def _error_answer(error: Exception, status: int, headers: dict[str, str]):
+    if status >= 500:
+        log.error("request failed", exc_info=error, extra={"event": "request_failed", "error": str(error)[:2000]})
+    body = {"error": str(error)}
+    if isinstance(error, engine.RunInProgress):
+        body |= {"run_id": error.run_id, "logical_date": error.logical_date}
+        headers = {**headers, "Location": f"/runs/{error.run_id}"}
+    return jsonify(body), status, headers
 
 
 def _bind_trace() -> None:
@@ -208,11 +216,8 @@ def retry_run(run_id: str):
     api_input.no_query(request.args.to_dict())
     wait = api_input.retry_request(_json_body())
     service = _service()
-    try:
-        claimed = within(LEDGER_DEADLINE_S, lambda: engine.claim_retry(service.resources, run_id, "http-retry"),
-                         on_late=service.start_late)
-    except LookupError as missing:
-        return _error(404, str(missing))
+    claimed = within(LEDGER_DEADLINE_S, lambda: engine.claim_retry(service.resources, run_id, "http-retry"),
+                     on_late=service.start_late)
     return _dispatch(claimed, wait)
 
 

@@ -22,6 +22,7 @@ from google.api_core.exceptions import Aborted
 from google.cloud import firestore
 
 from lakehouse.retry import is_transient
+from orchestrator.errors import Busy
 
 T = TypeVar("T")
 
@@ -33,11 +34,11 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class Contended(RuntimeError):
+class Contended(Busy, RuntimeError):
     """Firestore aborted a transaction on every attempt: too many writers at once; try again shortly."""
 
 
-class LedgerUnavailable(RuntimeError):
+class LedgerUnavailable(Busy, RuntimeError):
     """The ledger (Firestore) did not answer within a request's deadline; try again shortly."""
 
 

@@ -9,6 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 
+from lakehouse.errors import LakehouseError
+
+
+class ProjectError(LakehouseError, ValueError):
+    """The Dataform graph (an unknown dependency, a cycle) or a selection of its actions is not valid."""
+
 
 @dataclass(frozen=True)
 class Action:
@@ -47,8 +53,8 @@ class Selection:
     extra: dict = field(default_factory=dict)
 
 
-class UnknownSelection(ValueError):
-    """A selection names a tag or an action the project does not have."""
+class UnknownSelection(ProjectError):
+    """A selection names a tag or an action the project does not have (a usage error: CLI exit 2, HTTP 400)."""
 
 
 def target_key(target: dict) -> str:
@@ -107,12 +113,12 @@ def execution_order(actions: dict[str, Action]) -> list[str]:
     for key, action in actions.items():
         for dep in action.dependencies:
             if dep not in actions:
-                raise ValueError(f"{action.file}: {key} depends on {dep}, which the project does not define")
+                raise ProjectError(f"{action.file}: {key} depends on {dep}, which the project does not define")
         graph[key] = set(action.dependencies)
     try:
         return list(TopologicalSorter(graph).static_order())
     except CycleError as error:
-        raise ValueError(f"the Dataform graph has a cycle: {' -> '.join(error.args[1])}") from None
+        raise ProjectError(f"the Dataform graph has a cycle: {' -> '.join(error.args[1])}") from None
 
 
 def select(actions: dict[str, Action], selection: Selection) -> list[str]:

@@ -11,8 +11,10 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from lakehouse.errors import LakehouseError
 
-class WarehouseError(RuntimeError):
+
+class WarehouseError(LakehouseError, RuntimeError):
     """A statement failed; the message carries the engine's error and the statement."""
 
 
@@ -28,7 +30,7 @@ class WarehouseCorrupt(WarehouseError):
     """The local warehouse file is not a DuckDB database; it is left untouched for its owner to inspect."""
 
 
-class UnsupportedSQL(ValueError):
+class UnsupportedSQL(LakehouseError, ValueError):
     """BigQuery SQL that the local engine cannot run with the same meaning (see dialect.py)."""
 
 

@@ -11,7 +11,6 @@ import json
 import os
 
 from lakehouse.settings import Settings
-from orchestrator.api_input import BadRequest
 from orchestrator.cli.common import DateArgument, yesterday
 
 SOURCES = ("sales", "clickstream", "startups")
@@ -53,30 +52,28 @@ def _ratio(value: str) -> float:
 
 
 def run(args, settings: Settings) -> int:
+    from generators.errors import GeneratorInputError
     from generators.jobs import Shard, Volumes, date_range, generate
     from lakehouse.progress import Progress
 
     if bool(args.start) != bool(args.end):
-        raise BadRequest("generate: --from and --to go together")
+        raise GeneratorInputError("--from and --to go together")
     if args.start and args.start > args.end:
-        raise BadRequest(f"generate: --from {args.start} is after --to {args.end}")
+        raise GeneratorInputError(f"--from {args.start} is after --to {args.end}")
     if args.start:
         start, end = args.start, args.end
     else:
         start = end = args.date or yesterday(settings)
     sources = SOURCES if args.source == "all" else (args.source,)
-    try:
-        volumes = Volumes(
-            customers=_first(args.customers, settings.customers),
-            events_per_day=_first(args.events, settings.events_per_day),
-            startups=_first(args.startups, settings.startups),
-            bad_ratio=_first(args.bad_ratio, settings.bad_ratio),
-            oracle=not args.no_oracle,
-        )
-        shard = Shard(args.task_index, args.task_count)
-        days = len(date_range(start, end))
-    except ValueError as error:
-        raise BadRequest(f"generate: {error}") from None
+    volumes = Volumes(
+        customers=_first(args.customers, settings.customers),
+        events_per_day=_first(args.events, settings.events_per_day),
+        startups=_first(args.startups, settings.startups),
+        bad_ratio=_first(args.bad_ratio, settings.bad_ratio),
+        oracle=not args.no_oracle,
+    )
+    shard = Shard(args.task_index, args.task_count)
+    days = len(date_range(start, end))
     steps = sum(days if s != "startups" else len(range(0, days, 7)) for s in sources)
     counts = generate(settings, sources, start, end, volumes, shard, full_startups=args.full or None,
                       progress=Progress(steps, "generate"))
