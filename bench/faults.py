@@ -19,12 +19,10 @@ import argparse
 import datetime as dt
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -34,8 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.orchestration import wait_until_up  # noqa: E402
-from lakehouse.emulator import FirestoreEmulator, free_port  # noqa: E402
+from bench.orchestration import served_history  # noqa: E402
+from lakehouse.emulator import FirestoreEmulator  # noqa: E402
 
 FIRST, LAST = dt.date(2026, 1, 1), dt.date(2026, 1, 14)
 STEPS = ["export", "compile", "invoke", "wait"]
@@ -64,19 +62,7 @@ def healthz_ms(port: int, samples: int, pause_s: float = 0.1) -> list[float]:
 
 
 def outage(outage_s: float) -> dict:
-    home = Path(tempfile.mkdtemp(prefix="winterdays-bench-faults-"))
-    emulator = FirestoreEmulator("winter-days-bench")
-    emulator.start()
-    env = {**os.environ, **emulator.environ(), "WINTERDAYS_HOME": str(home)}
-    server = None
-    try:
-        subprocess.run([sys.executable, "-m", "orchestrator.cli", "generate", "all", "--from", FIRST.isoformat(),
-                        "--to", LAST.isoformat(), "--customers", "80", "--events", "150", "--startups", "30"],
-                       env=env, check=True, capture_output=True)
-        port = free_port()
-        server = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "serve", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        wait_until_up(port)
+    with served_history(FIRST, LAST) as (port, emulator):
         baseline = healthz_ms(port, 20)
         status, _, accepted = call(port, "POST", "/runs", {"date": LAST.isoformat(), "steps": STEPS,
                                                            "full_export": True, "wait": False})
@@ -98,12 +84,6 @@ def outage(outage_s: float) -> dict:
                 "run_ended_after_return_s": round(ended_s, 2),
                 "run_state": final["state"], "steps": {k: v["state"] for k, v in final["steps"].items()},
                 "runs_accepted": len(accepted_ids), "runs_lost": len(lost)}
-    finally:
-        if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(60)
-        emulator.stop(save=False)
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def during_outage(port: int, emulator: FirestoreEmulator, outage_s: float) -> dict:

@@ -42,7 +42,7 @@ class LedgerUnavailable(Busy, RuntimeError):
     """The ledger (Firestore) did not answer within a request's deadline; try again shortly."""
 
 
-MAX_PENDING_CALLS = 16  # calls still waiting on a silent Firestore: past this, answer at once
+MAX_PENDING_CALLS = 64  # calls still waiting on a silent Firestore: past this, answer at once
 _pending = threading.BoundedSemaphore(MAX_PENDING_CALLS)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -20,15 +21,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 TEST_PROJECT = "winter-days-test"
 
 
-@pytest.fixture(scope="session")
-def firestore_emulator():
-    """One emulator for the session; tests that need it get a wiped database."""
+def started_emulator() -> FirestoreEmulator:
+    """A fresh emulator of TEST_PROJECT, started; skips the test where the emulator is not installed."""
     try:
         find_start_script()
     except EmulatorMissing as missing:
         pytest.skip(str(missing))
     emulator = FirestoreEmulator(TEST_PROJECT)
     emulator.start()
+    return emulator
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator():
+    """One emulator for the session; tests that need it get a wiped database."""
+    emulator = started_emulator()
     saved = {k: os.environ.get(k) for k in ("FIRESTORE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT")}
     os.environ.update(emulator.environ())
     yield emulator
@@ -80,3 +87,22 @@ def demo_run(firestore_emulator, dataform_dir, tmp_path_factory):
 def demo(demo_run):
     demo_run.restore_ledger()
     return demo_run
+
+
+@pytest.fixture
+def blocking_step(monkeypatch):
+    """`export` waits until the test releases it; every other step returns at once."""
+    from orchestrator.steps import STEPS
+
+    release = threading.Event()
+    started = threading.Event()
+
+    def export(ctx):
+        started.set()
+        assert release.wait(60), "the test never released the step"
+        return {"exported": 3}
+
+    monkeypatch.setitem(STEPS, "export", export)
+    for name in ("compile", "invoke", "wait", "churn"):
+        monkeypatch.setitem(STEPS, name, lambda ctx: {})
+    return started, release

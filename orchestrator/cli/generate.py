@@ -58,8 +58,6 @@ def run(args, settings: Settings) -> int:
 
     if bool(args.start) != bool(args.end):
         raise GeneratorInputError("--from and --to go together")
-    if args.start and args.start > args.end:
-        raise GeneratorInputError(f"--from {args.start} is after --to {args.end}")
     if args.start:
         start, end = args.start, args.end
     else:

@@ -9,12 +9,10 @@ import threading
 import time
 
 import pytest
-from conftest import TEST_PROJECT
+from conftest import started_emulator
 
-from lakehouse.emulator import EmulatorMissing, FirestoreEmulator, find_start_script
 from orchestrator.app import CHECK_TIMEOUT_S, LEDGER_DEADLINE_S, create_app
 from orchestrator.resources import Resources
-from orchestrator.steps import STEPS
 
 pytestmark = pytest.mark.firestore
 DAY = "2026-03-01"
@@ -24,12 +22,7 @@ SLACK_S = 2.0  # scheduling noise on a shared machine
 @pytest.fixture
 def paused_emulator(monkeypatch):
     """An emulator of this test's own (the session's stays up), and a switch that stops and resumes it."""
-    try:
-        find_start_script()
-    except EmulatorMissing as missing:
-        pytest.skip(str(missing))
-    emulator = FirestoreEmulator(TEST_PROJECT)
-    emulator.start()
+    emulator = started_emulator()
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", emulator.host)
 
     def pause(stopped: bool) -> None:
@@ -38,21 +31,6 @@ def paused_emulator(monkeypatch):
     yield pause
     pause(False)
     emulator.stop(save=False)
-
-
-@pytest.fixture
-def step_released_by_the_test(monkeypatch):
-    release, started = threading.Event(), threading.Event()
-
-    def export(ctx):
-        started.set()
-        assert release.wait(60), "the test never released the step"
-        return {"exported": 3}
-
-    monkeypatch.setitem(STEPS, "export", export)
-    for name in ("compile", "invoke", "wait", "churn"):
-        monkeypatch.setitem(STEPS, name, lambda ctx: {})
-    return started, release
 
 
 def timed(call, limit_s: float):
@@ -68,8 +46,8 @@ def timed(call, limit_s: float):
 
 
 def test_a_ledger_outage_leaves_the_service_answering_and_loses_no_run(settings, paused_emulator,
-                                                                        step_released_by_the_test):
-    started, release = step_released_by_the_test
+                                                                        blocking_step):
+    started, release = blocking_step
     settings = settings.with_overrides(retry_deadline_s=90.0)
     client = create_app(settings, Resources.from_settings(settings)).test_client()
     accepted = client.post("/runs", json={"date": DAY, "wait": False})

@@ -51,7 +51,7 @@ def one_line_exit_2(done: subprocess.CompletedProcess, *fragments: str) -> None:
     (["export", "--date", "２０２６-03-01"], "--date must be a date YYYY-MM-DD"),
     (["generate", "sales", "--date", "9999-12-31"], "--date must lie between 2000-01-01 and today"),
     (["generate", "sales", "--from", "2026-01-01", "--to", TOMORROW], "--to must lie between"),
-    (["generate", "sales", "--from", "2026-02-01", "--to", "2026-01-01"], "is after --to"),
+    (["generate", "sales", "--from", "2026-02-01", "--to", "2026-01-01"], "is before --from"),
     (["dataform", "compile", "--date", "1999-12-31"], "--date must lie between"),
     (["status", "--date", "tomorrow"], "--date must be a date YYYY-MM-DD"),
     (["demo", "--to", TOMORROW], "--to must lie between"),
