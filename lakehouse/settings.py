@@ -4,7 +4,7 @@ The section classes below are the one table of settings: each line is a field wi
 variable, its parser and its default, written once (per mode where local and gcp differ). A
 default may name settings resolved before it, as `{section.field}`. A row without a variable
 is derived: configuration per mode that no variable sets. docs/configuration.md lists every
-variable with its default (tests/test_settings_docs.py keeps it true).
+variable with its default (tests/test_settings.py keeps it true).
 
 Local mode needs no variable at all: every location is under WINTERDAYS_HOME. In gcp mode the
 bucket, project and service accounts come from Terraform's outputs, set on the Cloud Run
@@ -118,9 +118,12 @@ def as_date(raw: str, name: str) -> dt.date | None:
         raise SettingsError(f"{name} must be a date YYYY-MM-DD, got {raw!r}") from None
 
 
+REQUIRED = None  # as a mode's default: that mode needs the variable set
+
+
 class PerMode(NamedTuple):
     local: str
-    gcp: str | None  # None: gcp mode needs the variable
+    gcp: str | None  # REQUIRED: gcp mode needs the variable
 
 
 @dataclass(frozen=True)
@@ -143,8 +146,20 @@ def derived(parse: Parser, default: str = "", *, local: str | None = None, gcp: 
 
 # -- the table ------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class GeneralSettings:
+    """What several sections share."""
+
+    seed: int = setting("WINTERDAYS_SEED", as_int, "42")  # the generators' and the churn model's
+    timezone: str = setting("WINTERDAYS_TIMEZONE", as_timezone, "UTC")  # where "yesterday" is computed
+    # gcp has no default: an unset key fails closed where hashing happens (lakehouse.pii,
+    # includes/lake.js), so only the jobs that pseudonymise need the secret
+    pii_key: str = setting("WINTERDAYS_PII_KEY", as_text, local=DEV_PII_KEY, gcp="")
+    log_level: str = setting("WINTERDAYS_LOG_LEVEL", one_of("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "INFO")
+
+
+@dataclass(frozen=True)
 class GcpSettings:
-    project: str = setting("GOOGLE_CLOUD_PROJECT", as_text, local=LOCAL_PROJECT, gcp=None)
+    project: str = setting("GOOGLE_CLOUD_PROJECT", as_text, local=LOCAL_PROJECT, gcp=REQUIRED)
     region: str = setting("WINTERDAYS_REGION", as_text, "europe-west1")
 
 
@@ -253,20 +268,9 @@ class LookerSettings:
 
 
 @dataclass(frozen=True)
-class GeneralSettings:
-    """What several sections share."""
-
-    seed: int = setting("WINTERDAYS_SEED", as_int, "42")  # the generators' and the churn model's
-    timezone: str = setting("WINTERDAYS_TIMEZONE", as_timezone, "UTC")  # where "yesterday" is computed
-    # gcp has no default: an unset key fails closed where hashing happens (lakehouse.pii,
-    # includes/lake.js), so only the jobs that pseudonymise need the secret
-    pii_key: str = setting("WINTERDAYS_PII_KEY", as_text, local=DEV_PII_KEY, gcp="")
-    log_level: str = setting("WINTERDAYS_LOG_LEVEL", one_of("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "INFO")
-
-
-@dataclass(frozen=True)
 class Settings:
     mode: str = setting("WINTERDAYS_MODE", one_of(*MODES), "local")
+    general: GeneralSettings = field()
     gcp: GcpSettings = field()
     storage: StorageSettings = field()
     firestore: FirestoreSettings = field()
@@ -277,7 +281,6 @@ class Settings:
     churn: ChurnSettings = field()
     service: ServiceSettings = field()
     looker: LookerSettings = field()
-    general: GeneralSettings = field()
     # the variables and overrides it was made from: with_overrides re-derives the defaults
     origin: tuple[Mapping[str, str], Mapping[str, Any]] = field(default=({}, {}), compare=False, repr=False)
 
@@ -360,7 +363,7 @@ def _read(spec: Spec, env: Mapping[str, str], resolved: Mapping[str, Any], name:
     raw = env.get(spec.variable, "").strip() if spec.variable else ""
     if not raw:
         default = spec.default if isinstance(spec.default, str) else getattr(spec.default, resolved["mode"])
-        if default is None:
+        if default is REQUIRED:
             raise SettingsError(f"{resolved['mode']} mode needs {spec.variable}")
         raw = default.format_map(resolved)
     return spec.parse(raw, spec.variable or name)

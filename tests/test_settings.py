@@ -162,3 +162,31 @@ def test_only_resources_and_the_cli_look_at_the_mode():
                     looking.add(path.relative_to(ROOT))
     assert Path("orchestrator/resources.py") in looking  # the scan sees a mode test where there is one
     assert looking - allowed == set()
+
+
+def _rendered(default) -> str:
+    """A default as docs/configuration.md writes it."""
+    if isinstance(default, str):
+        return f"`{default}`" if default else "—"
+    gcp = "required" if default.gcp is None else _rendered(default.gcp)
+    return f"local {_rendered(default.local)}, gcp {gcp}"
+
+
+def _documented() -> dict[str, tuple[str, str]]:
+    """{setting: (variable, default)} of the tables in docs/configuration.md."""
+    rows = {}
+    for line in (ROOT / "docs" / "configuration.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[1].startswith("`") and cells[0] != "variable":
+            assert cells[1] not in rows, f"{cells[1]} is documented twice"
+            rows[cells[1]] = (cells[0], cells[2])
+    return rows
+
+
+def test_the_configuration_doc_matches_the_table_both_ways():
+    expected = {f"`{row.section + '.' if row.section else ''}{row.field}`":
+                (f"`{row.variable}`" if row.variable else "— (derived)", _rendered(row.default)) for row in table()}
+    documented = _documented()
+    assert sorted(set(expected) - set(documented)) == [], "settings missing from docs/configuration.md"
+    assert sorted(set(documented) - set(expected)) == [], "docs/configuration.md lists settings the table lacks"
+    assert {k: v for k, v in documented.items() if expected[k] != v} == {}, "variables or defaults differ"
