@@ -16,8 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, is_dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import Field, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, NamedTuple, get_type_hints
@@ -29,6 +29,7 @@ MODES = ("local", "gcp")
 LOCAL_PROJECT = "winter-days-local"
 DEV_PII_KEY = "local-dev-pseudonymisation-key"  # local mode only; public, so never in gcp
 SOURCE_ROOT = Path(__file__).resolve().parent.parent  # the folder holding the packages and dataform/
+
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
@@ -330,7 +331,7 @@ def _sections() -> list[tuple[str, type]]:
     return [("", Settings)] + [(f.name, hints[f.name]) for f in fields(Settings) if is_dataclass(hints[f.name])]
 
 
-def _specs():
+def _specs() -> Iterator[tuple[str, Field[Any], Spec]]:
     for section, cls in _sections():
         for f in fields(cls):
             if "spec" in f.metadata:
