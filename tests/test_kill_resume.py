@@ -201,7 +201,7 @@ def quick_thread_switches():
 def test_sigkill_during_each_step_then_resume_gives_the_uninterrupted_gold(settings, firestore, dataform_dir,
                                                                            tmp_path, quick_thread_switches):
     generate(settings, document_source(settings), ("sales", "clickstream", "startups"), FIRST, LAST,
-             Volumes(customers=80, events_per_day=150, startups=30, oracle=False), Shard())
+             Volumes(customers=80, events_per_day=150, startups=30, bad_ratio=0.0, oracle=False), Shard())
 
     # the uninterrupted baseline runs in this process, alongside the killed server (own home and ledger)
     baseline = home_settings(settings, tmp_path, "baseline", settings.storage.home)

@@ -190,3 +190,18 @@ def test_the_configuration_doc_matches_the_table_both_ways():
     assert sorted(set(expected) - set(documented)) == [], "settings missing from docs/configuration.md"
     assert sorted(set(documented) - set(expected)) == [], "docs/configuration.md lists settings the table lacks"
     assert {k: v for k, v in documented.items() if expected[k] != v} == {}, "variables or defaults differ"
+
+
+def test_the_cli_logs_at_the_configured_level(settings, monkeypatch, capsys):
+    import logging
+
+    from orchestrator.cli import main
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "level", root.level)  # put back after the test
+    monkeypatch.setenv("WINTERDAYS_LOG_LEVEL", "warning")
+    assert main(["mlops", "champion"]) == 0
+    assert root.level == logging.WARNING
+    monkeypatch.setenv("WINTERDAYS_LOG_LEVEL", "chatty")
+    assert main(["mlops", "champion"]) == 2
+    assert "WINTERDAYS_LOG_LEVEL must be one of" in capsys.readouterr().err
