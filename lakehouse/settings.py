@@ -4,7 +4,7 @@ The section classes below are the one table of settings: each line is a field wi
 variable, its parser and its default, written once (per mode where local and gcp differ). A
 default may name settings resolved before it, as `{section.field}`. A row without a variable
 is derived: configuration per mode that no variable sets. docs/configuration.md lists every
-variable with its default (tests/test_settings.py keeps it true).
+variable with its default (tests/unit/lakehouse/test_settings.py keeps it true).
 
 Local mode needs no variable at all: every location is under WINTERDAYS_HOME. In gcp mode the
 bucket, project and service accounts come from Terraform's outputs, set on the Cloud Run
@@ -23,6 +23,7 @@ from types import SimpleNamespace
 from typing import Any, NamedTuple, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from lakehouse.errors import LakehouseError
 from lakehouse.retry import Backoff
 
 MODES = ("local", "gcp")
@@ -31,7 +32,7 @@ DEV_PII_KEY = "local-dev-pseudonymisation-key"  # local mode only; public, so ne
 SOURCE_ROOT = Path(__file__).resolve().parent.parent  # the folder holding the packages and dataform/
 
 
-class SettingsError(ValueError):
+class SettingsError(LakehouseError, ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
 

@@ -53,26 +53,24 @@ def _ratio(value: str) -> float:
 
 
 def run(args, settings: Settings) -> int:
+    from generators.errors import GeneratorInputError
     from generators.jobs import Shard, Volumes, date_range, generate
     from lakehouse.progress import Progress
     from orchestrator.resources import document_source
 
     if bool(args.start) != bool(args.end):
-        raise SystemExit("winterdays generate: --from and --to go together")
+        raise GeneratorInputError("--from and --to go together")
     if args.start:
         start, end = args.start, args.end
     else:
         start = end = args.date or settings.generators.date or yesterday(settings)
     sources = SOURCES if args.source == "all" else (args.source,)
-    try:
-        flags = {"customers": args.customers, "events_per_day": args.events, "startups": args.startups,
-                 "bad_ratio": args.bad_ratio}
-        volumes = Volumes.configured(settings.generators, oracle=not args.no_oracle,
-                                     **{name: value for name, value in flags.items() if value is not None})
-        shard = Shard(args.task_index, args.task_count)
-        days = len(date_range(start, end))
-    except ValueError as error:
-        raise SystemExit(f"winterdays generate: {error}") from None
+    flags = {"customers": args.customers, "events_per_day": args.events, "startups": args.startups,
+             "bad_ratio": args.bad_ratio}
+    volumes = Volumes.configured(settings.generators, oracle=not args.no_oracle,
+                                 **{name: value for name, value in flags.items() if value is not None})
+    shard = Shard(args.task_index, args.task_count)
+    days = len(date_range(start, end))
     steps = sum(days if s != "startups" else len(range(0, days, 7)) for s in sources)
     counts = generate(settings, document_source(settings), sources, start, end, volumes, shard,
                       full_startups=args.full or None, progress=Progress(steps, "generate"))
