@@ -185,7 +185,7 @@ def run_claimed(resources, claimed: Claim) -> dict:
         # The run keeps its own retry budget through a ledger outage (requests give up in seconds); past
         # it the run stops unrecorded, its lease expires, and the next trigger resumes it.
         retrying(lambda: lease.renew(write=lambda transaction: resources.ledger.save(run, transaction)),
-                 f"save run {run['run_id']}", resources.settings.backoff)
+                 f"save run {run['run_id']}", resources.settings.storage.backoff)
 
     with run_context(run["run_id"]):
         try:

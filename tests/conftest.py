@@ -23,11 +23,12 @@ TEST_PROJECT = "winter-days-test"
 
 def started_emulator() -> FirestoreEmulator:
     """A fresh emulator of TEST_PROJECT, started; skips the test where the emulator is not installed."""
+    script = Settings.from_env().firestore.emulator  # WINTERDAYS_FIRESTORE_EMULATOR, if set
     try:
-        find_start_script()
+        find_start_script(script)
     except EmulatorMissing as missing:
         pytest.skip(str(missing))
-    emulator = FirestoreEmulator(TEST_PROJECT)
+    emulator = FirestoreEmulator(TEST_PROJECT, start_script=script)
     emulator.start()
     return emulator
 

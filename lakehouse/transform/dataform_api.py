@@ -61,12 +61,12 @@ class DataformTransformRunner:
     def from_settings(cls, settings, client: dataform_v1.DataformClient | None = None) -> DataformTransformRunner:
         return cls(
             client or dataform_v1.DataformClient(),
-            settings.dataform_repository,
-            workspace=settings.dataform_workspace,
-            git_commitish=settings.dataform_git_commitish,
-            release_config=settings.dataform_release_config,
-            service_account=settings.dataform_service_account,
-            default_database=settings.project,
+            settings.transform.repository,
+            workspace=settings.transform.workspace,
+            git_commitish=settings.transform.git_commitish,
+            release_config=settings.transform.release_config,
+            service_account=settings.transform.service_account,
+            default_database=settings.gcp.project,
             install_key=lambda: _install_key_in_bigquery(settings),
         )
 
@@ -171,8 +171,8 @@ def _install_key_in_bigquery(settings) -> None:
     from lakehouse.pii import install_key
     from lakehouse.warehouse import connect
 
-    warehouse = connect(f"bigquery://{settings.project}")
+    warehouse = connect(f"bigquery://{settings.gcp.project}")
     try:
-        install_key(warehouse, settings.pii_key)
+        install_key(warehouse, settings.general.pii_key)
     finally:
         warehouse.close()

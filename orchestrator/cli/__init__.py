@@ -61,13 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logs.configure()
     settings, received = None, []
     try:
         with _sigterm_as_interrupt(received):
             settings = Settings.from_env()
+            logs.configure(settings.general.log_level)
             if getattr(args, "seed", None) is not None:
-                settings = settings.with_overrides(seed=args.seed)
+                settings = settings.with_overrides(general={"seed": args.seed})
             resolve_dates(args, settings)
             return args.handler(args, settings)
     except KeyboardInterrupt:
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 def exit_code(error: Exception, settings: Settings | None) -> tuple[int, str]:
     """(exit code, one-line message) of an error, by EXIT_CODES; re-raises a bug, with its traceback."""
     if isinstance(error, OSError) and settings is not None and _under(error.filename, settings):
-        return 2, (f"WINTERDAYS_HOME={settings.home} cannot be used ({error.strerror}: {error.filename}); "
+        return 2, (f"WINTERDAYS_HOME={settings.storage.home} cannot be used ({error.strerror}: {error.filename}); "
                    "point WINTERDAYS_HOME at a folder you can write")
     for kind, code, prefix in EXIT_CODES:
         if isinstance(error, kind):
@@ -90,7 +90,7 @@ def exit_code(error: Exception, settings: Settings | None) -> tuple[int, str]:
 
 
 def _under(filename, settings: Settings) -> bool:
-    return isinstance(filename, str) and (filename + "/").startswith(str(settings.home) + "/")
+    return isinstance(filename, str) and (filename + "/").startswith(str(settings.storage.home) + "/")
 
 
 @contextlib.contextmanager

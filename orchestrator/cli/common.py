@@ -23,7 +23,7 @@ def resolve_dates(args, settings: Settings) -> None:
 
 def tags(value: str, settings: Settings) -> tuple[str, ...]:
     """Comma-separated Dataform tags, each one the project declares (else BadRequest: exit 2)."""
-    return api_input.tags([t for t in value.split(",") if t], api_input.known_tags(settings.dataform_dir))
+    return api_input.tags([t for t in value.split(",") if t], api_input.known_tags(settings.transform.dataform_dir))
 
 
 def yesterday(settings: Settings) -> dt.date:

@@ -69,12 +69,11 @@ def retry_run(args, settings: Settings) -> int:
 
 
 def _run_with(settings: Settings, claim) -> int:
-    from lakehouse.documents import firestore_session
     from orchestrator import engine
     from orchestrator.resources import Resources
 
-    with firestore_session(settings):
-        resources = Resources.from_settings(settings)
+    resources = Resources.from_settings(settings)
+    with resources.documents.session():
         claimed = claim(resources)
         record = claimed.run if claimed.lease is None else engine.run_claimed(resources, claimed)
     print(json.dumps({"run_id": record["run_id"], "state": record["state"], "outcome": claimed.outcome,
@@ -83,13 +82,13 @@ def _run_with(settings: Settings, claim) -> int:
 
 
 def show_status(args, settings: Settings) -> int:
-    from lakehouse.documents import firestore_session
     from orchestrator.ledger import public
     from orchestrator.resources import Resources
 
     run_id = api_input.run_id(args.run_id) if args.run_id else None
-    with firestore_session(settings, read_only=True):
-        ledger = Resources.from_settings(settings).ledger
+    resources = Resources.from_settings(settings)
+    with resources.documents.session(read_only=True):
+        ledger = resources.ledger
         if run_id:
             record = ledger.get(run_id)
             if record is None:

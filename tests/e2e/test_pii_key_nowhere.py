@@ -13,8 +13,8 @@ from lakehouse.pii import keyed_hash
 @pytest.mark.e2e
 def test_after_a_demo_the_key_is_nowhere_but_its_table(demo):
     settings = demo.settings
-    key = settings.pii_key
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    key = settings.general.pii_key
+    con = duckdb.connect(str(settings.warehouse.path), read_only=True)
     try:
         assert con.execute("SELECT view_name FROM duckdb_views() WHERE sql LIKE ?", [f"%{key}%"]).fetchall() == []
         assert con.execute("SELECT count(*) FROM duckdb_views() WHERE sql LIKE '%winter_days_secrets%pii_key%'"
@@ -26,8 +26,8 @@ def test_after_a_demo_the_key_is_nowhere_but_its_table(demo):
     finally:
         con.close()
     assert pairs and all(pseudonym == keyed_hash(key, value) for value, pseudonym in pairs)
-    stored = [p for p in (settings.home / "dataform").rglob("*.json")]
+    stored = [p for p in (settings.storage.home / "dataform").rglob("*.json")]
     assert stored and not [p for p in stored if key in p.read_text()]
-    assert not [p for p in (settings.home / "logs").rglob("*") if p.is_file() and key in p.read_text()]
+    assert not [p for p in (settings.storage.home / "logs").rglob("*") if p.is_file() and key in p.read_text()]
     assert all(key not in log for log in demo.logs) and any("run succeeded" in log for log in demo.logs)
     assert key not in json.dumps(demo.ledger, default=str) + json.dumps(demo.second) + json.dumps(demo.first)

@@ -48,7 +48,7 @@ def timed(call, limit_s: float):
 def test_a_ledger_outage_leaves_the_service_answering_and_loses_no_run(settings, paused_emulator,
                                                                         blocking_step):
     started, release = blocking_step
-    settings = settings.with_overrides(retry_deadline_s=90.0)
+    settings = settings.with_overrides(storage={"retry_deadline_s": 90.0})
     client = create_app(settings, Resources.from_settings(settings)).test_client()
     accepted = client.post("/runs", json={"date": DAY, "wait": False})
     assert accepted.status_code == 202

@@ -64,7 +64,7 @@ def test_the_cli_refuses_what_the_api_refuses_before_touching_anything(settings,
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err, err
-    assert not settings.home.exists()  # no emulator started, no folder made
+    assert not settings.storage.home.exists()  # no emulator started, no folder made
 
 
 def test_an_unusable_home_is_one_line(local_env, tmp_path):
@@ -120,13 +120,13 @@ def test_a_corrupt_warehouse_is_named_and_left_untouched(settings, tmp_path):
 def test_the_dashboard_says_a_corrupt_warehouse_is_not_duckdb(settings, firestore):
     from test_app import make_client
 
-    settings.home.mkdir(parents=True)
-    settings.warehouse_path.write_bytes(b"garbage" * 1000)
+    settings.storage.home.mkdir(parents=True)
+    settings.warehouse.path.write_bytes(b"garbage" * 1000)
     response = make_client(settings).get("/dashboard")
     assert response.status_code == 500
     assert "is not a DuckDB database file" in response.get_data(as_text=True)
     assert "busy" not in response.get_data(as_text=True).lower()
-    assert settings.warehouse_path.read_bytes() == b"garbage" * 1000
+    assert settings.warehouse.path.read_bytes() == b"garbage" * 1000
 
 
 @pytest.mark.firestore
