@@ -118,11 +118,12 @@ def test_a_corrupt_warehouse_is_named_and_left_untouched(settings, tmp_path):
 
 
 def test_the_dashboard_says_a_corrupt_warehouse_is_not_duckdb(settings, firestore):
-    from test_app import make_client
+    from orchestrator.app import create_app
+    from orchestrator.resources import Resources
 
     settings.storage.home.mkdir(parents=True)
     settings.warehouse.path.write_bytes(b"garbage" * 1000)
-    response = make_client(settings).get("/dashboard")
+    response = create_app(settings, Resources.from_settings(settings)).test_client().get("/dashboard")
     assert response.status_code == 500
     assert "is not a DuckDB database file" in response.get_data(as_text=True)
     assert "busy" not in response.get_data(as_text=True).lower()
