@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Firestore emulator, a scratch WINTERDAYS_HOME, the Dataform CLI."""
+"""Shared fixtures: a real Firestore emulator, a scratch WINTERDAYS_HOME, the Dataform CLI, GoogleSQL's
+reference implementation."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from googlesql_service import GoogleSQLMissing, GoogleSQLServer, check_installed
 
 from lakehouse.emulator import EmulatorMissing, FirestoreEmulator, find_start_script
 from lakehouse.settings import Settings
@@ -77,3 +79,22 @@ def demo_run(firestore_emulator, dataform_dir, tmp_path_factory):
 def demo(demo_run):
     demo_run.restore_ledger()
     return demo_run
+
+
+@pytest.fixture(scope="session")
+def googlesql():
+    """A client of the session's one ZetaSQL local service (GoogleSQL's reference implementation)."""
+    try:
+        check_installed()
+    except GoogleSQLMissing as missing:
+        if "Linux x86-64 only" in str(missing):
+            pytest.skip(str(missing))
+        pytest.fail(str(missing))
+    from googlesql_client import GoogleSQL
+
+    server = GoogleSQLServer()
+    server.start()
+    client = GoogleSQL(server.address)
+    yield client
+    client.close()
+    server.stop()
