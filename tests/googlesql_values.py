@@ -87,6 +87,21 @@ def bigquery_name_of_duckdb(duck: str) -> str:
     return _DUCKDB.get(duck.upper(), duck)
 
 
+def bigquery_name_of_loaded(duck: str) -> str:
+    """The type BigQuery gives a column that DuckDB reads from a Parquet file as `duck` (BigQuery's load
+    rules: every integer is INT64, DECIMAL(P, S) is NUMERIC when it fits 29 integer and 9 fraction digits)."""
+    name = bigquery_name_of_duckdb(duck)
+    if name in ("INTEGER", "SMALLINT", "TINYINT", "UINTEGER", "USMALLINT", "UTINYINT"):
+        return "INT64"
+    if name == "FLOAT":
+        return "FLOAT64"
+    decimal = re.fullmatch(r"DECIMAL\((\d+),(\d+)\)", name)
+    if decimal:
+        precision, scale = int(decimal[1]), int(decimal[2])
+        return "NUMERIC" if scale <= 9 and precision - scale <= 29 else "BIGNUMERIC"
+    return name
+
+
 def _split_parens(text: str) -> list[str]:
     parts, depth, start = [], 0, 0
     for i, char in enumerate(text):

@@ -71,6 +71,9 @@ def _cast(node: exp.Cast) -> exp.Expression:
         return node
     value = node.this
     kind = _static_type(value)
+    integer = target.this != exp.DataType.Type.BOOLEAN
+    if integer and kind in (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT):
+        return _rounded(node, value)
     if kind is not None and kind != exp.DataType.Type.VARCHAR:
         return node  # not text: DuckDB and BigQuery agree
     text = exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR"))
@@ -82,7 +85,18 @@ def _cast(node: exp.Cast) -> exp.Expression:
         is_text = exp.EQ(this=exp.Anonymous(this="typeof", expressions=[value.copy()]),
                          expression=exp.Literal.string("VARCHAR"))
         ifs.insert(0, exp.If(this=exp.Not(this=exp.Paren(this=is_text)), true=node))
+        if integer:
+            is_float = exp.EQ(this=exp.Anonymous(this="typeof", expressions=[value.copy()]),
+                              expression=exp.Literal.string("DOUBLE"))
+            as_float = exp.TryCast(this=value.copy(), to=exp.DataType.build("DOUBLE"))
+            ifs.insert(0, exp.If(this=is_float, true=_rounded(node.copy(), as_float)))
     return exp.Case(ifs=ifs, default=refused)
+
+
+def _rounded(node: exp.Cast, value: exp.Expression) -> exp.Expression:
+    """FLOAT64 to INT64 rounds halves away from zero in BigQuery; DuckDB's cast rounds them to even."""
+    node.set("this", exp.Anonymous(this="round", expressions=[value.copy()]))
+    return node
 
 
 def _int64_from_text(text: exp.Expression) -> exp.Expression:
@@ -106,6 +120,17 @@ def _static_type(node: exp.Expression):
     if kind is None or kind.this in (exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL):
         return None
     return kind.this
+
+
+def _number(node: exp.Literal) -> exp.Expression:
+    """A literal with a point or exponent is FLOAT64 in BigQuery; DuckDB would make 0.15 a DECIMAL(3, 2)."""
+    if node.is_string or not re.search(r"[.eE]", node.this):
+        return node
+    parent = node.parent
+    if isinstance(parent, (exp.Cast, exp.TryCast)) and parent.to.this in (
+            exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL):
+        return node  # CAST(1.1 AS NUMERIC) is exact in BigQuery: the literal coerces to NUMERIC
+    return exp.Cast(this=node, to=exp.DataType.build("DOUBLE"))
 
 
 # -- arithmetic ---------------------------------------------------------------------------
@@ -329,6 +354,7 @@ _HANDLERS = {
     exp.DataType: _data_type,
     exp.Cast: _cast,
     exp.TryCast: _cast,
+    exp.Literal: _number,
     exp.Div: _div,
     exp.Anonymous: _anonymous,
     exp.DateAdd: _date_arith,
