@@ -21,8 +21,10 @@ Columns = list[tuple[str, str]]  # (name, BigQuery type name)
 
 
 class GoogleSQL:
-    def __init__(self, address: str):
+    def __init__(self, address: str, timeout_s: float = 30):
         self.channel = grpc.insecure_channel(address)
+        # the server prints its start line a moment before it accepts connections
+        grpc.channel_ready_future(self.channel).result(timeout=timeout_s)
         self.stub = local_service_grpc.ZetaSqlLocalServiceStub(self.channel)
         self.options = self._bigquery_options()
 

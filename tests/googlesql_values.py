@@ -147,7 +147,7 @@ def from_value(value: value_pb2.ValueProto, kind: type_pb2.TypeProto):
 
 def _decimal(packed: bytes, scale: int) -> Decimal:
     """NUMERIC/BIGNUMERIC travel as the little-endian two's complement of value * 10^scale."""
-    return Decimal(int.from_bytes(packed, "little", signed=True)).scaleb(-scale)
+    return Decimal(f"{int.from_bytes(packed, 'little', signed=True)}E-{scale}")  # exact: no context rounding
 
 
 def _datetime(bits: int, nanos: int) -> dt.datetime:
@@ -175,7 +175,10 @@ def to_value(python, kind: type_pb2.TypeProto) -> value_pb2.ValueProto:
         fields = [to_value(python[f.field_name], f.field_type) for f in kind.struct_type.field]
         return value_pb2.ValueProto(struct_value=value_pb2.ValueProto.Struct(field=fields))
     if k == K.TYPE_NUMERIC:
-        scaled = int(Decimal(python).scaleb(9).to_integral_value())
+        sign, digits, exponent = Decimal(python).as_tuple()
+        magnitude = int("".join(map(str, digits)) or "0")
+        scaled = (-1 if sign else 1) * (magnitude * 10 ** (exponent + 9) if exponent >= -9 else
+                                        round(magnitude / 10 ** (-exponent - 9)))
         return value_pb2.ValueProto(numeric_value=_packed(scaled))
     if k == K.TYPE_DATE:
         return value_pb2.ValueProto(date_value=(python - EPOCH).days)

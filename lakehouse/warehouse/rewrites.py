@@ -31,6 +31,9 @@ _ELEMENT = re.compile(r"%(?:E\d|E\*|E|-)?.")
 NUMERIC = exp.DataType.build("DECIMAL(38, 9)")  # BigQuery NUMERIC; DuckDB's bare DECIMAL is (18, 3)
 _HARMLESS_TABLE_OPTIONS = {"description", "labels", "friendly_name", "expiration_timestamp",
                            "partition_expiration_days", "require_partition_filter"}
+_DATE_TEXT = r"\s*[0-9]{1,4}-[0-9]{1,2}-[0-9]{1,2}\s*"
+_FIRST_DATE, _LAST_DATE = "0001-01-01", "9999-12-31"
+_MAX_ARRAY = 16000  # GoogleSQL refuses to generate longer arrays
 _INT64_TEXT = r"\s*[+-]?(0[xX][0-9a-fA-F]+|[0-9]+)\s*"  # decimal or hex digits, as BigQuery casts them
 
 
@@ -67,11 +70,16 @@ def _cast(node: exp.Cast) -> exp.Expression:
         pattern, from_text = _INT64_TEXT, _int64_from_text
     elif target.this == exp.DataType.Type.BOOLEAN:
         pattern, from_text = r"(?i)(true|false)", _bool_from_text
+    elif target.this == exp.DataType.Type.DATE:  # DuckDB also reads a timestamp's text as its date
+        cast = exp.TryCast if isinstance(node, exp.TryCast) else exp.Cast
+        pattern, from_text = _DATE_TEXT, lambda text: cast(this=text, to=target.copy())
+    elif target.this == exp.DataType.Type.DOUBLE and _static_type(node.this) == exp.DataType.Type.VARCHAR:
+        return _hex_to_float(node)
     else:
         return node
     value = node.this
     kind = _static_type(value)
-    integer = target.this != exp.DataType.Type.BOOLEAN
+    integer = target.this in (exp.DataType.Type.BIGINT, exp.DataType.Type.INT)
     if integer and kind in (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT):
         return _rounded(node, value)
     if kind is not None and kind != exp.DataType.Type.VARCHAR:
@@ -91,6 +99,15 @@ def _cast(node: exp.Cast) -> exp.Expression:
             as_float = exp.TryCast(this=value.copy(), to=exp.DataType.build("DOUBLE"))
             ifs.insert(0, exp.If(this=is_float, true=_rounded(node.copy(), as_float)))
     return exp.Case(ifs=ifs, default=refused)
+
+
+def _hex_to_float(node: exp.Cast) -> exp.Expression:
+    """GoogleSQL reads hex text ('0x1F', '-0x1F') as FLOAT64 too; DuckDB does not."""
+    text = node.this
+    hexadecimal = exp.Anonymous(this="regexp_full_match",
+                                expressions=[text.copy(), exp.Literal.string(r"\s*[+-]?0[xX][0-9a-fA-F]+\s*")])
+    as_float = exp.Cast(this=_int64_from_text(text.copy()), to=exp.DataType.build("DOUBLE"))
+    return exp.Case(ifs=[exp.If(this=hexadecimal, true=as_float)], default=node)
 
 
 def _rounded(node: exp.Cast, value: exp.Expression) -> exp.Expression:
@@ -137,6 +154,7 @@ def _number(node: exp.Literal) -> exp.Expression:
 
 def _div(node: exp.Div) -> exp.Expression:
     """BigQuery x / 0 is an error; DuckDB returns inf or NULL."""
+    _numeric_division(node)
     divisor = node.expression
     if isinstance(divisor, exp.Literal) and not divisor.is_string and float(divisor.name) != 0:
         return node
@@ -174,9 +192,14 @@ def _date_arith(node: exp.Expression) -> exp.Expression:
         _week_start(node.args.get("unit"))
         if _static_type(node.this) in (exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMP):
             return node
-    if isinstance(node.parent, exp.Cast):
-        return node
-    return exp.Cast(this=node, to=exp.DataType.build("DATE"))
+    if isinstance(node, exp.DateTrunc):
+        return node if isinstance(node.parent, exp.Cast) else exp.Cast(this=node, to=exp.DataType.build("DATE"))
+    # DATE_ADD/DATE_SUB past 9999-12-31 or before 0001-01-01 is an error in BigQuery; DuckDB goes on
+    day = exp.Cast(this=node, to=exp.DataType.build("DATE"))
+    in_range = exp.Between(this=day, low=exp.cast(exp.Literal.string(_FIRST_DATE), "DATE"),
+                           high=exp.cast(exp.Literal.string(_LAST_DATE), "DATE"))
+    return exp.Case(ifs=[exp.If(this=exp.Or(this=in_range, expression=exp.Is(this=day.copy(), expression=exp.Null())),
+                                true=day.copy())], default=exp.cast(_error("date overflow"), "DATE"))
 
 
 def _week_start(unit) -> str:
@@ -328,6 +351,57 @@ def _to_json_string(node: exp.JSONFormat) -> exp.Expression:
                          "build the string from typed columns instead")
 
 
+def _count_if(node: exp.CountIf) -> exp.Expression:
+    """COUNTIF is an INT64 count, 0 over no rows; DuckDB's count_if is a HUGEINT sum, NULL over no rows."""
+    return exp.Count(this=exp.Case(ifs=[exp.If(this=node.this, true=exp.Literal.number(1))]))
+
+
+def _json_value(node: exp.JSONExtractScalar) -> exp.Expression:
+    """JSON_VALUE: NULL for text that is not JSON (DuckDB raises); DuckDB rewrites a decimal number's text
+    (1.50 -> 1.5), so unless the value is cast, such a number raises rather than answer other text."""
+    document = node.this
+    if not isinstance(document, exp.ParseJSON):
+        valid = exp.Anonymous(this="json_valid", expressions=[document.copy()])
+        node.set("this", exp.Case(ifs=[exp.If(this=valid, true=document.copy())]))
+    if isinstance(node.parent, (exp.Cast, exp.TryCast)) and node.parent.to.this != exp.DataType.Type.VARCHAR:
+        return node
+    kind = exp.Anonymous(this="json_type", expressions=[node.this.copy(), node.expression.copy()])
+    decimal = exp.EQ(this=kind, expression=exp.Literal.string("DOUBLE"))
+    return exp.Case(ifs=[exp.If(this=decimal, true=_error("JSON_VALUE of a decimal number: DuckDB normalises its "
+                                                           "text; cast it (SAFE_CAST(... AS FLOAT64/NUMERIC))"))],
+                    default=node)
+
+
+def _numeric_division(node: exp.Expression) -> exp.Expression:
+    """NUMERIC / NUMERIC and AVG(NUMERIC) are NUMERIC in BigQuery; DuckDB divides decimals as DOUBLE."""
+    operands = [node.this] if isinstance(node, exp.Avg) else [node.this, node.expression]
+    if all(_static_type(o) == exp.DataType.Type.DECIMAL for o in operands):
+        raise UnsupportedSQL(f"{node.sql('bigquery')[:80]}: NUMERIC division is exact to 9 digits in BigQuery, "
+                             "DuckDB divides decimals as FLOAT64; cast an operand to FLOAT64")
+    return node
+
+
+def _safe_divide(node: exp.SafeDivide) -> exp.Expression:
+    """SAFE_DIVIDE is NULL where the division fails, overflow to +-inf included."""
+    _numeric_division(node)
+    a, b = (exp.Cast(this=x.copy(), to=exp.DataType.build("DOUBLE")) for x in (node.this, node.expression))
+    quotient = exp.Div(this=a, expression=b)
+    finite = exp.And(this=exp.Anonymous(this="isfinite", expressions=[a.copy()]),
+                     expression=exp.Anonymous(this="isfinite", expressions=[b.copy()]))
+    overflow = exp.And(this=finite, expression=exp.Anonymous(this="isinf", expressions=[quotient.copy()]))
+    zero = exp.EQ(this=b.copy(), expression=exp.Literal.number(0))
+    return exp.Case(ifs=[exp.If(this=exp.Or(this=zero, expression=overflow), true=exp.Null())], default=quotient)
+
+
+def _generate_date_array(node: exp.GenerateDateArray) -> exp.Expression:
+    array = exp.Cast(this=node, to=exp.DataType.build("DATE[]", dialect="duckdb"))
+    too_long = exp.GT(this=exp.ArraySize(this=array.copy()), expression=exp.Literal.number(_MAX_ARRAY))
+    return exp.Case(ifs=[exp.If(this=too_long, true=exp.cast(_error(
+        f"Cannot generate arrays with more than {_MAX_ARRAY} elements"), exp.DataType.build("DATE[]",
+                                                                                              dialect="duckdb")))],
+                    default=array)
+
+
 # -- DDL ------------------------------------------------------------------------------------
 
 def _create(node: exp.Create) -> exp.Expression:
@@ -371,6 +445,11 @@ _HANDLERS = {
     exp.IgnoreNulls: _array_agg,
     exp.Bracket: _bracket,
     exp.JSONFormat: _to_json_string,
+    exp.JSONExtractScalar: _json_value,
+    exp.SafeDivide: _safe_divide,
+    exp.Avg: _numeric_division,
+    exp.CountIf: _count_if,
+    exp.GenerateDateArray: _generate_date_array,
     exp.Create: _create,
     exp.FarmFingerprint: _unsupported("FARM_FINGERPRINT (FarmHash Fingerprint64) has no DuckDB equivalent"),
     exp.Collate: _unsupported("collations other than binary are not translated"),
