@@ -12,9 +12,13 @@ from __future__ import annotations
 import re
 
 from sqlglot import exp
-from sqlglot.optimizer.annotate_types import annotate_types
 
 from lakehouse.warehouse import UnsupportedSQL
+from lakehouse.warehouse.functions import HANDLERS as FUNCTION_HANDLERS
+from lakehouse.warehouse.functions import date_in_range, to_bytes, to_string
+from lakehouse.warehouse.functions import error as _error
+from lakehouse.warehouse.functions import numeric_division as _numeric_division
+from lakehouse.warehouse.functions import static_type as _static_type
 
 # BigQuery format elements with the same meaning in DuckDB's strftime/strptime.
 FORMAT_ELEMENTS = {
@@ -32,8 +36,9 @@ NUMERIC = exp.DataType.build("DECIMAL(38, 9)")  # BigQuery NUMERIC; DuckDB's bar
 _HARMLESS_TABLE_OPTIONS = {"description", "labels", "friendly_name", "expiration_timestamp",
                            "partition_expiration_days", "require_partition_filter"}
 _DATE_TEXT = r"\s*[0-9]{1,4}-[0-9]{1,2}-[0-9]{1,2}\s*"
+# types whose text BigQuery writes otherwise than DuckDB (None: unknown until run time)
+_WRITTEN_OTHERWISE = (None, exp.DataType.Type.DECIMAL, exp.DataType.Type.DOUBLE, exp.DataType.Type.TIMESTAMPTZ)
 _FIRST_DATE, _LAST_DATE = "0001-01-01", "9999-12-31"
-_MAX_ARRAY = 16000  # GoogleSQL refuses to generate longer arrays
 _INT64_TEXT = r"\s*[+-]?(0[xX][0-9a-fA-F]+|[0-9]+)\s*"  # decimal or hex digits, as BigQuery casts them
 
 
@@ -75,6 +80,12 @@ def _cast(node: exp.Cast) -> exp.Expression:
         pattern, from_text = _DATE_TEXT, lambda text: cast(this=text, to=target.copy())
     elif target.this == exp.DataType.Type.DOUBLE and _static_type(node.this) == exp.DataType.Type.VARCHAR:
         return _hex_to_float(node)
+    elif target.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT) and \
+            _static_type(node.this) in _WRITTEN_OTHERWISE:
+        return to_string(node.this, node)
+    elif target.this in (exp.DataType.Type.BINARY, exp.DataType.Type.VARBINARY, exp.DataType.Type.BLOB) and \
+            _static_type(node.this) in (None, exp.DataType.Type.VARCHAR):
+        return to_bytes(node.this, node)
     else:
         return node
     value = node.this
@@ -129,27 +140,6 @@ def _bool_from_text(text: exp.Expression) -> exp.Expression:
     return exp.EQ(this=exp.Lower(this=text), expression=exp.Literal.string("true"))
 
 
-def _static_type(node: exp.Expression):
-    try:
-        kind = annotate_types(node.copy(), dialect="bigquery").type
-    except Exception:  # annotation is best effort; unknown means "decide at run time"
-        return None
-    if kind is None or kind.this in (exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL):
-        return None
-    return kind.this
-
-
-def _number(node: exp.Literal) -> exp.Expression:
-    """A literal with a point or exponent is FLOAT64 in BigQuery; DuckDB would make 0.15 a DECIMAL(3, 2)."""
-    if node.is_string or not re.search(r"[.eE]", node.this):
-        return node
-    parent = node.parent
-    if isinstance(parent, (exp.Cast, exp.TryCast)) and parent.to.this in (
-            exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL):
-        return node  # CAST(1.1 AS NUMERIC) is exact in BigQuery: the literal coerces to NUMERIC
-    return exp.Cast(this=node, to=exp.DataType.build("DOUBLE"))
-
-
 # -- arithmetic ---------------------------------------------------------------------------
 
 def _div(node: exp.Div) -> exp.Expression:
@@ -192,14 +182,7 @@ def _date_arith(node: exp.Expression) -> exp.Expression:
         _week_start(node.args.get("unit"))
         if _static_type(node.this) in (exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMP):
             return node
-    if isinstance(node, exp.DateTrunc):
-        return node if isinstance(node.parent, exp.Cast) else exp.Cast(this=node, to=exp.DataType.build("DATE"))
-    # DATE_ADD/DATE_SUB past 9999-12-31 or before 0001-01-01 is an error in BigQuery; DuckDB goes on
-    day = exp.Cast(this=node, to=exp.DataType.build("DATE"))
-    in_range = exp.Between(this=day, low=exp.cast(exp.Literal.string(_FIRST_DATE), "DATE"),
-                           high=exp.cast(exp.Literal.string(_LAST_DATE), "DATE"))
-    return exp.Case(ifs=[exp.If(this=exp.Or(this=in_range, expression=exp.Is(this=day.copy(), expression=exp.Null())),
-                                true=day.copy())], default=exp.cast(_error("date overflow"), "DATE"))
+    return date_in_range(node)
 
 
 def _week_start(unit) -> str:
@@ -213,6 +196,14 @@ def _week_start(unit) -> str:
 
 
 def _extract(node: exp.Extract) -> exp.Expression:
+    """EXTRACT is INT64 (DuckDB types it DOUBLE for a NULL argument); DATE and TIME parts are those types."""
+    result = _extract_part(node)
+    if isinstance(result, exp.Cast):
+        return result
+    return exp.Cast(this=result, to=exp.DataType.build("BIGINT"))
+
+
+def _extract_part(node: exp.Extract) -> exp.Expression:
     part, value = node.this, node.expression
     name = part.name.upper() if isinstance(part, exp.Var) else ""
     if _static_type(value) == exp.DataType.Type.TIMESTAMPTZ:
@@ -299,8 +290,8 @@ def _format(node: exp.Format) -> exp.Expression:
     if not isinstance(fmt, exp.Literal) or not fmt.is_string:
         raise UnsupportedSQL("FORMAT needs a literal format string")
     for element in re.findall(r"%[^a-zA-Z%]*[a-zA-Z%]", fmt.name):
-        if not re.fullmatch(r"%(%|d|i|s|(\.\d+)?f)", element):
-            raise UnsupportedSQL(f"FORMAT element {element} is not translated (supported: %d %i %s %f %.Nf %%)")
+        if not re.fullmatch(r"%(%|0?\d*[di]|s|(\.\d+)?f)", element):
+            raise UnsupportedSQL(f"FORMAT element {element} is not translated (supported: %d %i %0Nd %s %f %.Nf %%)")
     return exp.Anonymous(this="printf", expressions=[fmt, *node.expressions])
 
 
@@ -351,57 +342,6 @@ def _to_json_string(node: exp.JSONFormat) -> exp.Expression:
                          "build the string from typed columns instead")
 
 
-def _count_if(node: exp.CountIf) -> exp.Expression:
-    """COUNTIF is an INT64 count, 0 over no rows; DuckDB's count_if is a HUGEINT sum, NULL over no rows."""
-    return exp.Count(this=exp.Case(ifs=[exp.If(this=node.this, true=exp.Literal.number(1))]))
-
-
-def _json_value(node: exp.JSONExtractScalar) -> exp.Expression:
-    """JSON_VALUE: NULL for text that is not JSON (DuckDB raises); DuckDB rewrites a decimal number's text
-    (1.50 -> 1.5), so unless the value is cast, such a number raises rather than answer other text."""
-    document = node.this
-    if not isinstance(document, exp.ParseJSON):
-        valid = exp.Anonymous(this="json_valid", expressions=[document.copy()])
-        node.set("this", exp.Case(ifs=[exp.If(this=valid, true=document.copy())]))
-    if isinstance(node.parent, (exp.Cast, exp.TryCast)) and node.parent.to.this != exp.DataType.Type.VARCHAR:
-        return node
-    kind = exp.Anonymous(this="json_type", expressions=[node.this.copy(), node.expression.copy()])
-    decimal = exp.EQ(this=kind, expression=exp.Literal.string("DOUBLE"))
-    return exp.Case(ifs=[exp.If(this=decimal, true=_error("JSON_VALUE of a decimal number: DuckDB normalises its "
-                                                           "text; cast it (SAFE_CAST(... AS FLOAT64/NUMERIC))"))],
-                    default=node)
-
-
-def _numeric_division(node: exp.Expression) -> exp.Expression:
-    """NUMERIC / NUMERIC and AVG(NUMERIC) are NUMERIC in BigQuery; DuckDB divides decimals as DOUBLE."""
-    operands = [node.this] if isinstance(node, exp.Avg) else [node.this, node.expression]
-    if all(_static_type(o) == exp.DataType.Type.DECIMAL for o in operands):
-        raise UnsupportedSQL(f"{node.sql('bigquery')[:80]}: NUMERIC division is exact to 9 digits in BigQuery, "
-                             "DuckDB divides decimals as FLOAT64; cast an operand to FLOAT64")
-    return node
-
-
-def _safe_divide(node: exp.SafeDivide) -> exp.Expression:
-    """SAFE_DIVIDE is NULL where the division fails, overflow to +-inf included."""
-    _numeric_division(node)
-    a, b = (exp.Cast(this=x.copy(), to=exp.DataType.build("DOUBLE")) for x in (node.this, node.expression))
-    quotient = exp.Div(this=a, expression=b)
-    finite = exp.And(this=exp.Anonymous(this="isfinite", expressions=[a.copy()]),
-                     expression=exp.Anonymous(this="isfinite", expressions=[b.copy()]))
-    overflow = exp.And(this=finite, expression=exp.Anonymous(this="isinf", expressions=[quotient.copy()]))
-    zero = exp.EQ(this=b.copy(), expression=exp.Literal.number(0))
-    return exp.Case(ifs=[exp.If(this=exp.Or(this=zero, expression=overflow), true=exp.Null())], default=quotient)
-
-
-def _generate_date_array(node: exp.GenerateDateArray) -> exp.Expression:
-    array = exp.Cast(this=node, to=exp.DataType.build("DATE[]", dialect="duckdb"))
-    too_long = exp.GT(this=exp.ArraySize(this=array.copy()), expression=exp.Literal.number(_MAX_ARRAY))
-    return exp.Case(ifs=[exp.If(this=too_long, true=exp.cast(_error(
-        f"Cannot generate arrays with more than {_MAX_ARRAY} elements"), exp.DataType.build("DATE[]",
-                                                                                              dialect="duckdb")))],
-                    default=array)
-
-
 # -- DDL ------------------------------------------------------------------------------------
 
 def _create(node: exp.Create) -> exp.Expression:
@@ -419,16 +359,12 @@ def _create(node: exp.Create) -> exp.Expression:
     return node
 
 
-def _error(message: str) -> exp.Expression:
-    return exp.Anonymous(this="error", expressions=[exp.Literal.string(message)])
-
-
 _HANDLERS = {
+    **FUNCTION_HANDLERS,
     exp.Table: _table,
     exp.DataType: _data_type,
     exp.Cast: _cast,
     exp.TryCast: _cast,
-    exp.Literal: _number,
     exp.Div: _div,
     exp.Anonymous: _anonymous,
     exp.DateAdd: _date_arith,
@@ -445,11 +381,6 @@ _HANDLERS = {
     exp.IgnoreNulls: _array_agg,
     exp.Bracket: _bracket,
     exp.JSONFormat: _to_json_string,
-    exp.JSONExtractScalar: _json_value,
-    exp.SafeDivide: _safe_divide,
-    exp.Avg: _numeric_division,
-    exp.CountIf: _count_if,
-    exp.GenerateDateArray: _generate_date_array,
     exp.Create: _create,
     exp.FarmFingerprint: _unsupported("FARM_FINGERPRINT (FarmHash Fingerprint64) has no DuckDB equivalent"),
     exp.Collate: _unsupported("collations other than binary are not translated"),
