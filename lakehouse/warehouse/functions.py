@@ -129,6 +129,13 @@ def _float_overflow(node: exp.Binary) -> exp.Expression:
     return _when(overflow, "double overflow", exp.Paren(this=node))
 
 
+def _concat(node: exp.Concat) -> exp.Expression:
+    """CONCAT with a bare NULL is a NULL STRING; DuckDB's `'a' || NULL` has no type."""
+    if any(isinstance(a, exp.Null) for a in node.expressions):
+        return exp.Cast(this=node, to=exp.DataType.build("VARCHAR"))
+    return node
+
+
 def _ln(node: exp.Expression) -> exp.Expression:
     """LN/LOG10 of zero or a negative is an error in BigQuery; DuckDB answers -inf or NaN."""
     return _when(exp.LTE(this=node.this.copy(), expression=exp.Literal.number(0)),
@@ -287,6 +294,7 @@ HANDLERS = {
     exp.CountIf: _count_if,
     exp.GenerateDateArray: _generate_date_array,
     exp.Ln: _ln,
+    exp.Concat: _concat,
     exp.Add: _float_overflow,
     exp.Sub: _float_overflow,
     exp.Mul: _float_overflow,
