@@ -98,3 +98,11 @@ def googlesql():
     yield client
     client.close()
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_lake(dataform_dir, tmp_path_factory):
+    """The parity tests' lake (tests/tiny_lake.py): (compiled graph, DuckDB warehouse URI)."""
+    from tiny_lake import build
+
+    return build(tmp_path_factory.mktemp("tiny-lake"), dataform_dir)

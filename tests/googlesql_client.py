@@ -106,6 +106,7 @@ def _table(name: str, columns: Columns, serial: int):
 def _content(columns: Columns, rows: list[dict]):
     kinds = [type_proto(t) for _, t in columns]
     content = local_service.TableContent()
+    content.table_data.SetInParent()  # an empty table still has (no) rows
     for row in rows:
         content.table_data.row.add(cell=[to_value(row[c], k) for (c, _), k in zip(columns, kinds, strict=True)])
     return content

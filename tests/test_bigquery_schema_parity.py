@@ -1,7 +1,7 @@
 """Schema parity: every compiled table, view, incremental table and assertion has, on DuckDB, the column
 types GoogleSQL (BigQuery's SQL front end) infers for the same SQL.
 
-The project runs on a small synthetic bronze through the local runner; then each action's query
+The project runs on the tiny lake (tests/tiny_lake.py) through the local runner; then each action's query
 is analyzed by GoogleSQL's reference implementation with a catalog of its upstream schemas (the
 types GoogleSQL inferred for the upstream actions; for the external source tables and the tables
 the ML pipeline writes, their DuckDB types, which are given, not inferred), and the inferred types
@@ -10,37 +10,18 @@ must equal the DuckDB table's types as BigQuery names them (googlesql_values.big
 
 from __future__ import annotations
 
-import datetime as dt
-import sys
-from pathlib import Path
-
 import pytest
 from googlesql_values import bigquery_name_of_duckdb, bigquery_name_of_loaded
 
-from lakehouse.transform.actions import Selection, actions_from_graph, execution_order
-from lakehouse.transform.local import LocalTransformRunner
+from lakehouse.transform.actions import actions_from_graph, execution_order
 from lakehouse.warehouse import connect
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from synthetic_bronze import write_bronze  # noqa: E402
-
 pytestmark = [pytest.mark.dataform, pytest.mark.googlesql]
-RUN_DATE = dt.date(2026, 3, 4)
-
-
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, dataform_dir):
-    """The project run once on four days of bronze: (compiled graph, DuckDB column types by table)."""
-    home = tmp_path_factory.mktemp("schema")
-    write_bronze(home / "bronze", start=RUN_DATE - dt.timedelta(days=3), days=4, sales=300, events=1500,
-                 startups=20, customers=40, refund_share=0.2)
-    runner = LocalTransformRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform")
-    compilation = runner.compile({"bronze_uri": str(home / "bronze"), "pii_key": "k",
-                                  "run_date": RUN_DATE.isoformat(), "snapshot_days": "3"})
-    result = runner.wait(runner.invoke(compilation, Selection()))
-    failed = [a for a in result.actions if a["state"] != "SUCCEEDED" and a["kind"] != "assertion"]
-    assert not failed, failed
-    warehouse = connect(runner.warehouse_uri)
+def built(tiny_lake):
+    """The compiled graph and the DuckDB column types by table."""
+    graph, uri = tiny_lake
+    warehouse = connect(uri, read_only=True)
     try:
         rows = warehouse.run_native("SELECT table_schema, table_name, column_name, data_type "
                                     "FROM information_schema.columns ORDER BY ordinal_position").fetchall()
@@ -49,7 +30,7 @@ def built(tmp_path_factory, dataform_dir):
     duckdb_types: dict[str, list[tuple[str, str]]] = {}
     for schema, table, column, kind in rows:
         duckdb_types.setdefault(f"{schema}.{table}", []).append((column, kind))
-    return runner.graph(compilation), duckdb_types
+    return graph, duckdb_types
 
 
 def _full_name(target: dict) -> str:
