@@ -94,7 +94,7 @@ def googlesql():
 
     server = GoogleSQLServer()
     server.start()
-    client = GoogleSQL(server.address)
+    client = GoogleSQL(server.address, log=server.log)
     yield client
     client.close()
     server.stop()

@@ -21,7 +21,8 @@ Columns = list[tuple[str, str]]  # (name, BigQuery type name)
 
 
 class GoogleSQL:
-    def __init__(self, address: str, timeout_s: float = 30):
+    def __init__(self, address: str, timeout_s: float = 30, log=lambda: ""):
+        self.log = log  # the server's output, to name a crash
         self.channel = grpc.insecure_channel(address)
         # the server prints its start line a moment before it accepts connections
         grpc.channel_ready_future(self.channel).result(timeout=timeout_s)
@@ -42,7 +43,9 @@ class GoogleSQL:
         try:
             return method(request)
         except grpc.RpcError as error:
-            raise GoogleSQLError(f"{error.code().name}: {error.details()}") from None
+            unavailable = error.code() == grpc.StatusCode.UNAVAILABLE
+            crashed = f"; the server's last output: {self.log()[-1500:]}" if unavailable else ""
+            raise GoogleSQLError(f"{error.code().name}: {error.details()}{crashed}") from None
 
     # -- expressions ----------------------------------------------------------------------
     def evaluate(self, expression: str) -> tuple[object, str]:
@@ -95,6 +98,28 @@ class GoogleSQL:
         rows = [{c.name: from_value(v, c.type) for c, v in zip(kinds, row.cell, strict=True)}
                 for row in response.content.table_data.row]
         return columns, rows
+
+    def modify(self, sql: str, target: str, tables: dict[str, tuple[Columns, list[dict]]],
+               primary_key: tuple[str, ...]) -> list[tuple[str, dict, tuple]]:
+        """Run an INSERT, UPDATE or DELETE over the given table contents; the rows it touched, each with its
+        operation (INSERT, DELETE, UPDATE), its new values and its old primary key."""
+        catalog = self.catalog({k: c for k, (c, _) in tables.items()})
+        positions = [[c for c, _ in tables[target][0]].index(k) for k in primary_key]
+        for table in [*catalog.table, *(t for sub in catalog.catalog for t in sub.table)]:
+            if table.name in (target, target.split(".")[-1]):
+                table.primary_key_column_index.extend(positions)
+        request = local_service.EvaluateModifyRequest(sql=sql, options=self.options, simple_catalog=catalog)
+        for name, (columns, rows) in tables.items():
+            request.table_content[name].CopyFrom(_content(columns, rows))
+        response = self._call(self.stub.EvaluateModify, request)
+        columns = tables[target][0]
+        kinds = [type_proto(t) for _, t in columns]
+        operation = local_service.EvaluateModifyResponse.Row.Operation
+        key_kinds = [kinds[p] for p in positions]
+        return [(operation.Name(row.operation),
+                 {c: from_value(v, k) for (c, _), k, v in zip(columns, kinds, row.cell, strict=False)},
+                 tuple(from_value(v, k) for k, v in zip(key_kinds, row.old_primary_key, strict=True)))
+                for row in response.content]
 
 
 def _table(name: str, columns: Columns, serial: int):

@@ -63,6 +63,9 @@ class GoogleSQLServer:
         self.process: subprocess.Popen | None = None
         self._log: list[str] = []
 
+    def log(self) -> str:
+        return "".join(self._log)
+
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"

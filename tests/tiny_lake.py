@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -48,9 +49,26 @@ def build(home: Path, dataform_dir: Path) -> tuple[dict, str]:
     write_bronze(bronze, start=RUN_DATE - dt.timedelta(days=DAYS - 1), days=DAYS, sales=120, events=500,
                  startups=12, customers=30, refund_share=0.25)
     _odd_lines(bronze)
+    return _run(home, dataform_dir, RUN_DATE)
+
+
+def next_day(home: Path, dataform_dir: Path) -> tuple[dict, str]:
+    """The lake at `home` (a copy of one build made) receives a fifth day, whose sales reuse known sale ids
+    (new versions of them) and add new ones, and runs again: its incremental tables MERGE."""
+    day = RUN_DATE + dt.timedelta(days=1)
+    write_bronze(home / "arriving", start=day, days=1, sales=150, events=100, startups=2, customers=30,
+                 refund_share=0.25, seed=11)
+    for source in (home / "arriving").iterdir():
+        for partition in source.iterdir():
+            shutil.copytree(partition, home / "bronze" / source.name / partition.name, dirs_exist_ok=True)
+    shutil.rmtree(home / "arriving")
+    return _run(home, dataform_dir, day)
+
+
+def _run(home: Path, dataform_dir: Path, run_date: dt.date) -> tuple[dict, str]:
     runner = LocalTransformRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform")
-    compilation = runner.compile({"bronze_uri": str(bronze), "pii_key": "k", "run_date": RUN_DATE.isoformat(),
-                                  "snapshot_days": "3"})
+    compilation = runner.compile({"bronze_uri": str(home / "bronze"), "pii_key": "k",
+                                  "run_date": run_date.isoformat(), "snapshot_days": "3"})
     result = runner.wait(runner.invoke(compilation, Selection()))
     failed = [a for a in result.actions if a["state"] != "SUCCEEDED" and a["kind"] != "assertion"]
     assert not failed, failed
