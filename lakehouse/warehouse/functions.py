@@ -41,12 +41,14 @@ def _count_if(node: exp.CountIf) -> exp.Expression:
 
 
 def _json_value(node: exp.JSONExtractScalar) -> exp.Expression:
-    """JSON_VALUE: NULL for text that is not JSON (DuckDB raises); DuckDB rewrites a decimal number's text
-    (1.50 -> 1.5), so unless the value is cast, such a number raises rather than answer other text."""
+    """JSON_VALUE of text: NULL for text that is not JSON (DuckDB raises); DuckDB rewrites a decimal number's
+    text (1.50 -> 1.5) where BigQuery keeps it, so unless the value is cast such a number raises rather than
+    answer other text. Of a PARSE_JSON value, both engines write the parsed number alike."""
     document = node.this
-    if not isinstance(document, exp.ParseJSON):
-        valid = exp.Anonymous(this="json_valid", expressions=[document.copy()])
-        node.set("this", exp.Case(ifs=[exp.If(this=valid, true=document.copy())]))
+    if isinstance(document, exp.ParseJSON):
+        return node  # a parsed JSON's numbers are normalised by both engines alike
+    valid = exp.Anonymous(this="json_valid", expressions=[document.copy()])
+    node.set("this", exp.Case(ifs=[exp.If(this=valid, true=document.copy())]))
     if isinstance(node.parent, (exp.Cast, exp.TryCast)) and node.parent.to.this != exp.DataType.Type.VARCHAR:
         return node
     kind = exp.Anonymous(this="json_type", expressions=[node.this.copy(), node.expression.copy()])
@@ -118,10 +120,10 @@ def _not_null(*values: exp.Expression) -> exp.Expression:
     return exp.and_(*[exp.Not(this=exp.Is(this=v.copy(), expression=exp.Null())) for v in values if v is not None])
 
 
-def _float_overflow(node: exp.Binary) -> exp.Expression:
-    """FLOAT64 +, -, * overflowing to +-inf from finite operands is an error in BigQuery (known types only:
-    a guard on every column's arithmetic would cost every query)."""
-    if static_type(node) != exp.DataType.Type.DOUBLE:
+def float_overflow(node: exp.Binary, kind=None) -> exp.Expression:
+    """FLOAT64 +, -, *, / overflowing to +-inf from finite operands is an error in BigQuery (known types
+    only: a guard on every column's arithmetic would cost every query). `kind`: the node's type, if known."""
+    if (kind or static_type(node)) != exp.DataType.Type.DOUBLE:
         return node
     operands = [exp.Cast(this=x.copy(), to=exp.DataType.build("DOUBLE")) for x in (node.this, node.expression)]
     finite = exp.and_(*[_call("isfinite", x) for x in operands])
@@ -295,9 +297,9 @@ HANDLERS = {
     exp.GenerateDateArray: _generate_date_array,
     exp.Ln: _ln,
     exp.Concat: _concat,
-    exp.Add: _float_overflow,
-    exp.Sub: _float_overflow,
-    exp.Mul: _float_overflow,
+    exp.Add: float_overflow,
+    exp.Sub: float_overflow,
+    exp.Mul: float_overflow,
     exp.Sqrt: _sqrt,
     exp.Pad: _pad,
     exp.Repeat: _repeat,

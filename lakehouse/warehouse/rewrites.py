@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from lakehouse.warehouse import UnsupportedSQL
 from lakehouse.warehouse.functions import HANDLERS as FUNCTION_HANDLERS
-from lakehouse.warehouse.functions import date_in_range, to_bytes, to_string
+from lakehouse.warehouse.functions import date_in_range, float_overflow, to_bytes, to_string
 from lakehouse.warehouse.functions import error as _error
 from lakehouse.warehouse.functions import numeric_division as _numeric_division
 from lakehouse.warehouse.functions import static_type as _static_type
@@ -145,16 +145,16 @@ def _bool_from_text(text: exp.Expression) -> exp.Expression:
 def _div(node: exp.Div) -> exp.Expression:
     """BigQuery x / 0 is an error; DuckDB returns inf or NULL."""
     _numeric_division(node)
+    kind = _static_type(node)
     divisor = node.expression
-    if isinstance(divisor, exp.Literal) and not divisor.is_string and float(divisor.name) != 0:
-        return node
-    guarded = exp.Case(
-        ifs=[exp.If(this=exp.EQ(this=divisor.copy(), expression=exp.Literal.number(0)),
-                    true=_error("division by zero"))],
-        default=divisor.copy(),
-    )
-    node.set("expression", exp.Paren(this=guarded))
-    return node
+    if not (isinstance(divisor, exp.Literal) and not divisor.is_string and float(divisor.name) != 0):
+        guarded = exp.Case(
+            ifs=[exp.If(this=exp.EQ(this=divisor.copy(), expression=exp.Literal.number(0)),
+                        true=_error("division by zero"))],
+            default=divisor.copy(),
+        )
+        node.set("expression", exp.Paren(this=guarded))
+    return float_overflow(node, kind)
 
 
 def _anonymous(node: exp.Anonymous) -> exp.Expression:
