@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import contextvars
+import functools
 import logging
 import os
 import threading
@@ -24,12 +25,16 @@ import threading
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
+from generators.errors import GeneratorError
 from lakehouse import logs
+from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings
 from lakehouse.warehouse import WarehouseBusy, connect
+from mlops.errors import MlopsError
 from orchestrator import api_input, engine
 from orchestrator.auth import Forbidden, TokenVerifier, Unauthorized
 from orchestrator.dashboard import dashboard
+from orchestrator.errors import OrchestratorError
 from orchestrator.ledger import Contended, public
 from orchestrator.resources import Resources
 
@@ -39,6 +44,24 @@ health = Blueprint("health", __name__)
 MAX_BODY = 16 * 1024
 CHECK_TIMEOUT_S = 10
 READERS_WAIT_S = 10
+TRY_AGAIN = {"Retry-After": "5"}
+# The one place an error a request raises becomes its answer: {"error": message} with this status and
+# these headers. Flask picks the nearest class in the error's MRO; the packages' roots answer 500 with
+# the message (the traceback goes to the log, never to the caller).
+HTTP_STATUS: dict[type[Exception], tuple[int, dict[str, str]]] = {
+    api_input.BadRequest: (400, {}),
+    Unauthorized: (401, {"WWW-Authenticate": "Bearer"}),
+    Forbidden: (403, {}),
+    engine.RunNotFound: (404, {}),
+    engine.NotRetryable: (409, {}),
+    engine.RunInProgress: (409, {}),  # with the run's id and a Location to poll
+    Contended: (503, TRY_AGAIN),
+    WarehouseBusy: (503, TRY_AGAIN),
+    OrchestratorError: (500, {}),
+    LakehouseError: (500, {}),
+    MlopsError: (500, {}),
+    GeneratorError: (500, {}),
+}
 
 
 class Service:
@@ -47,8 +70,9 @@ class Service:
     def __init__(self, settings: Settings, resources: Resources):
         self.settings = settings
         self.resources = resources
-        self.verifier = (TokenVerifier(settings.oidc_audience, settings.allowed_invokers, settings.oidc_certs_url)
-                         if settings.oidc_audience else None)
+        auth = settings.service
+        self.verifier = (TokenVerifier(auth.oidc_audience, auth.allowed_invokers, auth.oidc_certs_url)
+                         if auth.oidc_audience else None)
         self.active: dict[str, concurrent.futures.Future] = {}
         self._lock = threading.Lock()
         self._readers = 0  # dashboard requests reading the warehouse now
@@ -100,22 +124,18 @@ class Service:
 
 
 def create_app(settings: Settings | None = None, resources: Resources | None = None) -> Flask:
-    logs.configure()
+    settings = settings or Settings.from_env()
+    logs.configure(settings.general.log_level)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
-    settings = settings or Settings.from_env()
     app.extensions["winterdays"] = Service(settings, resources or Resources.from_settings(settings))
     app.register_blueprint(runs)
     app.register_blueprint(health)
     app.register_blueprint(dashboard)
     app.before_request(_bind_trace)
     app.teardown_request(_unbind_trace)
-    app.register_error_handler(api_input.BadRequest, lambda e: _error(400, str(e)))
-    app.register_error_handler(Unauthorized, lambda e: (*_error(401, str(e)), {"WWW-Authenticate": "Bearer"}))
-    app.register_error_handler(Forbidden, lambda e: _error(403, str(e)))
-    app.register_error_handler(engine.RunInProgress, _in_progress)
-    app.register_error_handler(engine.NotRetryable, lambda e: _error(409, str(e)))
-    app.register_error_handler(Contended, lambda e: (*_error(503, str(e)), {"Retry-After": "5"}))
+    for kind, (status, headers) in HTTP_STATUS.items():
+        app.register_error_handler(kind, functools.partial(_error_answer, status=status, headers=headers))
     app.register_error_handler(413, lambda e: _error(413, f"request body over {MAX_BODY} bytes"))
     app.register_error_handler(HTTPException, lambda e: _error(e.code, e.description))
     return app
@@ -129,15 +149,20 @@ def _error(status: int, message: str):
     return jsonify(error=message), status
 
 
-def _in_progress(error: engine.RunInProgress):
-    body = {"error": str(error), "run_id": error.run_id, "logical_date": error.logical_date}
-    return jsonify(body), 409, {"Location": f"/runs/{error.run_id}"}
+def _error_answer(error: Exception, status: int, headers: dict[str, str]):
+    if status >= 500:
+        log.error("request failed", exc_info=error, extra={"event": "request_failed", "error": str(error)[:2000]})
+    body = {"error": str(error)}
+    if isinstance(error, engine.RunInProgress):
+        body |= {"run_id": error.run_id, "logical_date": error.logical_date}
+        headers = {**headers, "Location": f"/runs/{error.run_id}"}
+    return jsonify(body), status, headers
 
 
 def _bind_trace() -> None:
     """Every line logged for this request (and the run it starts) carries the request's trace."""
     g.log_token = logs.bind(**logs.cloud_trace(request.headers.get("X-Cloud-Trace-Context"),
-                                               _service().settings.project))
+                                               _service().settings.gcp.project))
 
 
 def _unbind_trace(_error=None) -> None:
@@ -169,10 +194,7 @@ def create_run():
 def retry_run(run_id: str):
     run_id = api_input.run_id(run_id)
     wait = api_input.retry_request(_json_body())
-    try:
-        claimed = engine.claim_retry(_service().resources, run_id, trigger="http-retry")
-    except LookupError as missing:
-        return _error(404, str(missing))
+    claimed = engine.claim_retry(_service().resources, run_id, trigger="http-retry")
     return _dispatch(claimed, wait)
 
 
@@ -211,11 +233,11 @@ def _dispatch(claimed: engine.Claim, wait: bool | None):
     service = _service()
     future = service.start(claimed)
     if wait is None:
-        wait = service.settings.run_mode == "sync"
+        wait = service.settings.service.run_mode == "sync"
     if not wait:
         return _accepted(claimed)
     try:
-        run = future.result(timeout=service.settings.request_deadline_s)
+        run = future.result(timeout=service.settings.service.request_deadline_s)
     except concurrent.futures.TimeoutError:
         log.info("run continues past the request deadline", extra={"event": "run_accepted", "run_id": claimed.run_id})
         return _accepted(claimed)
@@ -276,7 +298,7 @@ def _check_firestore(service: Service) -> str:
 def _check_warehouse(service: Service) -> str:
     if service.active:  # a run of this process holds it (DuckDB: one writer process)
         return f"ok (in use by run {', '.join(sorted(service.active))})"
-    warehouse = connect(service.settings.warehouse_uri)
+    warehouse = connect(service.settings.warehouse.uri)
     try:
         warehouse.query("SELECT 1 AS ok")
     finally:
@@ -286,7 +308,7 @@ def _check_warehouse(service: Service) -> str:
 
 def _check_bronze(service: Service) -> str:
     store = service.resources.bronze
-    if store.is_local:  # a fresh local folder is created by the first write: its nearest ancestor counts
+    if store.is_folder:  # a fresh local folder is created by the first write: its nearest ancestor counts
         root = folder = store.full_path("")
         while not os.path.exists(folder):
             folder = os.path.dirname(folder)

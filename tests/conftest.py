@@ -4,6 +4,7 @@ reference implementation."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,20 +14,23 @@ from lakehouse.emulator import EmulatorMissing, FirestoreEmulator, find_start_sc
 from lakehouse.settings import Settings
 
 # gcsfs reads this when first imported, and some test modules import it: without it each call
-# to fake-gcs-server waits 60 s probing for hierarchical namespaces (DESIGN.md).
+# to fake-gcs-server waits 60 s probing for hierarchical namespaces (as lakehouse/storage.py says).
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 ROOT = Path(__file__).resolve().parent.parent
+# The shared fixtures and helpers (tests/support/) are imported as top-level modules by the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 TEST_PROJECT = "winter-days-test"
 
 
 @pytest.fixture(scope="session")
 def firestore_emulator():
     """One emulator for the session; tests that need it get a wiped database."""
+    script = Settings.from_env().firestore.emulator  # WINTERDAYS_FIRESTORE_EMULATOR, if set
     try:
-        find_start_script()
+        find_start_script(script)
     except EmulatorMissing as missing:
         pytest.skip(str(missing))
-    emulator = FirestoreEmulator(TEST_PROJECT)
+    emulator = FirestoreEmulator(TEST_PROJECT, start_script=script)
     emulator.start()
     saved = {k: os.environ.get(k) for k in ("FIRESTORE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT")}
     os.environ.update(emulator.environ())
@@ -67,7 +71,7 @@ def dataform_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def demo_run(firestore_emulator, dataform_dir, tmp_path_factory):
-    """The session's one demo run (tests/demo_history.py); its ledger documents are put back for each user."""
+    """The session's one demo run (tests/support/demo_history.py); its ledger documents are put back for each user."""
     from demo_history import build
 
     firestore_emulator.clear()

@@ -1,0 +1,202 @@
+"""The gcp transform runner and `winterdays dataform push`, against an in-process gRPC fake of Dataform v1."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from dataform_fake import FakeDataform, FakeServer, State
+from google.api_core import exceptions as api_exceptions
+from google.api_core import retry as api_retry
+from google.cloud.dataform_v1.types import dataform as t
+
+from lakehouse.transform import TransformFailed
+from lakehouse.transform.actions import Selection
+from lakehouse.transform.compiler import CompilationError
+from lakehouse.transform.dataform_api import DataformTransformRunner
+from lakehouse.transform.workspace import push_project
+
+REPO = "projects/p/locations/europe-west1/repositories/winter-days"
+ActionState = t.WorkflowInvocationAction.State
+
+
+@pytest.fixture
+def fake():
+    fake = FakeDataform()
+    with FakeServer(fake) as server:
+        fake.client = server.client()
+        yield fake
+
+
+def runner(fake, **kwargs) -> DataformTransformRunner:
+    fast = api_retry.Retry(predicate=api_retry.if_exception_type(api_exceptions.ServiceUnavailable),
+                           initial=0.01, maximum=0.05, timeout=5)
+    return DataformTransformRunner(fake.client, REPO, service_account="dataform@p.iam.gserviceaccount.com",
+                             default_database="p", poll_initial_s=0.01, poll_max_s=0.02, retry=fast, **kwargs)
+
+
+def action(schema, name, state, reason="", seconds=3):
+    start = dt.datetime(2026, 3, 31, 6, 0, tzinfo=dt.UTC)
+    return t.WorkflowInvocationAction(
+        target=t.Target(database="p", schema=schema, name=name), state=state, failure_reason=reason,
+        invocation_timing={"start_time": start, "end_time": start + dt.timedelta(seconds=seconds)})
+
+
+def compiled(schema, name, file, kind="relation"):
+    return t.CompilationResultAction(target=t.Target(database="p", schema=schema, name=name), file_path=file,
+                                     **{kind: {}})
+
+
+def test_success_runs_compile_invoke_wait_with_the_run_settings(fake):
+    fake.states = [State.RUNNING, State.RUNNING, State.SUCCEEDED]
+    fake.actions = [action("stg", "stg_sales", ActionState.SUCCEEDED),
+                    action("gold", "fct_sales", ActionState.SUCCEEDED), action("asserts", "fk", ActionState.SUCCEEDED)]
+    fake.compiled = [compiled("stg", "stg_sales", "definitions/staging/stg_sales.sqlx"),
+                     compiled("asserts", "fk", "definitions/assertions/fk.sqlx", kind="assertion")]
+    run = runner(fake)
+    compilation = run.compile({"run_date": "2026-03-31", "pii_key": "k=,v"})
+    invocation = run.invoke(compilation, Selection(tags=("gold",), targets=("gold.fct_sales",),
+                                                   include_dependencies=True, full_refresh=True))
+    result = run.wait(invocation, timeout_s=10)
+
+    (compile_request,) = fake.called("CreateCompilationResult")
+    assert compile_request.parent == REPO
+    assert compile_request.compilation_result.workspace == f"{REPO}/workspaces/default"
+    config = compile_request.compilation_result.code_compilation_config
+    assert dict(config.vars) == {"run_date": "2026-03-31", "pii_key": "k=,v"} and config.default_database == "p"
+    (invoke_request,) = fake.called("CreateWorkflowInvocation")
+    invocation_config = invoke_request.workflow_invocation.invocation_config
+    assert invoke_request.workflow_invocation.compilation_result == compilation
+    assert list(invocation_config.included_tags) == ["gold"]
+    assert [(x.schema, x.name) for x in invocation_config.included_targets] == [("gold", "fct_sales")]
+    assert invocation_config.transitive_dependencies_included and not invocation_config.transitive_dependents_included
+    assert invocation_config.fully_refresh_incremental_tables_enabled
+    assert invocation_config.service_account == "dataform@p.iam.gserviceaccount.com"
+    assert len(fake.called("GetWorkflowInvocation")) == 3  # polled until it ended
+    assert result.state == "SUCCEEDED" and len(result.actions) == 3  # two pages of actions
+    assert result.actions[0] == {"target": "stg.stg_sales", "kind": "relation",
+                                 "file": "definitions/staging/stg_sales.sqlx", "state": "SUCCEEDED",
+                                 "duration_s": 3.0, "rows": None, "error": None}
+    assert result.summary()["assertions_passed"] == 1
+    result.raise_for_state()
+
+
+def test_failed_action_names_the_action_its_file_and_its_error(fake):
+    fake.states = [State.FAILED]
+    fake.actions = [action("stg", "stg_sales", ActionState.SUCCEEDED),
+                    action("asserts", "fk", ActionState.FAILED, "Assertion failed: query returned 3 row(s)"),
+                    action("gold", "dim", ActionState.SKIPPED)]
+    fake.compiled = [compiled("asserts", "fk", "definitions/assertions/fk.sqlx", kind="assertion")]
+    run = runner(fake)
+    result = run.wait(run.invoke(run.compile({}), Selection()))
+    assert result.state == "FAILED"
+    assert [a["target"] for a in result.failures] == ["asserts.fk"]
+    with pytest.raises(TransformFailed, match=r"asserts.fk: definitions/assertions/fk.sqlx: Assertion failed"):
+        result.raise_for_state()
+
+
+def test_cancelled_invocation_is_reported_as_cancelled(fake):
+    fake.states = [State.RUNNING, State.CANCELING, State.CANCELLED]
+    fake.actions = [action("stg", "stg_sales", ActionState.CANCELLED)]
+    run = runner(fake)
+    result = run.wait(run.invoke(run.compile({}), Selection()))
+    assert result.state == "CANCELLED"
+    with pytest.raises(TransformFailed, match="ended CANCELLED"):
+        result.raise_for_state()
+
+
+def test_compilation_error_stops_before_any_invocation(fake):
+    fake.compilation_errors = [t.CompilationResult.CompilationError(
+        message="var run_date must be YYYY-MM-DD", path="includes/lake.js")]
+    with pytest.raises(CompilationError, match="includes/lake.js: var run_date must be YYYY-MM-DD"):
+        runner(fake).compile({"run_date": "31/03/2026"})
+    assert fake.called("CreateWorkflowInvocation") == []
+
+
+def test_transient_unavailable_is_retried(fake):
+    fake.unavailable = {"CreateCompilationResult": 1, "GetWorkflowInvocation": 2, "QueryWorkflowInvocationActions": 1}
+    fake.actions = [action("stg", "stg_sales", ActionState.SUCCEEDED)]
+    run = runner(fake)
+    result = run.wait(run.invoke(run.compile({}), Selection()))
+    assert result.state == "SUCCEEDED" and len(result.actions) == 1
+    assert len(fake.called("CreateCompilationResult")) == 2
+    assert len(fake.called("GetWorkflowInvocation")) == 3
+
+
+def test_an_invocation_past_its_timeout_is_cancelled(fake):
+    fake.states = [State.RUNNING]
+    run = runner(fake)
+    with pytest.raises(TransformFailed, match="still RUNNING .* cancelled"):
+        run.wait(run.invoke(run.compile({}), Selection()), timeout_s=0.05)
+    assert len(fake.called("CancelWorkflowInvocation")) == 1
+
+
+def test_release_config_or_commitish_replaces_the_workspace(fake):
+    runner(fake, release_config="daily").compile({})
+    runner(fake, git_commitish="main").compile({})
+    first, second = fake.called("CreateCompilationResult")
+    assert first.compilation_result.release_config == f"{REPO}/releaseConfigs/daily"
+    assert second.compilation_result.git_commitish == "main" and not second.compilation_result.workspace
+
+
+def test_from_settings_refuses_a_bare_repository_name(settings):
+    with pytest.raises(ValueError, match="projects/P/locations/R/repositories/NAME"):
+        DataformTransformRunner.from_settings(settings.with_overrides(transform={"repository": "winter-days"}),
+                                              client=object())
+
+
+# -- winterdays dataform push ----------------------------------------------------------------
+
+def _project(tmp_path):
+    root = tmp_path / "dataform"
+    (root / "definitions" / "staging").mkdir(parents=True)
+    (root / "includes").mkdir()
+    (root / "definitions" / "staging" / "a.sqlx").write_text("config { type: 'view' }\nSELECT 1")
+    (root / "includes" / "lake.js").write_text("module.exports = {};")
+    (root / "workflow_settings.yaml").write_text("defaultProject: p\n")
+    (root / "package.json").write_text("{}")
+    return root
+
+
+def test_push_creates_the_workspace_writes_files_removes_stale_ones_and_commits(fake, tmp_path):
+    root = _project(tmp_path)
+    workspace = f"{REPO}/workspaces/default"
+    first = push_project(fake.client, REPO, "default", root, message="push 1", author_name="ci", author_email="ci@x")
+    assert first.created and first.committed
+    assert sorted(fake.files[workspace]) == ["definitions/staging/a.sqlx", "includes/lake.js", "package.json",
+                                             "workflow_settings.yaml"]
+    assert fake.commits[0].commit_message == "push 1" and fake.commits[0].author.email_address == "ci@x"
+
+    fake.files[workspace]["definitions/old/gone.sqlx"] = b"SELECT 2"  # left over from an earlier layout
+    fake.files[workspace]["README.md"] = b"not managed"
+    (root / "definitions" / "staging" / "a.sqlx").write_text("config { type: 'view' }\nSELECT 3")
+    second = push_project(fake.client, REPO, "default", root, message="push 2", author_name="ci", author_email="ci@x")
+    assert not second.created and second.removed == ["definitions/old/gone.sqlx"]
+    assert fake.files[workspace]["definitions/staging/a.sqlx"].endswith(b"SELECT 3")
+    assert "README.md" in fake.files[workspace]
+
+    fake.files[workspace].pop("README.md")
+    fake.committed[workspace] = dict(fake.files[workspace])
+    third = push_project(fake.client, REPO, "default", root, message="push 3", author_name="ci", author_email="ci@x")
+    assert not third.committed and len(fake.commits) == 2  # nothing changed, nothing committed
+
+
+def test_push_command_uses_the_settings_repository(fake, tmp_path, monkeypatch, capsys):
+    from orchestrator import cli
+    from orchestrator.cli import dataform as command
+
+    root = _project(tmp_path)
+    monkeypatch.setenv("WINTERDAYS_DATAFORM_REPOSITORY", REPO)
+    monkeypatch.setenv("WINTERDAYS_DATAFORM_DIR", str(root))
+    monkeypatch.setattr(command, "dataform_client", lambda: fake.client)
+    assert cli.main(["dataform", "push", "--message", "deploy"]) == 0
+    assert '"committed": true' in capsys.readouterr().out
+    assert fake.commits[0].commit_message == "deploy"
+
+
+def test_push_command_without_a_repository_says_which_variable(monkeypatch, capsys):
+    from orchestrator import cli
+
+    monkeypatch.delenv("WINTERDAYS_DATAFORM_REPOSITORY", raising=False)
+    assert cli.main(["dataform", "push"]) == 2
+    assert "WINTERDAYS_DATAFORM_REPOSITORY" in capsys.readouterr().err
