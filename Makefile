@@ -5,8 +5,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := dataform/node_modules/.installed
-# GoogleSQL's reference implementation, the oracle of the BigQuery parity tests (tests/googlesql_service.py)
-GOOGLESQL := tests/googlesql
+# GoogleSQL's reference implementation, the oracle of the BigQuery parity tests (tests/support/googlesql_service.py)
+GOOGLESQL := tests/support/googlesql
 GOOGLESQL_PROTOS := $(GOOGLESQL)/node_modules/@fivetrandevelopers/zetasql/lib/zetasql/protos
 GOOGLESQL_STAMP := $(GOOGLESQL)/stubs/.generated
 

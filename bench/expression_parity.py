@@ -1,9 +1,9 @@
 """Benchmark: expression parity of the local warehouse with GoogleSQL's reference implementation.
 
-Thousands of seeded expressions (tests/expression_parity.py) are evaluated by the ZetaSQL local
+Thousands of seeded expressions (tests/support/expression_parity.py) are evaluated by the ZetaSQL local
 service and by DuckDB through our translation; each outcome is counted: exact (same value and type,
 or both raise), refused (UnsupportedSQL), raises (DuckDB raises where GoogleSQL answers), wrong type,
-wrong answer. Needs `make test`'s install of tests/googlesql/.
+wrong answer. Needs `make test`'s install of tests/support/googlesql/.
 
     .venv/bin/python bench/expression_parity.py                 # 3,000 a set, seed 18
     .venv/bin/python bench/expression_parity.py --count 500 --seed 7 --show 20
@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 from expression_parity import SQLX, WIDER, generate, run  # noqa: E402
 from googlesql_client import GoogleSQL  # noqa: E402

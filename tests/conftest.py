@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from googlesql_service import GoogleSQLMissing, GoogleSQLServer, check_installed
 
 from lakehouse.emulator import EmulatorMissing, FirestoreEmulator, find_start_script
 from lakehouse.settings import Settings
@@ -88,6 +87,8 @@ def demo(demo_run):
 @pytest.fixture(scope="session")
 def googlesql():
     """A client of the session's one ZetaSQL local service (GoogleSQL's reference implementation)."""
+    from googlesql_service import GoogleSQLMissing, GoogleSQLServer, check_installed
+
     try:
         check_installed()
     except GoogleSQLMissing as missing:
@@ -106,7 +107,7 @@ def googlesql():
 
 @pytest.fixture(scope="session")
 def tiny_lake(dataform_dir, tmp_path_factory):
-    """The parity tests' lake (tests/tiny_lake.py): (compiled graph, DuckDB warehouse URI)."""
+    """The parity tests' lake (tests/support/tiny_lake.py): (compiled graph, DuckDB warehouse URI)."""
     from tiny_lake import build
 
     return build(tmp_path_factory.mktemp("tiny-lake"), dataform_dir)

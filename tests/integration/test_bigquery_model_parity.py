@@ -1,7 +1,7 @@
 """Model parity: every action of the project, run on GoogleSQL's reference engine and on DuckDB through our
 executor, gives the same table. This is the closest this machine comes to running the SQLX on BigQuery.
 
-The tiny lake (tests/tiny_lake.py) is built once through the local runner. Then, in dependency order,
+The tiny lake (tests/support/tiny_lake.py) is built once through the local runner. Then, in dependency order,
 each table, view, incremental table and assertion query is evaluated by the ZetaSQL local service
 (EvaluateQuery) over its upstream tables' contents, the ones the reference engine itself produced for
 the actions before it; the external source tables (BigQuery's reading of the bronze files, which the

@@ -2,7 +2,7 @@
 
 Types are compared as BigQuery's type names (`INT64`, `ARRAY<STRING>`, `STRUCT<a INT64>`), so a
 mismatch reads the way a BigQuery user would see it. The protobuf classes come from stubs that
-`make test` generates (tests/googlesql_service.py puts them on the import path).
+`make test` generates (tests/support/googlesql_service.py puts them on the import path).
 """
 
 from __future__ import annotations
@@ -49,16 +49,16 @@ def type_proto(name: str) -> type_pb2.TypeProto:
                                   array_type=type_pb2.ArrayTypeProto(element_type=type_proto(name[6:-1])))
     if name.startswith("STRUCT<"):
         fields = [type_pb2.StructFieldProto(field_name=f.split(" ", 1)[0], field_type=type_proto(f.split(" ", 1)[1]))
-                  for f in _split_top(name[7:-1])]
+                  for f in _split(name[7:-1])]
         return type_pb2.TypeProto(type_kind=K.TYPE_STRUCT, struct_type=type_pb2.StructTypeProto(field=fields))
     return type_pb2.TypeProto(type_kind=BY_NAME[name])
 
 
-def _split_top(text: str) -> list[str]:
+def _split(text: str, opening: str = "<", closing: str = ">") -> list[str]:
+    """Split at the commas outside any bracket pair."""
     parts, depth, start = [], 0, 0
     for i, char in enumerate(text):
-        depth += char == "<"
-        depth -= char == ">"
+        depth += (char == opening) - (char == closing)
         if char == "," and depth == 0:
             parts.append(text[start:i].strip())
             start = i + 1
@@ -80,7 +80,7 @@ def bigquery_name_of_duckdb(duck: str) -> str:
         return f"ARRAY<{bigquery_name_of_duckdb(duck[:-2])}>"
     if duck.upper().startswith("STRUCT("):
         fields = []
-        for field in _split_parens(duck[7:-1]):
+        for field in _split(duck[7:-1], "(", ")"):
             name, kind = field.split(" ", 1)
             fields.append(f"{name.strip(chr(34))} {bigquery_name_of_duckdb(kind)}")
         return f"STRUCT<{', '.join(fields)}>"
@@ -100,18 +100,6 @@ def bigquery_name_of_loaded(duck: str) -> str:
         precision, scale = int(decimal[1]), int(decimal[2])
         return "NUMERIC" if scale <= 9 and precision - scale <= 29 else "BIGNUMERIC"
     return name
-
-
-def _split_parens(text: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    for i, char in enumerate(text):
-        depth += char == "("
-        depth -= char == ")"
-        if char == "," and depth == 0:
-            parts.append(text[start:i].strip())
-            start = i + 1
-    parts.append(text[start:].strip())
-    return parts
 
 
 # -- values -------------------------------------------------------------------------------

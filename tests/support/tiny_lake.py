@@ -13,15 +13,16 @@ from pathlib import Path
 from lakehouse.transform.actions import Selection
 from lakehouse.transform.local import LocalTransformRunner
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from synthetic_bronze import write_bronze  # noqa: E402
 
 RUN_DATE = dt.date(2026, 3, 4)
 DAYS = 4
 
 
-def _event(event_id: str, day: str, **changes) -> dict:
-    record = {"event_id": event_id, "session_id": "s-odd", "customer_id": "C0000001", "event_type": "page_view",
+def clickstream_event(event_id: str, day: str, **changes) -> dict:
+    """A valid clickstream record of that day, with changes."""
+    record = {"event_id": event_id, "session_id": "s1", "customer_id": "C00001", "event_type": "page_view",
               "page_url": "/p/1", "referrer_domain": "google.com", "device_type_category": "mobile",
               "is_bounce": False, "event_timestamp": f"{day}T10:00:00Z", "load_timestamp": f"{day}T10:05:00Z",
               "schema_version": "2.0.0"}
@@ -30,11 +31,12 @@ def _event(event_id: str, day: str, **changes) -> dict:
 
 def _odd_lines(bronze: Path) -> None:
     day = RUN_DATE.isoformat()
-    lines = [json.dumps(_event("odd-late", day, event_timestamp=f"{RUN_DATE - dt.timedelta(days=3)}T23:59:59Z")),
-             json.dumps(_event("odd-type", day, event_type="teleport")),
-             json.dumps(_event("odd-time", day, event_timestamp="yesterday")),
-             json.dumps(_event("", day)), '{"event_id": "odd-cut"', "not json at all",
-             json.dumps(_event("odd-null-bounce", day, is_bounce=None, page_url="/caf\u00e9"))]
+    three_days_late = f"{RUN_DATE - dt.timedelta(days=3)}T23:59:59Z"
+    lines = [json.dumps(clickstream_event("odd-late", day, event_timestamp=three_days_late)),
+             json.dumps(clickstream_event("odd-type", day, event_type="teleport")),
+             json.dumps(clickstream_event("odd-time", day, event_timestamp="yesterday")),
+             json.dumps(clickstream_event("", day)), '{"event_id": "odd-cut"', "not json at all",
+             json.dumps(clickstream_event("odd-null-bounce", day, is_bounce=None, page_url="/caf\u00e9"))]
     (bronze / "clickstream" / f"dt={day}" / "part-odd.jsonl").write_text("\n".join(lines) + "\n")
     startup = {"startup_id": "", "name": "Nameless", "schema_version": "2.0.0"}
     (bronze / "startups" / f"dt={day}").mkdir(parents=True, exist_ok=True)

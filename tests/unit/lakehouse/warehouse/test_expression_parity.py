@@ -1,5 +1,5 @@
 """Expression parity with GoogleSQL's reference implementation on seeded generated expressions
-(tests/expression_parity.py; bench/expression_parity.py runs thousands and records the figures)."""
+(tests/support/expression_parity.py; bench/expression_parity.py runs thousands and records the figures)."""
 
 from __future__ import annotations
 

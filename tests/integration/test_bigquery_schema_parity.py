@@ -1,7 +1,7 @@
 """Schema parity: every compiled table, view, incremental table and assertion has, on DuckDB, the column
 types GoogleSQL (BigQuery's SQL front end) infers for the same SQL.
 
-The project runs on the tiny lake (tests/tiny_lake.py) through the local runner; then each action's query
+The project runs on the tiny lake (tests/support/tiny_lake.py) through the local runner; then each action's query
 is analyzed by GoogleSQL's reference implementation with a catalog of its upstream schemas (the
 types GoogleSQL inferred for the upstream actions; for the external source tables and the tables
 the ML pipeline writes, their DuckDB types, which are given, not inferred), and the inferred types

@@ -5,7 +5,8 @@ Two sets: `sqlx`, the functions and constructs the project's SQLX uses (there Go
 agree exactly, or we refuse), and `wider`, the functions a lakehouse commonly uses besides. The
 arguments are edge cases: NULLs, zero, negatives, INT64's limits, halves, NaN and infinities,
 empty and non-ASCII text, invalid JSON, month ends and leap days, the first and last dates.
-Used by tests/test_expression_parity.py (a few hundred cases) and bench/expression_parity.py (thousands).
+Used by tests/unit/lakehouse/warehouse/test_expression_parity.py (a few hundred cases) and
+bench/expression_parity.py (thousands).
 """
 
 from __future__ import annotations
