@@ -1,6 +1,6 @@
 """Benchmark: expression parity of the local warehouse with GoogleSQL's reference implementation.
 
-Thousands of seeded expressions (tests/support/expression_parity.py) are evaluated by the ZetaSQL local
+Thousands of seeded expressions (tests/support/generated_expressions.py) are evaluated by the ZetaSQL local
 service and by DuckDB through our translation; each outcome is counted: exact (same value and type,
 or both raise), refused (UnsupportedSQL), raises (DuckDB raises where GoogleSQL answers), wrong type,
 wrong answer. Needs `make test`'s install of tests/support/googlesql/.
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 
-from expression_parity import SQLX, WIDER, generate, run  # noqa: E402
+from generated_expressions import SQLX, WIDER, generate, run  # noqa: E402
 from googlesql_client import GoogleSQL  # noqa: E402
 from googlesql_service import GoogleSQLServer  # noqa: E402
 

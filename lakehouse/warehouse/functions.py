@@ -1,6 +1,6 @@
 """Function rewrites: BigQuery functions and operators whose DuckDB namesake answers differently
 (another type, a value where BigQuery raises, NULL and empty-input rules), each checked against
-GoogleSQL's reference implementation (tests/test_expression_parity.py)."""
+GoogleSQL's reference implementation (tests/unit/lakehouse/warehouse/test_expression_parity.py)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """Expression parity with GoogleSQL's reference implementation on seeded generated expressions
-(tests/support/expression_parity.py; bench/expression_parity.py runs thousands and records the figures)."""
+(tests/support/generated_expressions.py; bench/expression_parity.py runs thousands and records the figures)."""
 
 from __future__ import annotations
 
 import pytest
-from expression_parity import SQLX, WIDER, generate, run
+from generated_expressions import SQLX, WIDER, generate, run
 
 from lakehouse.warehouse.duckdb import DuckDBWarehouse
 

@@ -351,7 +351,7 @@ _NOT_IN_ZETASQL = ("MAX_BY", "MIN_BY")  # BigQuery has them; the reference imple
 def test_expression_answers_as_googlesql(wh, googlesql, expression):
     if any(name in expression for name in _NOT_IN_ZETASQL):
         pytest.skip("ZetaSQL has no MAX_BY/MIN_BY (docs/bigquery-parity.md); the documented value is checked above")
-    from expression_parity import compare
+    from generated_expressions import compare
 
     outcome = compare(googlesql, wh, expression.replace(" AS v FROM", " FROM"))
     assert outcome.kind in ("exact", "both_raise"), f"{outcome.kind}: {outcome.detail}"
