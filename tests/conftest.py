@@ -99,10 +99,12 @@ def googlesql():
 
     server = GoogleSQLServer()
     server.start()
-    client = GoogleSQL(server.address, log=server.log)
-    yield client
-    client.close()
-    server.stop()
+    try:  # stopped even when the client cannot connect
+        client = GoogleSQL(server.address, log=server.log)
+        yield client
+        client.close()
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
