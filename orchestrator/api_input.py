@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from orchestrator.ledger import RUN_STATES
+from orchestrator.records import RunState
 from orchestrator.steps import STEPS, RunOptions
 
 EARLIEST_DATE = dt.date(2000, 1, 1)
@@ -67,8 +67,8 @@ def list_query(args: dict[str, str], today: dt.date) -> tuple[str | None, str | 
     _known_fields(args, LIST_PARAMETERS, what="query parameter")
     day = parse_date(args["date"], today).isoformat() if "date" in args else None
     state = args.get("state")
-    if state is not None and state.upper() not in RUN_STATES:
-        raise BadRequest(f'"state" must be one of {list(RUN_STATES)}, got {state[:20]!r}')
+    if state is not None and state.upper() not in list(RunState):
+        raise BadRequest(f'"state" must be one of {[s.value for s in RunState]}, got {state[:20]!r}')
     raw_limit = args.get("limit", "20")
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
         raise BadRequest(f'"limit" must be a whole number from 1 to 100, got {raw_limit[:20]!r}')

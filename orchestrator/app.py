@@ -31,6 +31,7 @@ from orchestrator import api_input, engine
 from orchestrator.auth import Forbidden, TokenVerifier, Unauthorized
 from orchestrator.dashboard import dashboard
 from orchestrator.ledger import Contended, public
+from orchestrator.records import UNFINISHED, RunState
 from orchestrator.resources import Resources
 
 log = logging.getLogger(__name__)
@@ -189,7 +190,7 @@ def get_run(run_id: str):
     run = resources.ledger.get(api_input.run_id(run_id))
     if run is None:
         return _error(404, f"no run {run_id}")
-    if run["state"] in ("PENDING", "RUNNING"):  # still held, or did its process die?
+    if run["state"] in UNFINISHED:  # still held, or did its process die?
         live, _ = resources.leases.read(None, resources.lease_key(run["logical_date"]))
         run["interrupted"] = not (live and live["run_id"] == run_id)
     return jsonify(public(run))
@@ -225,12 +226,12 @@ def _dispatch(claimed: engine.Claim, wait: bool | None):
 
 
 def _answer(run: dict, outcome: str):
-    status = 200 if run["state"] == "SUCCEEDED" else 500
+    status = 200 if run["state"] == RunState.SUCCEEDED else 500
     return jsonify({**public(run), "outcome": outcome}), status
 
 
 def _accepted(claimed: engine.Claim):
-    body = {"run_id": claimed.run_id, "logical_date": claimed.run["logical_date"], "state": "RUNNING",
+    body = {"run_id": claimed.run_id, "logical_date": claimed.run["logical_date"], "state": RunState.RUNNING,
             "outcome": claimed.outcome, "poll": f"/runs/{claimed.run_id}"}
     return jsonify(body), 202, {"Location": f"/runs/{claimed.run_id}"}
 

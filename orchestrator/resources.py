@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from google.cloud import firestore
+
 from lakehouse.settings import Settings
 from lakehouse.storage import ObjectStore
 from lakehouse.transform import TransformRunner
@@ -22,7 +24,7 @@ class Resources:
     settings: Settings
     bronze: ObjectStore
     quarantine: ObjectStore
-    firestore: Callable[[], object]  # a google.cloud.firestore.Client, made on first use
+    firestore: Callable[[], firestore.Client]  # made on first use
     transform: TransformRunner
     pipelines: PipelineRunner
     ledger: Ledger
@@ -38,9 +40,9 @@ class Resources:
     def from_settings(cls, settings: Settings) -> Resources:
         from lakehouse import documents
 
-        client_cache: list = []
+        client_cache: list[firestore.Client] = []
 
-        def firestore_client():
+        def firestore_client() -> firestore.Client:
             if not client_cache:
                 client_cache.append(documents.client(settings))
             return client_cache[0]

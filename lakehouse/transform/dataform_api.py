@@ -22,7 +22,7 @@ from google.api_core import exceptions as api_exceptions
 from google.api_core import retry as api_retry
 from google.cloud import dataform_v1
 
-from lakehouse.transform import TERMINAL_STATES, InvocationResult, TransformFailed
+from lakehouse.transform import TERMINAL_STATES, InvocationResult, InvocationState, TransformFailed
 from lakehouse.transform.actions import Selection
 from lakehouse.transform.compiler import CompilationError
 
@@ -127,7 +127,7 @@ class DataformTransformRunner:
             delay = min(delay * 2, self.poll_max_s)
         actions = self._actions(invocation, current.compilation_result)
         log.info("dataform invocation ended", extra={"invocation": invocation, "state": state})
-        return InvocationResult(name=invocation, state=state, actions=actions)
+        return InvocationResult(name=invocation, state=InvocationState(state), actions=actions)
 
     def _actions(self, invocation: str, compilation: str) -> list[dict]:
         declared = self._compiled_actions(compilation)

@@ -13,6 +13,7 @@ import sys
 
 from lakehouse.settings import Settings
 from orchestrator.cli.common import parse_date, yesterday
+from orchestrator.records import RunState
 
 IN_PROGRESS = 3
 
@@ -42,7 +43,7 @@ def register(sub) -> None:
     status = sub.add_parser("status", help="show recent runs, or one run")
     status.add_argument("run_id", nargs="?")
     status.add_argument("--date", type=parse_date, help="only the runs of this logical date")
-    status.add_argument("--state", choices=("PENDING", "RUNNING", "SUCCEEDED", "FAILED"), type=str.upper)
+    status.add_argument("--state", choices=[s.value for s in RunState], type=str.upper)
     status.add_argument("--limit", type=int, default=10)
     status.set_defaults(handler=show_status)
 

@@ -13,6 +13,7 @@ from markupsafe import Markup
 from mlops.churn import RISK_BANDS
 from orchestrator.dashboard import charts
 from orchestrator.dashboard.reports import TREND_DAYS, WINDOW_DAYS, Reports
+from orchestrator.records import RunState
 
 NOT_BUILT = "not built yet: run the transform (winterdays run --date D, or winterdays transform)"
 NO_PREDICTIONS = ("no predictions yet: run the churn step (winterdays train); the first model that passes "
@@ -215,7 +216,7 @@ def _duration(run: dict) -> float:
 
 
 def _outcome(run: dict) -> str:
-    if run.get("state") == "FAILED":
+    if run.get("state") == RunState.FAILED:
         return f"{run.get('failed_step', '?')} failed: {str(run.get('error', ''))[:160]}"
     churn = (run.get("steps", {}).get("churn") or {}).get("outputs") or {}
     return churn.get("summary", "")
