@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from orchestrator.records import RunState
 from orchestrator.steps import STEPS, RunOptions
@@ -95,17 +96,17 @@ def run_id(value: str) -> str:
     return value
 
 
-def _known_fields(body: dict, allowed: set[str], what: str = "field") -> None:
+def _known_fields(body: dict[str, Any], allowed: set[str], what: str = "field") -> None:
     unknown = sorted(str(k)[:40] for k in body if k not in allowed)
     if unknown:
         raise BadRequest(f"unknown {what}(s) {unknown}; allowed: {sorted(allowed)}")
 
 
-def _flag(body: dict, name: str) -> bool:
+def _flag(body: dict[str, Any], name: str) -> bool:
     return bool(_optional_flag(body, name))
 
 
-def _optional_flag(body: dict, name: str) -> bool | None:
+def _optional_flag(body: dict[str, Any], name: str) -> bool | None:
     value = body.get(name)
     if value is not None and not isinstance(value, bool):
         raise BadRequest(f'"{name}" must be true or false')
