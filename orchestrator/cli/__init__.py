@@ -14,6 +14,7 @@ import sys
 
 from lakehouse import logs
 from lakehouse.settings import Settings, SettingsError
+from orchestrator.cli.common import Handler
 
 COMMAND_MODULES = ("generate", "runs", "serve", "demo", "dataform", "mlops", "looker")
 
@@ -37,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         if getattr(args, "seed", None) is not None:
             settings = settings.with_overrides(seed=args.seed)
-        return args.handler(args, settings)
+        handler: Handler = args.handler
+        return handler(args, settings)
     except SettingsError as error:
         print(f"winterdays: configuration error: {error}", file=sys.stderr)
         return 2

@@ -10,14 +10,17 @@ import argparse
 import datetime as dt
 import json
 import os
+from typing import TypeVar
 
 from lakehouse.settings import Settings
-from orchestrator.cli.common import parse_date, yesterday
+from orchestrator.cli.common import Subcommands, parse_date, yesterday
+
+T = TypeVar("T")
 
 SOURCES = ("sales", "clickstream", "startups")
 
 
-def register(sub) -> None:
+def register(sub: Subcommands) -> None:
     gen = sub.add_parser(
         "generate", help="generate source data for a date or a range (a Cloud Run Job)",
         description="Generate one day (--date) or a range (--from/--to) of a source. Sharded by "
@@ -52,7 +55,7 @@ def _ratio(value: str) -> float:
     return ratio
 
 
-def run(args, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     from generators.jobs import Shard, Volumes, date_range, generate
     from lakehouse.progress import Progress
 
@@ -84,5 +87,5 @@ def run(args, settings: Settings) -> int:
     return 0
 
 
-def _first(flag, setting):
+def _first(flag: T | None, setting: T) -> T:
     return setting if flag is None else flag

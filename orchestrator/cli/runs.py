@@ -8,17 +8,24 @@ Exit codes: 0 succeeded, 1 failed, 3 in progress elsewhere (or the ledger is con
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from lakehouse.settings import Settings
-from orchestrator.cli.common import parse_date, yesterday
+from orchestrator.cli.common import Subcommands, parse_date, yesterday
 from orchestrator.records import RunState
+
+if TYPE_CHECKING:  # imported when a command runs: `winterdays --help` stays quick
+    from orchestrator.engine import Claim
+    from orchestrator.resources import Resources
 
 IN_PROGRESS = 3
 
 
-def register(sub) -> None:
+def register(sub: Subcommands) -> None:
     for name, helptext, steps in (
         ("run", "run all five steps for a logical date", ()),
         ("export", "step 1: export Firestore sales to Parquet in bronze", ("export",)),
@@ -48,7 +55,7 @@ def register(sub) -> None:
     status.set_defaults(handler=show_status)
 
 
-def run(args, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator import engine
     from orchestrator.steps import RunOptions
 
@@ -62,13 +69,13 @@ def run(args, settings: Settings) -> int:
     return _run_with(settings, lambda resources: engine.claim(resources, options, "cli", force=args.force))
 
 
-def retry_run(args, settings: Settings) -> int:
+def retry_run(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator import engine
 
     return _run_with(settings, lambda resources: engine.claim_retry(resources, args.run_id, "cli-retry"))
 
 
-def _run_with(settings: Settings, claim) -> int:
+def _run_with(settings: Settings, claim: Callable[[Resources], Claim]) -> int:
     from lakehouse.documents import firestore_session
     from orchestrator import engine
     from orchestrator.ledger import Contended
@@ -93,7 +100,7 @@ def _run_with(settings: Settings, claim) -> int:
     return 0
 
 
-def show_status(args, settings: Settings) -> int:
+def show_status(args: argparse.Namespace, settings: Settings) -> int:
     from lakehouse.documents import firestore_session
     from orchestrator.ledger import public
     from orchestrator.resources import Resources
