@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lakehouse.retry import Backoff
@@ -141,7 +142,7 @@ class Settings:
         """Today's date in WINTERDAYS_TIMEZONE (the default logical date is the day before)."""
         return dt.datetime.now(ZoneInfo(self.timezone)).date()
 
-    def with_overrides(self, **changes) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
     # -- construction --------------------------------------------------------

@@ -36,13 +36,13 @@ class Window:
 
     def days(self) -> set[dt.date]:
         """The partitions replaced even when no change fell on them (none for a full export)."""
-        if self.full:
+        if self.first is None:  # full
             return set()
         return {self.first + dt.timedelta(days=n) for n in range((self.logical_date - self.first).days + 1)}
 
-    def bounds(self) -> dict:
+    def bounds(self) -> dict[str, dt.datetime]:
         """The `updated_at` range to read: [first 00:00, the day after D 00:00) in UTC."""
-        if self.full:
+        if self.first is None:  # full
             return {}
         start = dt.datetime.combine(self.first, dt.time(), dt.UTC)
         end = dt.datetime.combine(self.logical_date + dt.timedelta(days=1), dt.time(), dt.UTC)
