@@ -57,9 +57,7 @@ class VertexPipelineRunner:
 
         pipeline_job = aiplatform.PipelineJob.get(job, **self._where())
         deadline = time.monotonic() + timeout_s
-        # a job read from Vertex always has a state; aiplatform types it Optional
-        while (state := STATES.get(pipeline_job.state.name,  # type: ignore[union-attr]
-                                   PipelineState.RUNNING)) == PipelineState.RUNNING:
+        while (state := STATES.get(pipeline_job.state.name, PipelineState.RUNNING)) == PipelineState.RUNNING:
             if time.monotonic() >= deadline:
                 return PipelineResult(job, state, error=f"still running after {timeout_s:.0f} s")
             time.sleep(min(self.poll_s, max(0.0, deadline - time.monotonic())))
