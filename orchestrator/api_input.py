@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.errors import OrchestratorError
 from orchestrator.records import RunState
 from orchestrator.steps import STEPS, RunOptions
 
@@ -24,7 +25,7 @@ LIST_PARAMETERS = {"date", "state", "limit"}
 EXAMPLE = '{"date": "2026-01-31"}'
 
 
-class BadRequest(ValueError):
+class BadRequest(OrchestratorError, ValueError):
     pass
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from google.cloud import firestore
 
 from lakehouse.logs import run_context
+from orchestrator.errors import Busy, OrchestratorError
 from orchestrator.lease import Lease, LeaseLost, LeaseRecord
 from orchestrator.ledger import now
 from orchestrator.records import UNFINISHED, OptionsRecord, RunRecord, RunState, StepOutputs, StepRecord
@@ -33,19 +34,23 @@ log = logging.getLogger(__name__)
 INTERRUPTED = "interrupted: the process running it stopped before it ended (its lease expired)"
 
 
-class RunFailed(RuntimeError):
+class RunFailed(OrchestratorError, RuntimeError):
     def __init__(self, run: RunRecord, message: str):
-        super().__init__(message)
+        super().__init__(f"run {run['run_id']} failed: {message}")
         self.run = run
 
 
-class RunInProgress(RuntimeError):
+class RunInProgress(Busy, RuntimeError):
     def __init__(self, run_id: str, logical_date: str):
         super().__init__(f"run {run_id} for {logical_date} is in progress; poll GET /runs/{run_id}")
         self.run_id, self.logical_date = run_id, logical_date
 
 
-class NotRetryable(ValueError):
+class NotRetryable(OrchestratorError, ValueError):
+    pass
+
+
+class RunNotFound(OrchestratorError, LookupError):
     pass
 
 
@@ -136,7 +141,7 @@ def claim_retry(resources: Resources, run_id: str, trigger: str) -> Claim:
     def decide(transaction: firestore.Transaction) -> Claim:
         run = resources.ledger.get(run_id, transaction)
         if run is None:
-            raise LookupError(f"no run {run_id}")
+            raise RunNotFound(f"no run {run_id}")
         key = resources.lease_key(run["logical_date"])
         live, expired = resources.leases.read(transaction, key)
         if live:

@@ -31,6 +31,7 @@ from typing import Any, TypedDict, TypeVar, cast
 from google.api_core.exceptions import FailedPrecondition
 from google.cloud import firestore
 
+from orchestrator.errors import OrchestratorError
 from orchestrator.ledger import now, transact
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class LeaseRecord(TypedDict):
     expires_at: dt.datetime
 
 
-class LeaseLost(RuntimeError):
+class LeaseLost(OrchestratorError, RuntimeError):
     """Another trigger took the lease over (this holder stopped renewing it in time)."""
 
 

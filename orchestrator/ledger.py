@@ -18,6 +18,7 @@ from typing import Any, TypeVar, cast
 from google.api_core.exceptions import Aborted
 from google.cloud import firestore
 
+from orchestrator.errors import Busy
 from orchestrator.records import RunRecord
 
 T = TypeVar("T")
@@ -28,7 +29,7 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class Contended(RuntimeError):
+class Contended(Busy, RuntimeError):
     """Firestore aborted a transaction on every attempt: too many writers at once; try again shortly."""
 
 

@@ -22,12 +22,13 @@ from lakehouse.settings import Settings
 from lakehouse.transform import TERMINAL_STATES, InvocationResult, TransformFailed
 from lakehouse.transform.actions import Selection
 from mlops.runners import PipelineFailed, PipelineState
+from orchestrator.errors import OrchestratorError
 from orchestrator.ledger import Ledger
 from orchestrator.records import OptionsRecord, RunRecord, RunState, StepOutputs
 from orchestrator.resources import Resources
 
 
-class StepFailed(RuntimeError):
+class StepFailed(OrchestratorError, RuntimeError):
     """A step failed; `redo_from` names the earlier step a retry must start from, if not this one."""
 
     def __init__(self, message: str, redo_from: str | None = None):

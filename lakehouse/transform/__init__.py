@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from lakehouse.errors import LakehouseError
 from lakehouse.transform.actions import Selection
 
 
@@ -36,7 +37,7 @@ class ActionState(StrEnum):
 TERMINAL_STATES = (InvocationState.SUCCEEDED, InvocationState.FAILED, InvocationState.CANCELLED)
 
 
-class TransformFailed(RuntimeError):
+class TransformFailed(LakehouseError, RuntimeError):
     """The invocation ended FAILED or CANCELLED; the message names each failing action."""
 
 

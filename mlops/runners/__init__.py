@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from mlops.errors import MlopsError
 
-class PipelineFailed(RuntimeError):
+
+class PipelineFailed(MlopsError, RuntimeError):
     pass
 
 
