@@ -11,7 +11,7 @@ WINTERDAYS_OIDC_AUDIENCE is set it asks for the same Google-signed ID token as /
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
@@ -23,9 +23,6 @@ from orchestrator.dashboard import panels
 from orchestrator.dashboard.reports import Reports, Row, recent_runs
 from orchestrator.records import RunRecord
 
-if TYPE_CHECKING:  # the app imports this blueprint
-    from orchestrator.app import Service
-
 dashboard = Blueprint("dashboard", __name__, template_folder="templates")
 RETRY_AFTER_S = 5
 # nothing but this page: no script, no external style, font or image
@@ -34,7 +31,7 @@ POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri
 
 @dashboard.before_request
 def _local_and_authenticated() -> ResponseReturnValue | None:
-    service: Service = current_app.extensions["winterdays"]
+    service = current_app.extensions["winterdays"]  # orchestrator.app.Service, which imports this blueprint
     if not service.settings.is_local:
         return _page("local_only.html", 404)
     if service.verifier is not None:
@@ -44,7 +41,7 @@ def _local_and_authenticated() -> ResponseReturnValue | None:
 
 @dashboard.get("/dashboard")
 def show() -> ResponseReturnValue:
-    service: Service = current_app.extensions["winterdays"]
+    service = current_app.extensions["winterdays"]  # orchestrator.app.Service, which imports this blueprint
     settings = service.settings
     runs, ledger_error = recent_runs(service.resources.ledger)
     try:
