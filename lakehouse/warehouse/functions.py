@@ -5,6 +5,8 @@ GoogleSQL's reference implementation (tests/unit/lakehouse/warehouse/test_expres
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
@@ -14,7 +16,7 @@ from lakehouse.warehouse import UnsupportedSQL
 _MAX_ARRAY = 16000  # GoogleSQL refuses to generate longer arrays
 
 
-def static_type(node: exp.Expression):
+def static_type(node: exp.Expr) -> object:
     try:
         kind = annotate_types(node.copy(), dialect="bigquery").type
     except Exception:  # annotation is best effort; unknown means "decide at run time"
@@ -24,7 +26,7 @@ def static_type(node: exp.Expression):
     return kind.this
 
 
-def _number(node: exp.Literal) -> exp.Expression:
+def _number(node: exp.Literal) -> exp.Expr:
     """A literal with a point or exponent is FLOAT64 in BigQuery; DuckDB would make 0.15 a DECIMAL(3, 2)."""
     if node.is_string or not re.search(r"[.eE]", node.this):
         return node
@@ -35,12 +37,12 @@ def _number(node: exp.Literal) -> exp.Expression:
     return exp.Cast(this=node, to=exp.DataType.build("DOUBLE"))
 
 
-def _count_if(node: exp.CountIf) -> exp.Expression:
+def _count_if(node: exp.CountIf) -> exp.Expr:
     """COUNTIF is an INT64 count, 0 over no rows; DuckDB's count_if is a HUGEINT sum, NULL over no rows."""
     return exp.Count(this=exp.Case(ifs=[exp.If(this=node.this, true=exp.Literal.number(1))]))
 
 
-def _json_value(node: exp.JSONExtractScalar) -> exp.Expression:
+def _json_value(node: exp.JSONExtractScalar) -> exp.Expr:
     """JSON_VALUE of text: NULL for text that is not JSON (DuckDB raises); DuckDB rewrites a decimal number's
     text (1.50 -> 1.5) where BigQuery keeps it, so unless the value is cast such a number raises rather than
     answer other text. Of a PARSE_JSON value, both engines write the parsed number alike."""
@@ -58,7 +60,7 @@ def _json_value(node: exp.JSONExtractScalar) -> exp.Expression:
                     default=node)
 
 
-def numeric_division(node: exp.Expression) -> exp.Expression:
+def numeric_division(node: exp.Expr) -> exp.Expr:
     """NUMERIC / NUMERIC and AVG(NUMERIC) are NUMERIC in BigQuery; DuckDB divides decimals as DOUBLE."""
     operands = [node.this] if isinstance(node, exp.Avg) else [node.this, node.expression]
     if all(static_type(o) == exp.DataType.Type.DECIMAL for o in operands):
@@ -67,7 +69,7 @@ def numeric_division(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def _safe_divide(node: exp.SafeDivide) -> exp.Expression:
+def _safe_divide(node: exp.SafeDivide) -> exp.Expr:
     """SAFE_DIVIDE is NULL where the division fails, overflow to +-inf included."""
     numeric_division(node)
     a, b = (exp.Cast(this=x.copy(), to=exp.DataType.build("DOUBLE")) for x in (node.this, node.expression))
@@ -79,7 +81,7 @@ def _safe_divide(node: exp.SafeDivide) -> exp.Expression:
     return exp.Case(ifs=[exp.If(this=exp.Or(this=zero, expression=overflow), true=exp.Null())], default=quotient)
 
 
-def _generate_date_array(node: exp.GenerateDateArray) -> exp.Expression:
+def _generate_date_array(node: exp.GenerateDateArray) -> exp.Expr:
     array = exp.Cast(this=node, to=exp.DataType.build("DATE[]", dialect="duckdb"))
     too_long = exp.GT(this=exp.ArraySize(this=array.copy()), expression=exp.Literal.number(_MAX_ARRAY))
     return exp.Case(ifs=[exp.If(this=too_long, true=exp.cast(error(
@@ -88,26 +90,26 @@ def _generate_date_array(node: exp.GenerateDateArray) -> exp.Expression:
                     default=array)
 
 
-def error(message: str) -> exp.Expression:
+def error(message: str) -> exp.Expr:
     return exp.Anonymous(this="error", expressions=[exp.Literal.string(message)])
 
 
 
 
-def _when(condition: exp.Expression, message: str, value: exp.Expression) -> exp.Expression:
+def _when(condition: exp.Expr, message: str, value: exp.Expr) -> exp.Expr:
     """value, or BigQuery's runtime error where the condition holds."""
     return exp.Case(ifs=[exp.If(this=condition, true=error(message))], default=value)
 
 
-def _call(name: str, *args: exp.Expression) -> exp.Expression:
+def _call(name: str, *args: exp.Expr) -> exp.Expr:
     return exp.Anonymous(this=name, expressions=[a.copy() for a in args])
 
 
-def _typeof_is(value: exp.Expression, pattern: str) -> exp.Expression:
+def _typeof_is(value: exp.Expr, pattern: str) -> exp.Expr:
     return exp.Like(this=_call("typeof", value), expression=exp.Literal.string(pattern))
 
 
-def date_in_range(value: exp.Expression) -> exp.Expression:
+def date_in_range(value: exp.Expr) -> exp.Expr:
     """The DATE, or BigQuery's error when it falls outside 0001-01-01 .. 9999-12-31 (DuckDB's range is wider)."""
     day = exp.Cast(this=value, to=exp.DataType.build("DATE"))
     inside = exp.Between(this=day, low=exp.cast(exp.Literal.string("0001-01-01"), "DATE"),
@@ -116,11 +118,11 @@ def date_in_range(value: exp.Expression) -> exp.Expression:
     return exp.Case(ifs=[exp.If(this=known, true=day.copy())], default=exp.cast(error("date overflow"), "DATE"))
 
 
-def _not_null(*values: exp.Expression) -> exp.Expression:
+def _not_null(*values: exp.Expr | None) -> exp.Expr:
     return exp.and_(*[exp.Not(this=exp.Is(this=v.copy(), expression=exp.Null())) for v in values if v is not None])
 
 
-def float_overflow(node: exp.Binary, kind=None) -> exp.Expression:
+def float_overflow(node: exp.Expr, kind: object = None) -> exp.Expr:
     """FLOAT64 +, -, *, / overflowing to +-inf from finite operands is an error in BigQuery (known types
     only: a guard on every column's arithmetic would cost every query). `kind`: the node's type, if known."""
     if (kind or static_type(node)) != exp.DataType.Type.DOUBLE:
@@ -131,25 +133,25 @@ def float_overflow(node: exp.Binary, kind=None) -> exp.Expression:
     return _when(overflow, "double overflow", exp.Paren(this=node))
 
 
-def _concat(node: exp.Concat) -> exp.Expression:
+def _concat(node: exp.Concat) -> exp.Expr:
     """CONCAT with a bare NULL is a NULL STRING; DuckDB's `'a' || NULL` has no type."""
     if any(isinstance(a, exp.Null) for a in node.expressions):
         return exp.Cast(this=node, to=exp.DataType.build("VARCHAR"))
     return node
 
 
-def _ln(node: exp.Expression) -> exp.Expression:
+def _ln(node: exp.Expr) -> exp.Expr:
     """LN/LOG10 of zero or a negative is an error in BigQuery; DuckDB answers -inf or NaN."""
     return _when(exp.LTE(this=node.this.copy(), expression=exp.Literal.number(0)),
                  f"Floating point error in function: {node.sql('bigquery')[:60]}", node)
 
 
-def _sqrt(node: exp.Sqrt) -> exp.Expression:
+def _sqrt(node: exp.Sqrt) -> exp.Expr:
     return _when(exp.LT(this=node.this.copy(), expression=exp.Literal.number(0)),
                  "Argument to SQRT cannot be negative", node)
 
 
-def _pad(node: exp.Pad) -> exp.Expression:
+def _pad(node: exp.Pad) -> exp.Expr:
     """LPAD/RPAD: a negative length is an error; DuckDB takes an INTEGER length (not BIGINT)."""
     length = node.args["expression"]
     node.set("expression", exp.Cast(this=length.copy(), to=exp.DataType.build("INT")))
@@ -159,14 +161,14 @@ def _pad(node: exp.Pad) -> exp.Expression:
                  "Second argument (output size) for LPAD/RPAD cannot be negative", node)
 
 
-def _repeat(node: exp.Repeat) -> exp.Expression:
+def _repeat(node: exp.Repeat) -> exp.Expr:
     times = node.args["times"]
     return _when(exp.And(this=exp.LT(this=times.copy(), expression=exp.Literal.number(0)),
                          expression=_not_null(node.this)),
                  "Second argument (repeat count) for REPEAT cannot be negative", node)
 
 
-def _substring(node: exp.Substring) -> exp.Expression:
+def _substring(node: exp.Substring) -> exp.Expr:
     """SUBSTR: position 0 is the first character (DuckDB: before it); a negative length is an error."""
     start, length = node.args.get("start"), node.args.get("length")
     if start is not None:
@@ -179,9 +181,9 @@ def _substring(node: exp.Substring) -> exp.Expression:
                  "Third argument in SUBSTR() cannot be negative", node)
 
 
-def _unix(unit: int):
+def _unix(unit: int) -> Callable[[exp.Expr], exp.Expr]:
     """UNIX_SECONDS/UNIX_MILLIS truncate toward the past; DuckDB's epoch rounds."""
-    def floor_division(node: exp.Expression) -> exp.Expression:
+    def floor_division(node: exp.Expr) -> exp.Expr:
         micros = _call("epoch_us", node.this)
         rest = exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Mod(this=micros, expression=exp.Literal.number(unit)),
                                                    expression=exp.Literal.number(unit))),
@@ -191,7 +193,7 @@ def _unix(unit: int):
     return floor_division
 
 
-def _sign(node: exp.Sign) -> exp.Expression:
+def _sign(node: exp.Sign) -> exp.Expr:
     """SIGN keeps its argument's type (NUMERIC, FLOAT64, NaN included); DuckDB's is a TINYINT."""
     x = node.this
     as_float = exp.TryCast(this=x.copy(), to=exp.DataType.build("DOUBLE"))
@@ -205,7 +207,7 @@ def _sign(node: exp.Sign) -> exp.Expression:
                     default=zero.copy())
 
 
-def _least(node: exp.Expression) -> exp.Expression:
+def _least(node: exp.Expr) -> exp.Expr:
     """LEAST with a NaN is NaN in BigQuery; DuckDB orders NaN above every number."""
     if not isinstance(node, exp.Least):
         return node
@@ -215,28 +217,28 @@ def _least(node: exp.Expression) -> exp.Expression:
     return exp.Case(ifs=[exp.If(this=nan, true=largest)], default=node)
 
 
-def _array_concat(node: exp.ArrayConcat) -> exp.Expression:
+def _array_concat(node: exp.ArrayConcat) -> exp.Expr:
     """ARRAY_CONCAT with a NULL array is NULL; DuckDB's list_concat skips it."""
     arrays = [node.this, *node.expressions]
     any_null = exp.or_(*[exp.Is(this=a.copy(), expression=exp.Null()) for a in arrays])
     return exp.Case(ifs=[exp.If(this=any_null, true=exp.Null())], default=node)
 
 
-def _byte_length(node: exp.ByteLength) -> exp.Expression:
+def _byte_length(node: exp.ByteLength) -> exp.Expr:
     text = exp.TryCast(this=node.this.copy(), to=exp.DataType.build("VARCHAR"))
     blob = exp.TryCast(this=node.this.copy(), to=exp.DataType.build("BLOB"))
     return exp.Case(ifs=[exp.If(this=_typeof_is(node.this, "BLOB"), true=_call("octet_length", blob))],
                     default=_call("strlen", text))
 
 
-def _regexp_extract(node: exp.RegexpExtract) -> exp.Expression:
+def _regexp_extract(node: exp.RegexpExtract) -> exp.Expr:
     pattern = node.expression
     if isinstance(pattern, exp.Literal) and len(re.findall(r"(?<!\\)\((?!\?)", pattern.this)) > 1:
         raise UnsupportedSQL("REGEXP_EXTRACT with more than one capturing group is an error in BigQuery")
     return node
 
 
-def to_string(value: exp.Expression, node: exp.Expression) -> exp.Expression:
+def to_string(value: exp.Expr, node: exp.Expr) -> exp.Expr:
     """CAST(x AS STRING) as BigQuery writes it: NUMERIC with no trailing zeros, FLOAT64 2.0 as '2',
     TIMESTAMP with 0, 3 or 6 fraction digits and '+00'; `node` is DuckDB's cast for the other types."""
     text = exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR"))
@@ -257,7 +259,7 @@ def to_string(value: exp.Expression, node: exp.Expression) -> exp.Expression:
                          exp.If(this=_typeof_is(value, "TIMESTAMP WITH TIME ZONE"), true=stamp)], default=node)
 
 
-def to_bytes(value: exp.Expression, node: exp.Expression) -> exp.Expression:
+def to_bytes(value: exp.Expr, node: exp.Expr) -> exp.Expr:
     """CAST(text AS BYTES) is the text's UTF-8; DuckDB's cast reads \\x escapes and refuses non-ASCII."""
     utf8 = _call("encode", exp.TryCast(this=value.copy(), to=exp.DataType.build("VARCHAR")))
     return exp.Case(ifs=[exp.If(this=_typeof_is(value, "VARCHAR"), true=utf8)], default=node)
@@ -266,12 +268,13 @@ def to_bytes(value: exp.Expression, node: exp.Expression) -> exp.Expression:
 _OFFSET = re.compile(r"^([+-])(\d{1,2})(?::(\d{2}))?$")
 
 
-def _date_in_zone(node: exp.Date) -> exp.Expression:
+def _date_in_zone(node: exp.Date) -> exp.Expr:
     """DATE(ts, '+05:30'): DuckDB knows named zones only; an offset is the UTC wall clock shifted."""
     zone = node.args.get("zone")
-    if not (isinstance(zone, exp.Literal) and zone.is_string and _OFFSET.match(zone.this)):
+    offset = _OFFSET.match(zone.this) if isinstance(zone, exp.Literal) and zone.is_string else None
+    if offset is None:
         return node
-    sign, hours, minutes = _OFFSET.match(zone.this).groups()
+    sign, hours, minutes = offset.groups()
     shift = exp.Interval(this=exp.Literal.string(f"{sign}{int(hours) * 60 + int(minutes or 0)}"),
                          unit=exp.var("MINUTE"))
     wall = exp.Cast(this=exp.Cast(this=node.this.copy(), to=exp.DataType.build("TIMESTAMPTZ")),
@@ -279,7 +282,7 @@ def _date_in_zone(node: exp.Date) -> exp.Expression:
     return date_in_range(exp.Add(this=wall, expression=shift))
 
 
-def _timestamp_add(node: exp.Expression) -> exp.Expression:
+def _timestamp_add(node: exp.Expr) -> exp.Expr:
     """TIMESTAMP_ADD/SUB past 9999-12-31 23:59:59.999999 UTC is an error in BigQuery; DuckDB goes on."""
     result = exp.Paren(this=node)
     low = exp.cast(exp.Literal.string("0001-01-01 00:00:00+00"), "TIMESTAMPTZ")
@@ -288,7 +291,7 @@ def _timestamp_add(node: exp.Expression) -> exp.Expression:
     return _when(outside, "timestamp overflow", result)
 
 
-HANDLERS = {
+HANDLERS: dict[type[exp.Expr], Callable[[Any], exp.Expr]] = {
     exp.Literal: _number,
     exp.JSONExtractScalar: _json_value,
     exp.SafeDivide: _safe_divide,
