@@ -47,7 +47,8 @@ class LocalTransformRunner:
         warehouse = connect(self.warehouse_uri)
         try:
             if not isinstance(warehouse, ScriptWarehouse):
-                raise SettingsError(f"the local transform runner runs Dataform's scripts on DuckDB, not {self.warehouse_uri}")
+                raise SettingsError(f"the local transform runner runs Dataform's scripts on DuckDB, not "
+                                    f"{self.warehouse_uri}")
             results = Executor(warehouse, self.workers).run(actions, keys, full_refresh=selection.full_refresh)
         finally:
             warehouse.close()
