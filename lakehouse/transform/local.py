@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from lakehouse.settings import SettingsError
 from lakehouse.transform import ActionState, InvocationResult, InvocationState
 from lakehouse.transform.actions import Selection, actions_from_graph, select
 from lakehouse.transform.compiler import compile_project
@@ -46,7 +47,8 @@ class LocalTransformRunner:
         warehouse = connect(self.warehouse_uri)
         try:
             if not isinstance(warehouse, ScriptWarehouse):
-                raise ValueError(f"the local transform runner runs Dataform's scripts on DuckDB, not {warehouse!r}")
+                raise SettingsError(f"the local transform runner runs Dataform's scripts on DuckDB, not "
+                                    f"{self.warehouse_uri}")
             results = Executor(warehouse, self.workers).run(actions, keys, full_refresh=selection.full_refresh)
         finally:
             warehouse.close()

@@ -71,12 +71,6 @@ class DuckDBWarehouse:
             self.con.register_filesystem(filesystem_for("gs://"))
             self._shared["gcs"] = True
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A raw connection for one worker thread (DuckDB connections are not thread-safe)."""
-        cur = self.con.cursor()
-        _configure(cur)
-        return cur
-
     # -- the port --------------------------------------------------------------
     def execute(self, sql: str) -> int:
         return self.run_script([sql])[-1]
