@@ -10,8 +10,12 @@ Dataform result or job's query text holds the key; in gcp only the transform can
 """
 
 import hashlib
+from typing import TYPE_CHECKING, overload
 
 from lakehouse.errors import LakehouseError
+
+if TYPE_CHECKING:
+    from lakehouse.warehouse import Warehouse
 
 KEY_DATASET = "winter_days_secrets"
 KEY_TABLE = "pii_key"
@@ -23,6 +27,14 @@ class MissingKey(LakehouseError, ValueError):
     pass
 
 
+@overload
+def keyed_hash(key: str, value: str) -> str: ...
+
+
+@overload
+def keyed_hash(key: str, value: None) -> None: ...
+
+
 def keyed_hash(key: str, value: str | None) -> str | None:
     if not key:
         raise MissingKey("no pseudonymisation key: set WINTERDAYS_PII_KEY (in gcp, from Secret Manager)")
@@ -31,7 +43,7 @@ def keyed_hash(key: str, value: str | None) -> str | None:
     return hashlib.sha256((key + value).encode("utf-8")).hexdigest()
 
 
-def install_key(warehouse, key: str) -> None:
+def install_key(warehouse: Warehouse, key: str) -> None:
     """Write the key table the hashing SQL reads; fails closed without a real key."""
     import pyarrow as pa
 

@@ -9,18 +9,20 @@ GCS (an object is replaced whole). Calls to GCS are retried on transient errors 
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import os
 import posixpath
 import uuid
-from collections.abc import Iterable
-from typing import IO
+from collections.abc import Callable, Iterable
+from typing import IO, TypeVar
 
 import fsspec
 
 from lakehouse.retry import DEFAULT_BACKOFF, Backoff, retrying
 
 STAGING_PREFIX = "_staging"
+T = TypeVar("T")
 UPLOAD_CHUNK = 1 << 20  # a resumable upload sends (and holds) this much at a time; GCS wants 256 KiB multiples
 
 
@@ -70,12 +72,13 @@ class ObjectStore:
 
     # -- reads ---------------------------------------------------------------
     def exists(self, rel: str) -> bool:
-        return self._retrying(lambda: self.fs.exists(self.full_path(rel)), f"exists {rel}")
+        return self._retrying(lambda: bool(self.fs.exists(self.full_path(rel))), f"exists {rel}")
 
     def read_bytes(self, rel: str) -> bytes:
         def read() -> bytes:
             with self.fs.open(self.full_path(rel), "rb") as handle:
-                return handle.read()
+                data: bytes = handle.read()
+                return data
 
         return self._retrying(read, f"read {rel}")
 
@@ -88,7 +91,7 @@ class ObjectStore:
         root = self._root.rstrip("/") + "/"
         return sorted(p[len(root):] if p.startswith(root) else p for p in found)
 
-    def _retrying(self, operation, what: str):
+    def _retrying(self, operation: Callable[[], T], what: str) -> T:
         """GCS calls are retried on transient errors; a local file system has none."""
         return operation() if self.is_folder else retrying(operation, f"{what} in {self.root_uri}", self.backoff)
 
@@ -147,7 +150,8 @@ class ObjectStore:
         path = self.full_path(posixpath.join(STAGING_PREFIX, rel))
         if self.is_folder:
             return _create(path)
-        return self.fs.open(path, "wb", block_size=UPLOAD_CHUNK)
+        handle: IO[bytes] = self.fs.open(path, "wb", block_size=UPLOAD_CHUNK)
+        return handle
 
     def publish(self, staged_rel: str, rel: str) -> None:
         """Move a closed staged object to `rel`, replacing what was there in one step."""
@@ -181,7 +185,7 @@ class ObjectStore:
                 return
             folder = os.path.dirname(folder)
 
-    def replace_partition(self, partition: str, files: dict[str, bytes]) -> list[str]:
+    def replace_partition(self, partition: str, files: dict[str, bytes]) -> builtins.list[str]:
         """Make `partition` hold exactly `files` (name -> bytes) and nothing else.
 
         New objects are written first under their final names (each write atomic),

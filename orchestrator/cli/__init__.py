@@ -16,6 +16,7 @@ import contextlib
 import importlib
 import signal
 import sys
+from collections.abc import Iterator
 
 from generators.errors import GeneratorError, GeneratorInputError
 from lakehouse import logs
@@ -26,7 +27,7 @@ from lakehouse.transform.actions import UnknownSelection
 from lakehouse.warehouse import WarehouseCorrupt
 from mlops.errors import MlopsError
 from orchestrator.api_input import BadRequest
-from orchestrator.cli.common import resolve_dates
+from orchestrator.cli.common import Handler, resolve_dates
 from orchestrator.errors import Busy, OrchestratorError
 
 COMMAND_MODULES = ("generate", "runs", "serve", "demo", "dataform", "mlops", "looker")
@@ -61,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings, received = None, []
+    settings: Settings | None = None
+    received: list[int] = []
     try:
         with _sigterm_as_interrupt(received):
             settings = Settings.from_env()
@@ -69,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             if getattr(args, "seed", None) is not None:
                 settings = settings.with_overrides(general={"seed": args.seed})
             resolve_dates(args, settings)
-            return args.handler(args, settings)
+            handler: Handler = args.handler
+            return handler(args, settings)
     except KeyboardInterrupt:
         return 128 + (received[0] if received else signal.SIGINT)
     except Exception as error:
@@ -89,15 +92,15 @@ def exit_code(error: Exception, settings: Settings | None) -> tuple[int, str]:
     raise error
 
 
-def _under(filename, settings: Settings) -> bool:
+def _under(filename: object, settings: Settings) -> bool:
     return isinstance(filename, str) and (filename + "/").startswith(str(settings.storage.home) + "/")
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt(received: list[int]):
+def _sigterm_as_interrupt(received: list[int]) -> Iterator[None]:
     """SIGTERM raised as KeyboardInterrupt, as Ctrl-C is, so that every `finally` runs: the emulator and
     other children are stopped; `received` records it for the exit code."""
-    def interrupt(signum, _frame):
+    def interrupt(signum: int, _frame: object) -> None:
         received.append(signum)
         raise KeyboardInterrupt
 

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+from collections.abc import Callable
+from typing import TypeAlias
 
 from lakehouse.settings import Settings
 from orchestrator import api_input
+
+# what each module's register(sub) adds its subcommands to (a string: argparse's class is generic only in typeshed)
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+Handler: TypeAlias = Callable[[argparse.Namespace, Settings], int]  # a subcommand: its exit code
 
 
 class DateArgument(str):
     """A --date as typed; `resolve_dates` checks it once settings (the time zone, so today) are known."""
 
 
-def resolve_dates(args, settings: Settings) -> None:
+def resolve_dates(args: argparse.Namespace, settings: Settings) -> None:
     """Replace each DateArgument of the parsed arguments by its date, by the API's one date rule."""
     today = settings.today()
     for name, value in vars(args).items():
