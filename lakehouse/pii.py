@@ -9,6 +9,8 @@ The SQL that hashes refers to the table (includes/lake.js), so no view definitio
 Dataform result or job's query text holds the key; in gcp only the transform can read the dataset.
 """
 
+from __future__ import annotations
+
 import hashlib
 from typing import TYPE_CHECKING, overload
 
