@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 
 from google.api_core.retry import Retry
@@ -32,18 +33,23 @@ def client(settings: Settings) -> firestore.Client:
 
 
 @contextlib.contextmanager
-def firestore_session(settings: Settings) -> Iterator[str | None]:
+def firestore_session(settings: Settings, save: bool = True) -> Iterator[str | None]:
     """Make Firestore reachable for the duration of a command.
 
     gcp: nothing to do. Local with FIRESTORE_EMULATOR_HOST set: use that emulator.
-    Local otherwise: start (or reuse) the emulator persisted under WINTERDAYS_HOME,
-    and save its data when the command ends, even when the command failed.
+    Local otherwise: reuse the emulator running for WINTERDAYS_HOME (`winterdays emulator start`
+    or `serve` keep one warm), else start one for this command and say so; save its data when
+    the command ends, even when the command failed (unless `save` is off: a command that only reads).
     """
     if not settings.is_local or os.environ.get("FIRESTORE_EMULATOR_HOST"):
         yield os.environ.get("FIRESTORE_EMULATOR_HOST")
         return
     emulator = FirestoreEmulator(settings.project, data_dir=settings.firestore_data_dir)
-    host = emulator.start()
+    host = emulator.running()
+    if host is None:
+        print(f"winterdays: no Firestore emulator is running for {settings.firestore_data_dir}: starting one for "
+              "this command (a few seconds; `winterdays emulator start` keeps one warm)", file=sys.stderr, flush=True)
+        host = emulator.start()
     previous = {k: os.environ.get(k) for k in ("FIRESTORE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT")}
     os.environ.update(emulator.environ())
     try:
@@ -55,8 +61,8 @@ def firestore_session(settings: Settings) -> Iterator[str | None]:
             else:
                 os.environ[key] = value
         if emulator.owned:
-            emulator.stop(save=True)
-        else:  # another command's emulator: persist what this command wrote
+            emulator.stop(save=save)
+        elif save:  # another command's emulator: persist what this command wrote
             emulator.save()
 
 

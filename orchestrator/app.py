@@ -4,7 +4,8 @@ Cloud Scheduler calls `POST /runs` once a day; engineers read `GET /runs` and `G
   POST /runs              claim the date, run (or resume) it; see the README for the answers
   GET  /runs              recent runs (?date=, ?state=, ?limit=)
   GET  /runs/<id>         one run: each step's state, timings, outputs (row counts, quality, job names)
-  POST /runs/<id>/retry   resume a failed or interrupted run from its first unfinished step
+  POST /runs/<id>/retry   resume a failed or interrupted run from its first unfinished step,
+                          or {"from": "export"} from a named step on
   GET  /healthz           the process is up
   GET  /readyz            Firestore, the warehouse and the bronze store are reachable
   GET  /dashboard         local mode: the gold layer, churn risk and pipeline health (orchestrator/dashboard/)
@@ -168,9 +169,9 @@ def create_run():
 @runs.post("/runs/<run_id>/retry")
 def retry_run(run_id: str):
     run_id = api_input.run_id(run_id)
-    wait = api_input.retry_request(_json_body())
+    wait, from_step = api_input.retry_request(_json_body())
     try:
-        claimed = engine.claim_retry(_service().resources, run_id, trigger="http-retry")
+        claimed = engine.claim_retry(_service().resources, run_id, trigger="http-retry", from_step=from_step)
     except LookupError as missing:
         return _error(404, str(missing))
     return _dispatch(claimed, wait)

@@ -123,8 +123,10 @@ def _latest(runs: list[dict], wanted: str) -> dict | None:
     return next((r for r in runs if r.get("options_key") == wanted), None)
 
 
-def claim_retry(resources, run_id: str, trigger: str) -> Claim:
-    """Resume one run by id (POST /runs/<id>/retry), whatever its options."""
+def claim_retry(resources, run_id: str, trigger: str, from_step: str | None = None) -> Claim:
+    """Resume one run by id (POST /runs/<id>/retry), whatever its options: from its first unfinished
+    step, or from `from_step` on (its earlier steps' outputs stand): after a fix to the source data,
+    `from_step="export"` reads it again, where resuming at the failed step would not."""
     def decide(transaction) -> Claim:
         run = resources.ledger.get(run_id, transaction)
         if run is None:
@@ -136,6 +138,8 @@ def claim_retry(resources, run_id: str, trigger: str) -> Claim:
         if run["state"] == "SUCCEEDED":
             raise NotRetryable(f"run {run_id} already succeeded; POST /runs with \"force\": true runs the date again")
         run = _resumed(run, trigger)
+        if from_step:
+            _redo_from(run, from_step)
         resources.ledger.save(run, transaction)
         lease = resources.leases.take(transaction, key, run_id, run["logical_date"])
         return Claim(run, lease, "resumed", expired["run_id"] if expired else None)
@@ -148,6 +152,15 @@ def _resumed(run: dict, trigger: str) -> dict:
     for stale in ("error", "failed_step", "ended_at"):
         run.pop(stale, None)
     return run
+
+
+def _redo_from(run: dict, from_step: str) -> None:
+    """Reset `from_step` and every later step of the run, so the run resumes there."""
+    names = run["options"]["steps"]
+    if from_step not in names:
+        raise NotRetryable(f"run {run['run_id']} has no step {from_step!r}; its steps are {names}")
+    for name in names[names.index(from_step):]:
+        run["steps"][name] = {"state": "PENDING"}
 
 
 def resume_point(run: dict) -> int:

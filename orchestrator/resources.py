@@ -36,15 +36,7 @@ class Resources:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Resources:
-        from lakehouse import documents
-
-        client_cache: list = []
-
-        def firestore_client():
-            if not client_cache:
-                client_cache.append(documents.client(settings))
-            return client_cache[0]
-
+        firestore_client = _firestore_client(settings)
         return cls(
             settings=settings,
             bronze=ObjectStore(settings.bronze_uri, backoff=settings.backoff),
@@ -56,6 +48,24 @@ class Resources:
             leases=Leases(firestore_client, settings.leases_collection, settings.lease_ttl_s),
             lease_per_date=not settings.is_local,
         )
+
+
+def ledger_of(settings: Settings) -> Ledger:
+    """The run ledger alone, for readers (`winterdays status`): without the runners' imports (kfp's take seconds)."""
+    return Ledger(_firestore_client(settings), settings.runs_collection)
+
+
+def _firestore_client(settings: Settings) -> Callable[[], object]:
+    from lakehouse import documents
+
+    client_cache: list = []
+
+    def firestore_client():
+        if not client_cache:
+            client_cache.append(documents.client(settings))
+        return client_cache[0]
+
+    return firestore_client
 
 
 def _transform_runner(settings: Settings) -> TransformRunner:

@@ -12,7 +12,7 @@ import json
 import uuid
 from pathlib import Path
 
-from lakehouse.transform import InvocationResult
+from lakehouse.transform import ActionReport, InvocationResult, OnAction
 from lakehouse.transform.actions import Selection, actions_from_graph, select
 from lakehouse.transform.compiler import compile_project
 from lakehouse.transform.executor import Executor
@@ -38,12 +38,19 @@ class LocalTransformRunner:
     def graph(self, compilation: str) -> dict:
         return json.loads(self._path(compilation).read_text())
 
-    def invoke(self, compilation: str, selection: Selection) -> str:
+    def invoke(self, compilation: str, selection: Selection, on_action: OnAction | None = None) -> str:
         actions = actions_from_graph(self.graph(compilation))
         keys = select(actions, selection)
+
+        def report(result, n: int, total: int) -> None:
+            if on_action:
+                on_action(ActionReport(n, total, result.target, result.kind, result.state, result.duration_s,
+                                       result.rows, result.error))
+
         warehouse = connect(self.warehouse_uri)
         try:
-            results = Executor(warehouse, self.workers).run(actions, keys, full_refresh=selection.full_refresh)
+            results = Executor(warehouse, self.workers).run(actions, keys, full_refresh=selection.full_refresh,
+                                                            on_result=report)
         finally:
             warehouse.close()
         state = "FAILED" if any(r.state in ("FAILED", "SKIPPED") for r in results) else "SUCCEEDED"
@@ -53,7 +60,8 @@ class LocalTransformRunner:
         self._write(name, json.dumps(record, default=str, indent=1))
         return name
 
-    def wait(self, invocation: str, timeout_s: float = 0) -> InvocationResult:
+    def wait(self, invocation: str, timeout_s: float = 0, on_action: OnAction | None = None) -> InvocationResult:
+        """The stored result: the actions ran, and were reported, in `invoke`."""
         record = json.loads(self._path(invocation).read_text())
         return InvocationResult(name=record["name"], state=record["state"], actions=record["actions"])
 
