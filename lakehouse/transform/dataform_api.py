@@ -23,8 +23,7 @@ from google.api_core import exceptions as api_exceptions
 from google.api_core import retry as api_retry
 from google.cloud import dataform_v1
 
-from lakehouse.transform import (ACTION_ENDED, TERMINAL_STATES, ActionReport, InvocationResult, OnAction,
-                                 TransformFailed)
+from lakehouse.transform import ACTION_ENDED, TERMINAL_STATES, ActionReport, InvocationResult, OnAction, TransformFailed
 from lakehouse.transform.actions import Selection
 from lakehouse.transform.compiler import CompilationError
 
