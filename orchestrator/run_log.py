@@ -111,11 +111,23 @@ def detail_to(path: Path, echo: Callable[[TextIO], logging.Handler] = StepEcho) 
             contextlib.redirect_stderr(log_file):  # sys.stdout may not be fd 1 (pytest's capture)
         os.dup2(log_file.fileno(), 1)
         os.dup2(log_file.fileno(), 2)
-        logging.getLogger().addHandler(handler)
+        root = logging.getLogger()
+        # the JSON lines go to the file through a handler of its own, not through the stderr handler
+        # (whose stream may be one a test captured): once each
+        stderr_handlers = [h for h in root.handlers if getattr(h, "_winterdays", False)]
+        to_file = logging.StreamHandler(log_file)
+        to_file.setFormatter(JsonFormatter())
+        for added in (handler, to_file):
+            root.addHandler(added)
+        for removed in stderr_handlers:
+            root.removeHandler(removed)
         try:
             yield handler
         finally:
-            logging.getLogger().removeHandler(handler)
+            for removed in (handler, to_file):
+                root.removeHandler(removed)
+            for restored in stderr_handlers:
+                root.addHandler(restored)
             log_file.flush()
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)

@@ -148,9 +148,8 @@ class Executor:
         """Run the action's script; rows affected by its main statement."""
         statements, main = self.script(action, full_refresh, wh)
         counts = wh.run_script(statements)
-        if action.kind == "operations":
-            return counts[-1] if counts else None
-        return None if action.kind == "view" or counts[main] < 0 else counts[main]
+        count = counts[-1] if action.kind == "operations" and counts else counts[main] if counts else -1
+        return None if action.kind == "view" or count < 0 else count  # DuckDB says -1 for "no count"
 
     def script(self, action: Action, full_refresh: bool, wh) -> tuple[list[str], int]:
         """The BigQuery statements Dataform runs for a table, view, incremental or operations action,
