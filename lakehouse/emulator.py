@@ -8,6 +8,7 @@ A running emulator is recorded in `emulator.json` so that a second command reuse
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -151,6 +152,8 @@ class FirestoreEmulator:
             pass
         deadline = time.monotonic() + 15
         while _group_alive(int(state["pid"])) and time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):  # reap it if this process started it
+                os.waitpid(int(state["pid"]), os.WNOHANG)
             time.sleep(0.1)
         self._state_path().unlink(missing_ok=True)
         return True

@@ -9,8 +9,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from orchestrator.ledger import public
-
 NO_COUNT = "-"
 NO_COUNT_NOTE = (f"{NO_COUNT}: no row count (a view, or a statement that reports none; "
                  "ledgers before this version wrote -1)")
@@ -60,6 +58,8 @@ def run_list(runs: list[dict]) -> str:
 
 def describe(run: dict, log_path: Path | None = None) -> str:
     """One run, as `gcloud run jobs executions describe` reads: the run, then each step, then the rows."""
+    from orchestrator.ledger import public
+
     run = public(run)
     lines = [f"Run {run['run_id']} for {run['logical_date']}",
              f"  State:     {run['state']} (attempt {run.get('attempt', 1)}, trigger {run.get('trigger', '?')})",
