@@ -77,7 +77,8 @@ def main() -> None:
     print(f"{args.runs} runs in the ledger, {args.times} calls each, median wall time of the process:")
     for name, values in figures.items():
         median = statistics.median(values)
-        print(f"  {name:<9} {median:6.2f} s   {median / cold:5.3f} x cold   (min {min(values):.2f}, max {max(values):.2f})")
+        print(f"  {name:<9} {median:6.2f} s   {median / cold:5.3f} x cold   "
+              f"(min {min(values):.2f}, max {max(values):.2f})")
 
 
 def sorted_run_id(env: dict) -> str:
