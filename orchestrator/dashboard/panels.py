@@ -158,8 +158,8 @@ def _at_risk(reports: Reports) -> Markup:
           f"{r['region']} / {r['channel']}", _drivers(r)] for r in rows or []],
         empty=_empty(rows, older or NO_PREDICTIONS),
         note=older + tie + "Drivers: the model's features on which the customer sits on the churners' side of "
-             "the snapshot's median (the side churners leaned to in the labelled history), strongest first. They describe the "
-             "customer; they are not the model's own attribution. rpt_churn_at_risk")
+             "the snapshot's median (the side churners leaned to in the labelled history), strongest first. They "
+             "describe the customer; they are not the model's own attribution. rpt_churn_at_risk")
 
 
 def _drivers(row: dict) -> str:
