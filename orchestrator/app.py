@@ -9,6 +9,8 @@ Cloud Scheduler calls `POST /runs` once a day; engineers read `GET /runs` and `G
   GET  /healthz           the process is up
   GET  /readyz            Firestore, the warehouse and the bronze store are reachable
   GET  /dashboard         local mode: the gold layer, churn risk and pipeline health (orchestrator/dashboard/)
+  GET  /docs              local mode: the Dataform lineage, each table's description, columns, assertions,
+                          row count and last run (orchestrator/docs/)
 A run executes in a background thread; in sync mode the request waits for it up to
 WINTERDAYS_REQUEST_DEADLINE_S, then answers 202 while the run goes on.
 """
@@ -31,6 +33,7 @@ from lakehouse.warehouse import WarehouseBusy, connect
 from orchestrator import api_input, engine
 from orchestrator.auth import Forbidden, TokenVerifier, Unauthorized
 from orchestrator.dashboard import dashboard
+from orchestrator.docs import docs
 from orchestrator.ledger import Contended, public
 from orchestrator.resources import Resources
 
@@ -109,6 +112,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.register_blueprint(runs)
     app.register_blueprint(health)
     app.register_blueprint(dashboard)
+    app.register_blueprint(docs)
     app.before_request(_bind_trace)
     app.teardown_request(_unbind_trace)
     app.register_error_handler(api_input.BadRequest, lambda e: _error(400, str(e)))

@@ -2,7 +2,9 @@
 
 push     write dataform/ into the Dataform workspace through the API and commit it (gcp;
          Terraform cannot create workspaces, so push creates it when missing)
-compile  compile the project with the pinned CLI and the run's vars, and list its actions
+compile  compile the project with the pinned CLI and the run's vars, and list its actions with their
+         dependencies (--json: the graph, for tools)
+ls       what a selection (--tags, --actions) would run, in order, without running it
 run      compile and run a selection of actions (by tag or by name, with or without their
          dependencies or dependents), outside the run ledger; both modes
 """
@@ -17,7 +19,7 @@ from orchestrator.cli.common import parse_date, yesterday
 
 
 def register(sub) -> None:
-    dataform = sub.add_parser("dataform", help="push the Dataform project to its workspace, or compile it")
+    dataform = sub.add_parser("dataform", help="push, compile, list or run the Dataform project")
     actions = dataform.add_subparsers(dest="dataform_command", required=True, metavar="ACTION")
     push = actions.add_parser("push", help="write dataform/ into the Dataform workspace and commit it (gcp)")
     push.add_argument("--message", default="winterdays dataform push", help="the commit message")
@@ -27,17 +29,36 @@ def register(sub) -> None:
     comp = actions.add_parser("compile", help="compile with the pinned Dataform CLI and list the actions")
     comp.add_argument("--date", type=parse_date, help="the run_date var (default: yesterday)")
     comp.add_argument("--schema-suffix", default="", help="Dataform's --schema-suffix")
+    comp.add_argument("--json", action="store_true", help="the graph as JSON: actions in order, edges, descriptions")
     comp.set_defaults(handler=compile_command)
+    ls = actions.add_parser("ls", help="list what a selection would run, in order, without running it")
+    ls.add_argument("--date", type=parse_date, help="the run_date var (default: yesterday)")
+    _selection_flags(ls)
+    ls.set_defaults(handler=ls_command)
     run = actions.add_parser("run", help="compile and run selected actions (both modes), outside the run ledger")
     run.add_argument("--date", type=parse_date, help="the run_date var (default: yesterday)")
-    run.add_argument("--tags", default="", help="comma-separated tags, e.g. gold,daily")
-    run.add_argument("--actions", default="",
-                     help="comma-separated actions, e.g. fct_sales or winter_days_warehouse.fct_sales")
-    run.add_argument("--no-dependencies", action="store_true", help="run only the selected actions")
-    run.add_argument("--dependents", action="store_true", help="also run what depends on them")
+    _selection_flags(run)
     run.add_argument("--full-refresh", action="store_true", help="rebuild incremental tables")
     run.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the invocation")
     run.set_defaults(handler=run_command)
+
+
+def _selection_flags(parser) -> None:
+    parser.add_argument("--tags", default="", help="comma-separated tags, e.g. gold,daily")
+    parser.add_argument("--actions", default="",
+                        help="comma-separated actions, e.g. fct_sales or winter_days_warehouse.fct_sales")
+    parser.add_argument("--no-dependencies", action="store_true", help="only the selected actions")
+    parser.add_argument("--dependents", action="store_true", help="also what depends on them")
+
+
+def _selection(args):
+    from lakehouse.transform.actions import Selection
+
+    tags = tuple(t for t in args.tags.split(",") if t)
+    targets = tuple(t for t in args.actions.split(",") if t)
+    return Selection(tags=tags, targets=targets,
+                     include_dependencies=bool(tags or targets) and not args.no_dependencies,
+                     include_dependents=args.dependents, full_refresh=getattr(args, "full_refresh", False))
 
 
 def dataform_client():
@@ -62,34 +83,65 @@ def push_command(args, settings: Settings) -> int:
 
 
 def compile_command(args, settings: Settings) -> int:
-    from lakehouse.transform.actions import actions_from_graph, execution_order
+    from lakehouse.transform.lineage import as_json, lineage
+
+    graph = _compiled(settings, args.date, args.schema_suffix)
+    if graph is None:
+        return 1
+    if args.json:
+        print(json.dumps(as_json(graph), indent=1))
+        return 0
+    nodes = lineage(graph)
+    print(f"{'KIND':<12} {'ACTION':<62} {'TAGS':<14} DEPENDS ON")
+    for node in nodes.values():
+        print(f"{node.kind:<12} {node.key:<62} {','.join(node.tags):<14} {', '.join(_short(node.dependencies)) or '-'}")
+    checks = sum(len(n.assertions) for n in nodes.values())
+    print(f"{len(nodes)} actions and {checks} assertions, in execution order; "
+          "`winterdays dataform compile --json` gives the graph, `winterdays docs` its documentation")
+    return 0
+
+
+def ls_command(args, settings: Settings) -> int:
+    """The actions a selection runs, in the order it runs them (what Dataform's InvocationConfig selects)."""
+    from lakehouse.transform.actions import actions_from_graph, select
+
+    graph = _compiled(settings, args.date, "")
+    if graph is None:
+        return 1
+    actions = actions_from_graph(graph)
+    try:
+        keys = [k for k in select(actions, _selection(args)) if actions[k].kind != "declaration"]
+    except ValueError as error:
+        print(f"winterdays: {error}", file=sys.stderr)
+        return 1
+    for n, key in enumerate(keys, 1):
+        print(f"{n:>3} {actions[key].kind:<12} {key}")
+    print(f"{len(keys)} of {sum(a.kind != 'declaration' for a in actions.values())} actions would run; nothing ran")
+    return 0
+
+
+def _compiled(settings: Settings, day, schema_suffix: str) -> dict | None:
     from lakehouse.transform.compiler import CompilationError, compile_project
     from orchestrator.steps import compile_variables
 
-    variables = compile_variables(settings, settings.bronze_uri, args.date or yesterday(settings))
+    variables = compile_variables(settings, settings.bronze_uri, day or yesterday(settings))
     try:
-        graph = compile_project(settings.dataform_dir, variables, schema_suffix=args.schema_suffix)
+        return compile_project(settings.dataform_dir, variables, schema_suffix=schema_suffix)
     except CompilationError as error:
         print(f"winterdays: {error}", file=sys.stderr)
-        return 1
-    actions = actions_from_graph(graph)
-    for key in execution_order(actions):
-        action = actions[key]
-        print(f"{action.kind:<12} {key:<75} {','.join(action.tags):<20} {action.file}")
-    return 0
+        return None
+
+
+def _short(keys: list[str]) -> list[str]:
+    return [k.split(".", 1)[1] for k in keys]
 
 
 def run_command(args, settings: Settings) -> int:
     from lakehouse.transform import TransformFailed
-    from lakehouse.transform.actions import Selection
     from orchestrator.resources import Resources
     from orchestrator.steps import compile_variables
 
-    tags = tuple(t for t in args.tags.split(",") if t)
-    targets = tuple(t for t in args.actions.split(",") if t)
-    selection = Selection(tags=tags, targets=targets,
-                          include_dependencies=bool(tags or targets) and not args.no_dependencies,
-                          include_dependents=args.dependents, full_refresh=args.full_refresh)
+    selection = _selection(args)
     transform = Resources.from_settings(settings).transform
     variables = compile_variables(settings, settings.bronze_uri, args.date or yesterday(settings))
     try:
