@@ -21,11 +21,12 @@ from lakehouse.export.watermark import export_window
 from lakehouse.transform import TERMINAL_STATES, ActionReport, TransformFailed
 from lakehouse.transform.actions import Selection
 from mlops.runners import PipelineFailed
+from orchestrator.errors import OrchestratorError
 
 log = logging.getLogger(__name__)
 
 
-class StepFailed(RuntimeError):
+class StepFailed(OrchestratorError, RuntimeError):
     """A step failed; `redo_from` names the earlier step a retry must start from, if not this one."""
 
     def __init__(self, message: str, redo_from: str | None = None):

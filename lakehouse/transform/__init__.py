@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from lakehouse.errors import LakehouseError
 from lakehouse.transform.actions import Selection
 
 TERMINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")
@@ -37,7 +38,7 @@ class ActionReport:
 OnAction = Callable[[ActionReport], None]
 
 
-class TransformFailed(RuntimeError):
+class TransformFailed(LakehouseError, RuntimeError):
     """The invocation ended FAILED or CANCELLED; the message names each failing action."""
 
 

@@ -12,7 +12,6 @@ run      compile and run a selection of actions (by tag or by name, with or with
 from __future__ import annotations
 
 import json
-import sys
 
 from lakehouse.settings import Settings, SettingsError
 from orchestrator.cli.common import parse_date, yesterday
@@ -86,8 +85,6 @@ def compile_command(args, settings: Settings) -> int:
     from lakehouse.transform.lineage import as_json, lineage
 
     graph = _compiled(settings, args.date, args.schema_suffix)
-    if graph is None:
-        return 1
     if args.json:
         print(json.dumps(as_json(graph), indent=1))
         return 0
@@ -105,31 +102,20 @@ def ls_command(args, settings: Settings) -> int:
     """The actions a selection runs, in the order it runs them (what Dataform's InvocationConfig selects)."""
     from lakehouse.transform.actions import actions_from_graph, select
 
-    graph = _compiled(settings, args.date, "")
-    if graph is None:
-        return 1
-    actions = actions_from_graph(graph)
-    try:
-        keys = [k for k in select(actions, _selection(args)) if actions[k].kind != "declaration"]
-    except ValueError as error:
-        print(f"winterdays: {error}", file=sys.stderr)
-        return 1
+    actions = actions_from_graph(_compiled(settings, args.date, ""))
+    keys = [k for k in select(actions, _selection(args)) if actions[k].kind != "declaration"]
     for n, key in enumerate(keys, 1):
         print(f"{n:>3} {actions[key].kind:<12} {key}")
     print(f"{len(keys)} of {sum(a.kind != 'declaration' for a in actions.values())} actions would run; nothing ran")
     return 0
 
 
-def _compiled(settings: Settings, day, schema_suffix: str) -> dict | None:
-    from lakehouse.transform.compiler import CompilationError, compile_project
+def _compiled(settings: Settings, day, schema_suffix: str) -> dict:
+    from lakehouse.transform.compiler import compile_project
     from orchestrator.steps import compile_variables
 
     variables = compile_variables(settings, settings.bronze_uri, day or yesterday(settings))
-    try:
-        return compile_project(settings.dataform_dir, variables, schema_suffix=schema_suffix)
-    except CompilationError as error:
-        print(f"winterdays: {error}", file=sys.stderr)
-        return None
+    return compile_project(settings.dataform_dir, variables, schema_suffix=schema_suffix)
 
 
 def _short(keys: list[str]) -> list[str]:
@@ -137,18 +123,13 @@ def _short(keys: list[str]) -> list[str]:
 
 
 def run_command(args, settings: Settings) -> int:
-    from lakehouse.transform import TransformFailed
     from orchestrator.resources import Resources
     from orchestrator.steps import compile_variables
 
     selection = _selection(args)
     transform = Resources.from_settings(settings).transform
     variables = compile_variables(settings, settings.bronze_uri, args.date or yesterday(settings))
-    try:
-        result = transform.wait(transform.invoke(transform.compile(variables), selection), args.timeout)
-        print(json.dumps(result.summary()))
-        result.raise_for_state()
-    except (TransformFailed, ValueError, RuntimeError) as error:
-        print(f"winterdays: {error}", file=sys.stderr)
-        return 1
+    result = transform.wait(transform.invoke(transform.compile(variables), selection), args.timeout)
+    print(json.dumps(result.summary()))
+    result.raise_for_state()
     return 0

@@ -3,7 +3,8 @@
 The same claim as `POST /runs`: a date that already succeeded with the same options is not
 run again (unless --force), a failed or interrupted run resumes, and a date whose run is in
 progress elsewhere (a `winterdays serve`, Cloud Run) is left alone.
-Exit codes: 0 succeeded, 1 failed, 3 in progress elsewhere (or the ledger is contended): try later.
+Exit codes (orchestrator/cli/__init__.py): 0 succeeded, 1 failed, 3 in progress elsewhere (or the ledger is
+contended): try later.
 On a terminal a run prints a line a step and a line a Dataform action, then a summary; the detail
 (JSON logs, the churn components' output) goes to WINTERDAYS_HOME/logs/run-<run id>.log.
 """
@@ -19,8 +20,6 @@ from orchestrator.cli.common import parse_date, yesterday
 from orchestrator.cli.show import closing, describe, duration, run_list, step_names, wants_json
 
 STEP_NAMES = ("export", "compile", "invoke", "wait", "churn")  # orchestrator.steps.STEPS, without importing it
-
-IN_PROGRESS = 3
 
 
 def register(sub) -> None:
@@ -87,21 +86,11 @@ def retry_run(args, settings: Settings) -> int:
 
 def _run_with(args, settings: Settings, claim) -> int:
     from lakehouse.documents import firestore_session
-    from orchestrator import engine
-    from orchestrator.ledger import Contended
     from orchestrator.resources import Resources
 
     with firestore_session(settings):
         resources = Resources.from_settings(settings)
-        try:
-            claimed = claim(resources)
-        except (engine.RunInProgress, Contended) as busy:
-            print(f"winterdays: {busy}", file=sys.stderr)
-            return IN_PROGRESS
-        except (engine.NotRetryable, LookupError) as refused:
-            print(f"winterdays: {refused}", file=sys.stderr)
-            return 1
-        return _execute(args, settings, resources, claimed)
+        return _execute(args, settings, resources, claim(resources))
 
 
 def _execute(args, settings: Settings, resources, claimed) -> int:
@@ -148,8 +137,9 @@ def show_status(args, settings: Settings) -> int:
         if args.run_id:
             record = ledger.get(args.run_id)
             if record is None:
-                print(f"winterdays: no run {args.run_id}", file=sys.stderr)
-                return 1
+                from orchestrator.engine import RunNotFound
+
+                raise RunNotFound(f"no run {args.run_id}")
             log_path = settings.home / "logs" / f"run-{args.run_id}.log"
             print(json.dumps(public(record), indent=2) if wants_json(args) else describe(record, log_path))
             return 0
