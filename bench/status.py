@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -73,6 +74,7 @@ def main() -> None:
         figures["warm_one"] = [cli(env, "status", sorted_run_id(env)) for _ in range(args.times)]
     finally:
         cli(env, "emulator", "stop")
+        shutil.rmtree(home, ignore_errors=True)
     cold = statistics.median(figures["cold"])
     print(f"{args.runs} runs in the ledger, {args.times} calls each, median wall time of the process:")
     for name, values in figures.items():
