@@ -39,6 +39,7 @@ def register(sub) -> None:
     _selection_flags(run)
     run.add_argument("--full-refresh", action="store_true", help="rebuild incremental tables")
     run.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the invocation")
+    run.add_argument("--json", action="store_true", help="JSON lines on stdout (the default off a terminal)")
     run.set_defaults(handler=run_command)
 
 
@@ -123,13 +124,21 @@ def _short(keys: list[str]) -> list[str]:
 
 
 def run_command(args, settings: Settings) -> int:
+    """A line an action as it ends on a terminal (JSON lines off one), the detail in logs/dataform-run-*.log."""
+    import datetime as dt
+
+    from orchestrator.cli.show import wants_json
     from orchestrator.resources import Resources
-    from orchestrator.steps import compile_variables
+    from orchestrator.run_log import JsonEcho, StepEcho, detail_to
+    from orchestrator.steps import compile_variables, report_action
 
     selection = _selection(args)
     transform = Resources.from_settings(settings).transform
     variables = compile_variables(settings, settings.bronze_uri, args.date or yesterday(settings))
-    result = transform.wait(transform.invoke(transform.compile(variables), selection), args.timeout)
-    print(json.dumps(result.summary()))
+    log_path = settings.home / "logs" / f"dataform-run-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}.log"
+    with detail_to(log_path, JsonEcho if wants_json(args) else StepEcho):
+        invocation = transform.invoke(transform.compile(variables), selection, on_action=report_action)
+        result = transform.wait(invocation, args.timeout, on_action=report_action)
+    print(json.dumps({**result.summary(), "log": str(log_path)}))
     result.raise_for_state()
     return 0

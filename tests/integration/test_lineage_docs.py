@@ -4,6 +4,7 @@ and `winterdays docs --out`, before anything is built (the browser test looks at
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -60,3 +61,12 @@ def test_docs_page_before_any_run_and_its_static_copy(settings, firestore, tmp_p
     assert main(["docs", "--out", str(tmp_path / "site")]) == 0
     static = (tmp_path / "site" / "index.html").read_text()
     assert static.count('<g class="node"') == html.count('<g class="node"') and "wrote" in capsys.readouterr().out
+
+
+def test_dataform_run_prints_a_line_an_action_and_keeps_the_detail_in_a_log(settings, monkeypatch, capsys):
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert main(["dataform", "run", "--actions", "fct_predictions_churn", "--no-dependencies"]) == 0
+    *actions, summary = capsys.readouterr().out.splitlines()
+    assert len(actions) == 1 and actions[0].startswith("  1 of 1 OK operations winter_days_warehouse.fct_predictions")
+    result = json.loads(summary)
+    assert result["state"] == "SUCCEEDED" and '"event": "action_ended"' in open(result["log"]).read()
