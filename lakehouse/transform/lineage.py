@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from lakehouse.transform.actions import actions_from_graph, execution_order, target_key
+from lakehouse.transform.actions import Targeted, actions_from_graph, execution_order, target_key
 
 
 @dataclass
@@ -22,7 +22,7 @@ class Check:
 
 
 @dataclass
-class Node:
+class Node(Targeted):
     key: str
     kind: str
     file: str
@@ -33,14 +33,6 @@ class Node:
     dependents: list[str] = field(default_factory=list)
     assertions: list[Check] = field(default_factory=list)
     layer: int = 0  # longest path from a source: the graph's column
-
-    @property
-    def dataset(self) -> str:
-        return self.key.split(".", 1)[0]
-
-    @property
-    def name(self) -> str:
-        return self.key.split(".", 1)[1]
 
 
 def lineage(graph: dict) -> dict[str, Node]:
