@@ -39,15 +39,14 @@ def cli(env: dict, *args: str) -> float:
 
 def seed_ledger(env: dict, runs: int) -> None:
     """`runs` ledger documents shaped like real ones, written through the ledger port."""
-    from lakehouse.documents import firestore_session
     from lakehouse.settings import Settings
     from orchestrator.engine import new_run
-    from orchestrator.resources import ledger_of
+    from orchestrator.resources import document_source, ledger_of
     from orchestrator.steps import RunOptions
 
     settings = Settings.from_env(env)
     os.environ.update({k: v for k, v in env.items() if k.startswith("WINTERDAYS_")})
-    with firestore_session(settings):
+    with document_source(settings).session():
         ledger = ledger_of(settings)
         for n in range(runs):
             run = new_run(RunOptions(dt.date(2026, 1, 1) + dt.timedelta(days=n)), "bench")

@@ -71,11 +71,11 @@ def push_command(args, settings: Settings) -> int:
     from lakehouse.transform.dataform_api import REPOSITORY
     from lakehouse.transform.workspace import push_project
 
-    if not REPOSITORY.match(settings.dataform_repository):
+    if not REPOSITORY.match(settings.transform.repository):
         raise SettingsError("WINTERDAYS_DATAFORM_REPOSITORY must be projects/P/locations/R/repositories/NAME, "
-                            f"got {settings.dataform_repository!r}")
-    result = push_project(dataform_client(), settings.dataform_repository, settings.dataform_workspace,
-                          settings.dataform_dir, message=args.message, author_name=args.author_name,
+                            f"got {settings.transform.repository!r}")
+    result = push_project(dataform_client(), settings.transform.repository, settings.transform.workspace,
+                          settings.transform.dataform_dir, message=args.message, author_name=args.author_name,
                           author_email=args.author_email)
     print(json.dumps({"workspace": result.workspace, "created": result.created, "written": len(result.written),
                       "removed": result.removed, "committed": result.committed}))
@@ -115,8 +115,8 @@ def _compiled(settings: Settings, day, schema_suffix: str) -> dict:
     from lakehouse.transform.compiler import compile_project
     from orchestrator.steps import compile_variables
 
-    variables = compile_variables(settings, settings.bronze_uri, day or yesterday(settings))
-    return compile_project(settings.dataform_dir, variables, schema_suffix=schema_suffix)
+    variables = compile_variables(settings, settings.storage.bronze_uri, day or yesterday(settings))
+    return compile_project(settings.transform.dataform_dir, variables, schema_suffix=schema_suffix)
 
 
 def _short(keys: list[str]) -> list[str]:
@@ -134,8 +134,8 @@ def run_command(args, settings: Settings) -> int:
 
     selection = _selection(args)
     transform = Resources.from_settings(settings).transform
-    variables = compile_variables(settings, settings.bronze_uri, args.date or yesterday(settings))
-    log_path = settings.home / "logs" / f"dataform-run-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}.log"
+    variables = compile_variables(settings, settings.storage.bronze_uri, args.date or yesterday(settings))
+    log_path = settings.storage.home / "logs" / f"dataform-run-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}.log"
     with detail_to(log_path, JsonEcho if wants_json(args) else StepEcho):
         invocation = transform.invoke(transform.compile(variables), selection, on_action=report_action)
         result = transform.wait(invocation, args.timeout, on_action=report_action)

@@ -14,15 +14,14 @@ def register(sub) -> None:
 
 
 def run(args, settings: Settings) -> int:
-    from lakehouse.documents import firestore_session
     from orchestrator.dashboard.reports import recent_runs
     from orchestrator.docs import RUNS_READ, page
-    from orchestrator.resources import ledger_of
+    from orchestrator.resources import document_source, ledger_of
 
-    with firestore_session(settings, save=False):
+    with document_source(settings).session(save=False):
         runs, ledger_error = recent_runs(ledger_of(settings), RUNS_READ)
         html = page(settings, runs, ledger_error)
-    out = args.out or settings.home / "site"
+    out = args.out or settings.storage.home / "site"
     out.mkdir(parents=True, exist_ok=True)
     target = out / "index.html"
     target.write_text(html)

@@ -19,16 +19,16 @@ def register(sub) -> None:
 
 
 def run(args, settings: Settings) -> int:
-    from lakehouse.emulator import EmulatorError, FirestoreEmulator
+    from orchestrator.resources import document_source
 
-    if not settings.is_local:
+    documents = document_source(settings)
+    if not documents.emulated:
         print("winterdays emulator: gcp mode reads Firestore itself; there is no emulator", file=sys.stderr)
         return 2
-    emulator = FirestoreEmulator(settings.project, data_dir=settings.firestore_data_dir)
+    emulator = documents.emulator()
     running = emulator.running()
     if args.action == "status":
-        print(f"running on {running} for {settings.firestore_data_dir}" if running
-              else f"not running for {settings.firestore_data_dir}")
+        print(f"running on {running} for {documents.data_dir}" if running else f"not running for {documents.data_dir}")
         return 0 if running else 1
     if args.action == "stop":
         stopped = emulator.stop_running()
@@ -37,11 +37,7 @@ def run(args, settings: Settings) -> int:
     if running:
         print(f"already running on {running}")
         return 0
-    try:
-        host = emulator.start()
-    except EmulatorError as error:
-        print(f"winterdays emulator: {error}", file=sys.stderr)
-        return 1
+    host = emulator.start()  # an EmulatorError reaches EXIT_CODES
     emulator.detach()
-    print(f"started on {host} for {settings.firestore_data_dir}; `winterdays emulator stop` saves and stops it")
+    print(f"started on {host} for {documents.data_dir}; `winterdays emulator stop` saves and stops it")
     return 0

@@ -85,11 +85,10 @@ def retry_run(args, settings: Settings) -> int:
 
 
 def _run_with(args, settings: Settings, claim) -> int:
-    from lakehouse.documents import firestore_session
     from orchestrator.resources import Resources
 
-    with firestore_session(settings):
-        resources = Resources.from_settings(settings)
+    resources = Resources.from_settings(settings)
+    with resources.documents.session():
         return _execute(args, settings, resources, claim(resources))
 
 
@@ -99,7 +98,7 @@ def _execute(args, settings: Settings, resources, claimed) -> int:
     from orchestrator.run_log import JsonEcho, StepEcho, detail_to
 
     machine = wants_json(args)
-    log_path = settings.home / "logs" / f"run-{claimed.run_id}.log"
+    log_path = settings.storage.home / "logs" / f"run-{claimed.run_id}.log"
     tally = Counter()
     record = claimed.run
     if claimed.lease is not None:
@@ -128,11 +127,10 @@ def _execute(args, settings: Settings, resources, claimed) -> int:
 
 
 def show_status(args, settings: Settings) -> int:
-    from lakehouse.documents import firestore_session
     from orchestrator.ledger import public
-    from orchestrator.resources import ledger_of
+    from orchestrator.resources import document_source, ledger_of
 
-    with firestore_session(settings, save=False):  # it only reads
+    with document_source(settings).session(save=False):  # it only reads
         ledger = ledger_of(settings)
         if args.run_id:
             record = ledger.get(args.run_id)
@@ -140,7 +138,7 @@ def show_status(args, settings: Settings) -> int:
                 from orchestrator.engine import RunNotFound
 
                 raise RunNotFound(f"no run {args.run_id}")
-            log_path = settings.home / "logs" / f"run-{args.run_id}.log"
+            log_path = settings.storage.home / "logs" / f"run-{args.run_id}.log"
             print(json.dumps(public(record), indent=2) if wants_json(args) else describe(record, log_path))
             return 0
         day = args.date.isoformat() if args.date else None

@@ -36,7 +36,7 @@ def show():
 def page(settings, runs: list[dict] | None, ledger_error: str = "") -> str:
     """The page, with the warehouse opened read-only for the time it takes (None when nothing is built)."""
     try:
-        warehouse = connect(settings.warehouse_uri, read_only=True)
+        warehouse = connect(settings.warehouse.uri, read_only=True)
     except WarehouseMissing:
         warehouse = None
     try:

@@ -30,18 +30,22 @@ class Facts:
 
 def render(settings, runs: list[dict] | None, warehouse, as_of: dt.date, ledger_error: str = "") -> str:
     """The whole page as HTML; `warehouse` may be None (nothing built yet)."""
-    graph = compiled(settings.dataform_dir, _fingerprint(settings.dataform_dir), as_of.isoformat(),
-                     settings.bronze_uri, settings.pii_key)
-    nodes = lineage(graph)
+    nodes = lineage(project_graph(settings, as_of))
     facts = {key: _facts(node, warehouse, runs or []) for key, node in nodes.items()}
     datasets: dict[str, list[Node]] = {}
     for node in nodes.values():
         datasets.setdefault(node.dataset, []).append(node)
     return _environment().get_template("docs.html").render(
         nodes=nodes, facts=facts, datasets=datasets, graph=svg(nodes), as_of=as_of,
-        checks=sum(len(n.assertions) for n in nodes.values()), warehouse=settings.warehouse_path,
+        checks=sum(len(n.assertions) for n in nodes.values()), warehouse=settings.warehouse.path,
         built=warehouse is not None, ledger_error=ledger_error,
         rendered=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def project_graph(settings, as_of: dt.date) -> dict:
+    project = settings.transform.dataform_dir
+    return compiled(project, _fingerprint(project), as_of.isoformat(), settings.storage.bronze_uri,
+                    settings.general.pii_key)
 
 
 @functools.lru_cache(maxsize=4)

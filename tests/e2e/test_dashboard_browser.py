@@ -65,9 +65,9 @@ def screenshots_dir(tmp_path) -> Path:
 
 
 def most_at_risk(settings) -> str:
-    warehouse = connect(settings.warehouse_uri, read_only=True)
+    warehouse = connect(settings.warehouse.uri, read_only=True)
     try:
-        return warehouse.query(f"SELECT customer_id FROM `{settings.warehouse_dataset}.fct_predictions_churn` "
+        return warehouse.query(f"SELECT customer_id FROM `{settings.warehouse.dataset}.fct_predictions_churn` "
                                "ORDER BY churn_probability DESC, customer_id LIMIT 1")[0]["customer_id"]
     finally:
         warehouse.close()
@@ -112,15 +112,13 @@ DOCS = """({
 def test_docs_draw_the_lineage_and_every_tables_description_after_a_demo_run(demo, dashboard_url, chromium,
                                                                               screenshots_dir):
     from lakehouse.transform.lineage import lineage
-    from orchestrator.docs.page import _fingerprint, compiled
+    from orchestrator.docs.page import project_graph
 
     settings = demo.settings
     docs_url = dashboard_url.replace("/dashboard", "/docs")
     chromium.open(docs_url)
     page = chromium.evaluate(DOCS)
-    graph = compiled(settings.dataform_dir, _fingerprint(settings.dataform_dir), settings.today().isoformat(),
-                     settings.bronze_uri, settings.pii_key)
-    nodes = lineage(graph)
+    nodes = lineage(project_graph(settings, settings.today()))
 
     assert sorted(page["boxes"]) == sorted(nodes) and len(nodes) > 20  # a box per action, drawn
     assert page["edges"] == sum(len(n.dependencies) for n in nodes.values())
@@ -130,7 +128,7 @@ def test_docs_draw_the_lineage_and_every_tables_description_after_a_demo_run(dem
         assert action["description"] == nodes[key].description != "", key  # every table's SQLX description
         assert action["height"] > 40, f"{key} is not laid out"
     fct = shown["winter_days_warehouse.fct_sales"]
-    warehouse = connect(settings.warehouse_uri, read_only=True)
+    warehouse = connect(settings.warehouse.uri, read_only=True)
     try:
         count = warehouse.query("SELECT COUNT(*) AS n FROM `winter_days_warehouse`.`fct_sales`")[0]["n"]
     finally:

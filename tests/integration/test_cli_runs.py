@@ -58,7 +58,7 @@ def test_retry_from_export_takes_up_source_data_generated_after_the_failure(sett
     assert any(" PASS assertion " in a and "assert_daily_sources_fresh" in a for a in actions)
     assert f"Run {run_id} for {DAY}: SUCCEEDED (resumed, attempt 3" in "\n".join(shown)
     assert any(line.startswith("Dataform: OK=") and f"TOTAL={total}" in line for line in shown)
-    log_path = settings.home / "logs" / f"run-{run_id}.log"
+    log_path = settings.storage.home / "logs" / f"run-{run_id}.log"
     assert shown[-1] == f"Log: {log_path}" and '"event": "step_started"' in log_path.read_text()
 
     # status: a header, then the run with its steps in order and its options; describe names the log

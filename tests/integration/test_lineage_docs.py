@@ -39,7 +39,7 @@ def test_ls_lists_what_a_selection_would_run_in_order_and_runs_nothing(settings,
         "winter_days_staging.src_sales", "winter_days_staging.stg_sales_checked",
         "winter_days_staging.stg_sales_versions", "winter_days_staging.stg_sales", FCT]
     assert lines[-1].startswith("5 of ") and lines[-1].endswith("actions would run; nothing ran")
-    assert not settings.warehouse_path.exists()
+    assert not settings.warehouse.path.exists()
     assert main(["dataform", "ls", "--actions", "fct_sales", "--no-dependencies", "--dependents"]) == 0
     listed = [line.split()[-1] for line in capsys.readouterr().out.splitlines()[:-1]]
     assert listed[0] == FCT and "winter_days_warehouse.rpt_revenue_daily" in listed
