@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from google.cloud import firestore
+
 from lakehouse.settings import Settings
 from lakehouse.storage import ObjectStore
 from lakehouse.transform import TransformRunner
@@ -27,7 +29,7 @@ class Resources:
     documents: FirestoreSource  # the document source (sales, the run ledger, the leases)
     bronze: ObjectStore
     quarantine: ObjectStore
-    firestore: Callable[[], object]  # a google.cloud.firestore.Client, made on first use
+    firestore: Callable[[], firestore.Client]  # made on first use
     transform: TransformRunner
     pipelines: PipelineRunner
     ledger: Ledger
@@ -65,11 +67,11 @@ def ledger_of(settings: Settings) -> Ledger:
     return Ledger(_firestore_client(document_source(settings)), settings.firestore.runs_collection)
 
 
-def _firestore_client(documents: FirestoreSource) -> Callable[[], object]:
+def _firestore_client(documents: FirestoreSource) -> Callable[[], firestore.Client]:
     """A client made on first use, then shared."""
-    client_cache: list = []
+    client_cache: list[firestore.Client] = []
 
-    def firestore_client():
+    def firestore_client() -> firestore.Client:
         if not client_cache:
             client_cache.append(documents.client())
         return client_cache[0]

@@ -18,13 +18,22 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from typing import Any
 
 from google.api_core import exceptions as api_exceptions
 from google.api_core import retry as api_retry
 from google.cloud import dataform_v1
 
-from lakehouse.settings import SettingsError
-from lakehouse.transform import ACTION_ENDED, TERMINAL_STATES, ActionReport, InvocationResult, OnAction, TransformFailed
+from lakehouse.settings import Settings, SettingsError
+from lakehouse.transform import (
+    ACTION_ENDED,
+    TERMINAL_STATES,
+    ActionReport,
+    InvocationResult,
+    InvocationState,
+    OnAction,
+    TransformFailed,
+)
 from lakehouse.transform.actions import Selection
 from lakehouse.transform.compiler import CompilationError
 
@@ -57,7 +66,8 @@ class DataformTransformRunner:
         self.sleep = sleep
 
     @classmethod
-    def from_settings(cls, settings, client: dataform_v1.DataformClient | None = None) -> DataformTransformRunner:
+    def from_settings(cls, settings: Settings,
+                      client: dataform_v1.DataformClient | None = None) -> DataformTransformRunner:
         return cls(
             client or dataform_v1.DataformClient(),
             settings.transform.repository,
@@ -84,7 +94,7 @@ class DataformTransformRunner:
         log.info("dataform compiled", extra={"compilation": result.name, **source})
         return result.name
 
-    def _source(self) -> dict:
+    def _source(self) -> dict[str, Any]:
         if self.release_config:
             return {"release_config": f"{self.repository}/releaseConfigs/{self.release_config}"}
         if self.git_commitish:
@@ -139,9 +149,9 @@ class DataformTransformRunner:
         if on_action:
             _report(actions, reported, on_action)
         log.info("dataform invocation ended", extra={"invocation": invocation, "state": state})
-        return InvocationResult(name=invocation, state=state, actions=actions)
+        return InvocationResult(name=invocation, state=InvocationState(state), actions=actions)
 
-    def _actions(self, invocation: str, declared: dict[str, tuple[str, str]]) -> list[dict]:
+    def _actions(self, invocation: str, declared: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
         found = []
         pages = self.client.query_workflow_invocation_actions(request={"name": invocation}, retry=self.retry)
         for action in pages:

@@ -11,13 +11,21 @@ run      compile and run a selection of actions (by tag or by name, with or with
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
 import json
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.settings import Settings, SettingsError
-from orchestrator.cli.common import parse_date, yesterday
+from orchestrator.cli.common import Subcommands, parse_date, yesterday
+
+if TYPE_CHECKING:  # imported when a command runs
+    from google.cloud import dataform_v1
+
+    from lakehouse.transform.actions import Selection
 
 
-def register(sub) -> None:
+def register(sub: Subcommands) -> None:
     dataform = sub.add_parser("dataform", help="push, compile, list or run the Dataform project")
     actions = dataform.add_subparsers(dest="dataform_command", required=True, metavar="ACTION")
     push = actions.add_parser("push", help="write dataform/ into the Dataform workspace and commit it (gcp)")
@@ -43,7 +51,7 @@ def register(sub) -> None:
     run.set_defaults(handler=run_command)
 
 
-def _selection_flags(parser) -> None:
+def _selection_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tags", default="", help="comma-separated tags, e.g. gold,daily")
     parser.add_argument("--actions", default="",
                         help="comma-separated actions, e.g. fct_sales or winter_days_warehouse.fct_sales")
@@ -51,7 +59,7 @@ def _selection_flags(parser) -> None:
     parser.add_argument("--dependents", action="store_true", help="also what depends on them")
 
 
-def _selection(args):
+def _selection(args: argparse.Namespace) -> Selection:
     from lakehouse.transform.actions import Selection
 
     tags = tuple(t for t in args.tags.split(",") if t)
@@ -61,13 +69,13 @@ def _selection(args):
                      include_dependents=args.dependents, full_refresh=getattr(args, "full_refresh", False))
 
 
-def dataform_client():
+def dataform_client() -> dataform_v1.DataformClient:
     from google.cloud import dataform_v1
 
     return dataform_v1.DataformClient()
 
 
-def push_command(args, settings: Settings) -> int:
+def push_command(args: argparse.Namespace, settings: Settings) -> int:
     from lakehouse.transform.dataform_api import REPOSITORY
     from lakehouse.transform.workspace import push_project
 
@@ -82,7 +90,7 @@ def push_command(args, settings: Settings) -> int:
     return 0
 
 
-def compile_command(args, settings: Settings) -> int:
+def compile_command(args: argparse.Namespace, settings: Settings) -> int:
     from lakehouse.transform.lineage import as_json, lineage
 
     graph = _compiled(settings, args.date, args.schema_suffix)
@@ -99,7 +107,7 @@ def compile_command(args, settings: Settings) -> int:
     return 0
 
 
-def ls_command(args, settings: Settings) -> int:
+def ls_command(args: argparse.Namespace, settings: Settings) -> int:
     """The actions a selection runs, in the order it runs them (what Dataform's InvocationConfig selects)."""
     from lakehouse.transform.actions import actions_from_graph, select
 
@@ -111,7 +119,7 @@ def ls_command(args, settings: Settings) -> int:
     return 0
 
 
-def _compiled(settings: Settings, day, schema_suffix: str) -> dict:
+def _compiled(settings: Settings, day: dt.date | None, schema_suffix: str) -> dict[str, Any]:
     from lakehouse.transform.compiler import compile_project
     from orchestrator.steps import compile_variables
 
@@ -123,10 +131,8 @@ def _short(keys: list[str]) -> list[str]:
     return [k.split(".", 1)[1] for k in keys]
 
 
-def run_command(args, settings: Settings) -> int:
+def run_command(args: argparse.Namespace, settings: Settings) -> int:
     """A line an action as it ends on a terminal (JSON lines off one), the detail in logs/dataform-run-*.log."""
-    import datetime as dt
-
     from orchestrator.cli.show import wants_json
     from orchestrator.resources import Resources
     from orchestrator.run_log import JsonEcho, StepEcho, detail_to

@@ -11,18 +11,26 @@ On a terminal a run prints a line a step and a line a Dataform action, then a su
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from lakehouse.settings import Settings
-from orchestrator.cli.common import parse_date, yesterday
+from orchestrator.cli.common import Subcommands, parse_date, yesterday
 from orchestrator.cli.show import closing, describe, duration, run_list, step_names, wants_json
+from orchestrator.records import RunState
+
+if TYPE_CHECKING:  # imported when a command runs: `winterdays --help` stays quick
+    from orchestrator.engine import Claim
+    from orchestrator.resources import Resources
 
 STEP_NAMES = ("export", "compile", "invoke", "wait", "churn")  # orchestrator.steps.STEPS, without importing it
 
 
-def register(sub) -> None:
+def register(sub: Subcommands) -> None:
     for name, helptext, steps in (
         ("run", "run all five steps for a logical date", ()),
         ("export", "step 1: export Firestore sales to Parquet in bronze", ("export",)),
@@ -52,18 +60,18 @@ def register(sub) -> None:
     status = sub.add_parser("status", help="show recent runs, or one run")
     status.add_argument("run_id", nargs="?")
     status.add_argument("--date", type=parse_date, help="only the runs of this logical date")
-    status.add_argument("--state", choices=("PENDING", "RUNNING", "SUCCEEDED", "FAILED"), type=str.upper)
+    status.add_argument("--state", choices=[s.value for s in RunState], type=str.upper)
     status.add_argument("--limit", type=int, default=10)
     add_json_flag(status)
     status.set_defaults(handler=show_status)
 
 
-def add_json_flag(parser) -> None:
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true",
                         help="JSON lines on stdout (the default when stdout is not a terminal)")
 
 
-def run(args, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator import engine
     from orchestrator.steps import RunOptions
 
@@ -77,14 +85,14 @@ def run(args, settings: Settings) -> int:
     return _run_with(args, settings, lambda resources: engine.claim(resources, options, "cli", force=args.force))
 
 
-def retry_run(args, settings: Settings) -> int:
+def retry_run(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator import engine
 
     return _run_with(args, settings, lambda resources: engine.claim_retry(resources, args.run_id, "cli-retry",
                                                                           from_step=args.from_step))
 
 
-def _run_with(args, settings: Settings, claim) -> int:
+def _run_with(args: argparse.Namespace, settings: Settings, claim: Callable[[Resources], Claim]) -> int:
     from orchestrator.resources import Resources
 
     resources = Resources.from_settings(settings)
@@ -126,7 +134,7 @@ def _execute(args, settings: Settings, resources, claimed) -> int:
     return 0
 
 
-def show_status(args, settings: Settings) -> int:
+def show_status(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.ledger import public
     from orchestrator.resources import document_source, ledger_of
 
