@@ -175,8 +175,8 @@ def gate(candidate: dict, champion: dict | None, min_auc: float, max_auc_drop: f
     """Promote only a model that is good in absolute terms and not worse than the champion, and never one
     of a back-dated run: a model trained on snapshots up to `snapshot_date`, before the champion's own,
     knows less than the champion, and its holdout is older, so its AUC does not compare (docs/churn-model.md)."""
-    newer = champion and champion.get("snapshot_date")
-    if newer and snapshot_date and snapshot_date.isoformat() < newer:
+    newer = champion.get("snapshot_date") if champion else None
+    if champion and newer and snapshot_date and snapshot_date.isoformat() < newer:
         return False, (f"back-dated: snapshot {snapshot_date} is before champion {champion['version']}'s snapshot "
                        f"{newer}; a run for an earlier date never replaces a newer champion")
     auc = candidate.get("roc_auc")

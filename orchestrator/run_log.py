@@ -16,7 +16,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from lakehouse.logs import JsonFormatter
 
@@ -31,7 +31,7 @@ def action_word(kind: str, state: str) -> str:
     return _WORDS.get((kind if kind == "assertion" else "", state)) or _WORDS.get(("", state), state)
 
 
-def action_line(record) -> str:
+def action_line(record: Any) -> str:
     """`12 of 49 OK table winter_days_warehouse.fct_sales ...... [1,234 rows in 0.4 s]`."""
     word = action_word(record.kind, record.state)
     head = f"  {record.n:>{len(str(record.total))}} of {record.total} {word} {record.kind} {record.target} "
@@ -40,13 +40,23 @@ def action_line(record) -> str:
     return head + "." * max(3, WIDTH - len(head) - len(tail)) + tail
 
 
-class StepEcho(logging.Handler):
-    """The run's steps and Dataform actions as short lines for people; it tallies the actions' words."""
+class Echo(logging.Handler):
+    """A command's log records on its terminal; it tallies the Dataform actions' words."""
 
     def __init__(self, terminal: TextIO):
         super().__init__(logging.INFO)
         self.terminal = terminal
         self.tally: Counter[str] = Counter()
+
+    def count(self, record: logging.LogRecord) -> None:
+        self.tally[action_word(getattr(record, "kind", ""), getattr(record, "state", ""))] += 1
+
+
+class StepEcho(Echo):
+    """The run's steps and Dataform actions as short lines for people."""
+
+    def __init__(self, terminal: TextIO):
+        super().__init__(terminal)
         self.open_step: str | None = None  # a step whose "..." line is still open
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -59,7 +69,7 @@ class StepEcho(logging.Handler):
             self.open_step = step
             return
         if event == "action_ended":
-            self.tally[action_word(record.kind, record.state)] += 1
+            self.count(record)
             line = action_line(record)
         elif event in ("step_succeeded", "run_failed"):
             outcome = (f"done in {getattr(record, 'duration_s', 0):.1f} s" if event == "step_succeeded"
@@ -81,24 +91,22 @@ class StepEcho(logging.Handler):
         self.terminal.flush()
 
 
-class JsonEcho(logging.Handler):
+class JsonEcho(Echo):
     """Every log line, as JSON, for a machine reading the command's stdout."""
 
     def __init__(self, terminal: TextIO):
-        super().__init__(logging.INFO)
-        self.terminal = terminal
-        self.tally: Counter[str] = Counter()
+        super().__init__(terminal)
         self.setFormatter(JsonFormatter())
 
     def emit(self, record: logging.LogRecord) -> None:
         if getattr(record, "event", None) == "action_ended":
-            self.tally[action_word(record.kind, record.state)] += 1
+            self.count(record)
         self.terminal.write(self.format(record) + "\n")
         self.terminal.flush()
 
 
 @contextlib.contextmanager
-def detail_to(path: Path, echo: Callable[[TextIO], logging.Handler] = StepEcho) -> Iterator[logging.Handler]:
+def detail_to(path: Path, echo: Callable[[TextIO], Echo] = StepEcho) -> Iterator[Echo]:
     """Send stdout, stderr and the logs to `path`; yield the echo (its `terminal`, its `tally`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()

@@ -180,7 +180,7 @@ class DataformTransformRunner:
         return declared
 
 
-def _report(actions: list[dict], reported: set[str], on_action: OnAction) -> None:
+def _report(actions: list[dict[str, Any]], reported: set[str], on_action: OnAction) -> None:
     """Report the actions that ended since the last poll, numbered in the order they were seen to end."""
     for action in actions:
         if action["state"] in ACTION_ENDED and action["target"] not in reported:

@@ -44,7 +44,7 @@ class ActionResult:
         return asdict(self)
 
 
-class _Results(dict):
+class _Results(dict[str, ActionResult]):
     """Results by target; each one set is reported, numbered in the order the actions end."""
 
     def __init__(self, total: int, on_result: Callable[[ActionResult, int, int], None] | None):

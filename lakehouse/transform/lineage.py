@@ -9,8 +9,9 @@ for a table's own uniqueKey/nonNull/rowConditions, the dependencies for a standa
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
-from lakehouse.transform.actions import Targeted, actions_from_graph, execution_order, target_key
+from lakehouse.transform.actions import Action, Targeted, actions_from_graph, execution_order, target_key
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Node(Targeted):
     layer: int = 0  # longest path from a source: the graph's column
 
 
-def lineage(graph: dict) -> dict[str, Node]:
+def lineage(graph: dict[str, Any]) -> dict[str, Node]:
     """Every action but the assertions, layer by layer (an execution order), with its assertions attached."""
     actions = actions_from_graph(graph)
     raw = _raw_by_key(graph)
@@ -58,7 +59,7 @@ def lineage(graph: dict) -> dict[str, Node]:
     return nodes
 
 
-def as_json(graph: dict) -> dict:
+def as_json(graph: dict[str, Any]) -> dict[str, Any]:
     """What `winterdays dataform compile --json` prints: the actions in order and the edges."""
     nodes = lineage(graph)
     return {
@@ -69,7 +70,7 @@ def as_json(graph: dict) -> dict:
     }
 
 
-def _raw_by_key(graph: dict) -> dict[str, dict]:
+def _raw_by_key(graph: dict[str, Any]) -> dict[str, dict[str, Any]]:
     found = {}
     for section in ("tables", "operations", "declarations"):
         for item in graph.get(section, []):
@@ -77,15 +78,15 @@ def _raw_by_key(graph: dict) -> dict[str, dict]:
     return found
 
 
-def _node(action, raw: dict) -> Node:
+def _node(action: Action, raw: dict[str, Any]) -> Node:
     descriptor = raw.get("actionDescriptor") or {}
     columns = {".".join(c.get("path", [])): c.get("description", "") for c in descriptor.get("columns", [])}
     return Node(action.key, action.kind, action.file, list(action.tags), descriptor.get("description", ""),
                 columns, list(action.dependencies))
 
 
-def _description(item: dict) -> str:
-    return (item.get("actionDescriptor") or {}).get("description", "")
+def _description(item: dict[str, Any]) -> str:
+    return str((item.get("actionDescriptor") or {}).get("description", ""))
 
 
 RULES = {"uniqueKey": "uniqueKey: no two rows share the config's unique key",

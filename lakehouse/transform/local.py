@@ -17,7 +17,7 @@ from lakehouse.settings import SettingsError
 from lakehouse.transform import ActionReport, ActionState, InvocationResult, InvocationState, OnAction
 from lakehouse.transform.actions import Selection, actions_from_graph, select
 from lakehouse.transform.compiler import compile_project
-from lakehouse.transform.executor import Executor
+from lakehouse.transform.executor import ActionResult, Executor
 from lakehouse.warehouse import ScriptWarehouse, connect
 
 
@@ -45,7 +45,7 @@ class LocalTransformRunner:
         actions = actions_from_graph(self.graph(compilation))
         keys = select(actions, selection)
 
-        def report(result, n: int, total: int) -> None:
+        def report(result: ActionResult, n: int, total: int) -> None:
             if on_action:
                 on_action(ActionReport(n, total, result.target, result.kind, result.state, result.duration_s,
                                        result.rows, result.error))

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from lakehouse.settings import Settings
+from orchestrator.cli.common import Subcommands
 
 
-def register(sub) -> None:
+def register(sub: Subcommands) -> None:
     docs = sub.add_parser("docs", help="write the Dataform lineage and table docs as static HTML (GET /docs)")
     docs.add_argument("--out", type=Path, help="folder to write index.html into (default: WINTERDAYS_HOME/site)")
     docs.set_defaults(handler=run)
 
 
-def run(args, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.dashboard.reports import recent_runs
     from orchestrator.docs import RUNS_READ, page
     from orchestrator.resources import document_source, ledger_of

@@ -7,22 +7,25 @@ seconds a command (`status` answers in well under a second when one is warm: ben
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from lakehouse.settings import Settings
+from orchestrator.cli.common import Subcommands
 
 
-def register(sub) -> None:
+def register(sub: Subcommands) -> None:
     emulator = sub.add_parser("emulator", help="start, stop or show the local Firestore emulator kept warm")
     emulator.add_argument("action", choices=("start", "stop", "status"))
     emulator.set_defaults(handler=run)
 
 
-def run(args, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from lakehouse.documents import EmulatedFirestoreSource
     from orchestrator.resources import document_source
 
     documents = document_source(settings)
-    if not documents.emulated:
+    if not isinstance(documents, EmulatedFirestoreSource):
         print("winterdays emulator: gcp mode reads Firestore itself; there is no emulator", file=sys.stderr)
         return 2
     emulator = documents.emulator()

@@ -100,14 +100,14 @@ def _run_with(args: argparse.Namespace, settings: Settings, claim: Callable[[Res
         return _execute(args, settings, resources, claim(resources))
 
 
-def _execute(args, settings: Settings, resources, claimed) -> int:
+def _execute(args: argparse.Namespace, settings: Settings, resources: Resources, claimed: Claim) -> int:
     """Run the claimed run with its detail in logs/run-<run id>.log; a summary (or JSON) on stdout."""
     from orchestrator import engine
     from orchestrator.run_log import JsonEcho, StepEcho, detail_to
 
     machine = wants_json(args)
     log_path = settings.storage.home / "logs" / f"run-{claimed.run_id}.log"
-    tally = Counter()
+    tally: Counter[str] = Counter()
     record = claimed.run
     if claimed.lease is not None:
         with detail_to(log_path, JsonEcho if machine else StepEcho) as echo:

@@ -5,30 +5,33 @@ Machines get the same records as JSON (`--json`, or stdout not a terminal).
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 NO_COUNT = "-"
 NO_COUNT_NOTE = (f"{NO_COUNT}: no row count (a view, or a statement that reports none; "
                  "ledgers before this version wrote -1)")
 
 
-def wants_json(args) -> bool:
+def wants_json(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "json", False)) or not sys.stdout.isatty()
 
 
-def step_names(run: dict) -> list[str]:
+def step_names(run: Mapping[str, Any]) -> list[str]:
     """The run's steps in the order they run (the ledger's map comes back in any order)."""
     return [n for n in run.get("options", {}).get("steps", []) if n in run.get("steps", {})] or list(run["steps"])
 
 
-def duration(run: dict) -> float:
+def duration(run: Mapping[str, Any]) -> float:
     """Seconds spent in the run's steps, over all its attempts."""
     return sum(s.get("duration_s") or 0 for s in run.get("steps", {}).values())
 
 
-def options_text(run: dict) -> str:
+def options_text(run: Mapping[str, Any]) -> str:
     """The run's options as the flags that ask for them."""
     options = run.get("options", {})
     flags = [f"--{k.replace('_', '-')}" for k in ("full_export", "full_refresh") if options.get(k)]
@@ -44,7 +47,7 @@ def _step_mark(state: str) -> str:
     return {"SUCCEEDED": "ok", "FAILED": "FAILED", "RUNNING": "running", "PENDING": "pending"}.get(state, state)
 
 
-def run_list(runs: list[dict]) -> str:
+def run_list(runs: list[Any]) -> str:
     header = f"{'RUN ID':<18} {'DATE':<10}  {'STATE':<9}  {'DURATION':>8}  {'TRY':>3}  {'STEPS':<52} OPTIONS"
     lines = [header]
     for run in runs:
@@ -56,7 +59,7 @@ def run_list(runs: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def describe(run: dict, log_path: Path | None = None) -> str:
+def describe(run: Mapping[str, Any], log_path: Path | None = None) -> str:
     """One run, as `gcloud run jobs executions describe` reads: the run, then each step, then the rows."""
     from orchestrator.ledger import public
 
@@ -85,25 +88,25 @@ def describe(run: dict, log_path: Path | None = None) -> str:
     return "\n".join(lines)
 
 
-def _step_detail(name: str, step: dict) -> str:
+def _step_detail(name: str, step: Mapping[str, Any]) -> str:
     out = step.get("outputs") or {}
     if step.get("error"):
-        return step["error"].splitlines()[0][:160]
+        return str(step["error"]).splitlines()[0][:160]
     if name == "export" and out:
         return (f"exported {out.get('exported', 0):,}, rejected {out.get('rejected', 0):,}, "
                 f"{out.get('partitions', 0)} partition(s), watermark {out.get('watermark') or '-'}")
     if name in ("compile", "invoke"):
-        return out.get("compilation") or out.get("invocation") or ""
+        return str(out.get("compilation") or out.get("invocation") or "")
     if name == "wait" and out:
         counts = ", ".join(f"{k.lower()} {v}" for k, v in sorted((out.get("actions") or {}).items()))
         return (f"{sum((out.get('actions') or {}).values())} actions ({counts}); assertions passed "
                 f"{out.get('assertions_passed', 0)}, failed {out.get('assertions_failed', 0)}")
     if name == "churn" and out:
-        return out.get("summary", "")
+        return str(out.get("summary", ""))
     return ""
 
 
-def closing(run: dict, outcome: str, tally: Counter, log_path: Path) -> str:
+def closing(run: Mapping[str, Any], outcome: str, tally: Counter[str], log_path: Path) -> str:
     """The lines after a run, as dbt ends a build: the counts, the gate's verdict, where the detail is."""
     took = _seconds(duration(run))
     lines = ["", f"Run {run['run_id']} for {run['logical_date']}: {run['state']} ({outcome}, attempt "
@@ -125,5 +128,5 @@ def _seconds(value: float) -> str:
     return f"{value:.1f} s" if value < 120 else f"{value / 60:.1f} min"
 
 
-def _count(n) -> str:
+def _count(n: int | None) -> str:
     return NO_COUNT if n is None or n < 0 else f"{n:,}"

@@ -8,8 +8,13 @@ page as a static file, for a bucket.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from collections.abc import Sequence
+from typing import Any
 
+from flask import Blueprint, current_app
+from flask.typing import ResponseReturnValue
+
+from lakehouse.settings import Settings
 from lakehouse.warehouse import WarehouseBusy, WarehouseMissing, connect
 from orchestrator.dashboard import POLICY, RETRY_AFTER_S, _local_and_authenticated, _page
 from orchestrator.dashboard.reports import recent_runs
@@ -21,7 +26,7 @@ RUNS_READ = 50  # the newest runs searched for each action's last run
 
 
 @docs.get("/docs")
-def show():
+def show() -> ResponseReturnValue:
     service = current_app.extensions["winterdays"]
     settings = service.settings
     runs, ledger_error = recent_runs(service.resources.ledger, RUNS_READ)
@@ -33,7 +38,7 @@ def show():
     return html, 200, {"Content-Security-Policy": POLICY, "Cache-Control": "no-store"}
 
 
-def page(settings, runs: list[dict] | None, ledger_error: str = "") -> str:
+def page(settings: Settings, runs: Sequence[Any] | None, ledger_error: str = "") -> str:
     """The page, with the warehouse opened read-only for the time it takes (None when nothing is built)."""
     try:
         warehouse = connect(settings.warehouse.uri, read_only=True)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from lakehouse.settings import Settings
 from lakehouse.transform.lineage import Node, lineage
 from orchestrator.docs.graph import svg
 
@@ -25,10 +28,11 @@ COUNTED = ("table", "incremental", "operations")  # a view's count would run its
 class Facts:
     rows: int | None = None
     columns: list[str] = field(default_factory=list)  # as the warehouse has them
-    last_run: dict | None = None  # run_id, logical_date, rows written (None: not recorded)
+    last_run: dict[str, Any] | None = None  # run_id, logical_date, rows written (None: not recorded)
 
 
-def render(settings, runs: list[dict] | None, warehouse, as_of: dt.date, ledger_error: str = "") -> str:
+def render(settings: Settings, runs: Sequence[Any] | None, warehouse: Any, as_of: dt.date,
+           ledger_error: str = "") -> str:
     """The whole page as HTML; `warehouse` may be None (nothing built yet)."""
     nodes = lineage(project_graph(settings, as_of))
     facts = {key: _facts(node, warehouse, runs or []) for key, node in nodes.items()}
@@ -42,14 +46,15 @@ def render(settings, runs: list[dict] | None, warehouse, as_of: dt.date, ledger_
         rendered=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
 
-def project_graph(settings, as_of: dt.date) -> dict:
+def project_graph(settings: Settings, as_of: dt.date) -> dict[str, Any]:
     project = settings.transform.dataform_dir
     return compiled(project, _fingerprint(project), as_of.isoformat(), settings.storage.bronze_uri,
                     settings.general.pii_key)
 
 
 @functools.lru_cache(maxsize=4)
-def compiled(project: Path, fingerprint: tuple, run_date: str, bronze_uri: str, pii_key: str) -> dict:
+def compiled(project: Path, fingerprint: tuple[tuple[str, int] | str, ...], run_date: str, bronze_uri: str,
+             pii_key: str) -> dict[str, Any]:
     """The compiled graph, once per version of the project's files (`fingerprint`) and date."""
     from lakehouse.transform.compiler import compile_project
 
@@ -57,13 +62,13 @@ def compiled(project: Path, fingerprint: tuple, run_date: str, bronze_uri: str, 
     return compile_project(project, variables)
 
 
-def _fingerprint(project: Path) -> tuple:
+def _fingerprint(project: Path) -> tuple[tuple[str, int] | str, ...]:
     files = [p for folder in ("definitions", "includes") for p in sorted((project / folder).rglob("*"))
              if p.is_file()]
     return tuple((str(p), p.stat().st_mtime_ns) for p in files) + (str(project / "workflow_settings.yaml"),)
 
 
-def _facts(node: Node, warehouse, runs: list[dict]) -> Facts:
+def _facts(node: Node, warehouse: Any, runs: Sequence[Any]) -> Facts:
     facts = Facts(last_run=_last_run(node, runs))
     if warehouse is None or not warehouse.table_exists(node.dataset, node.name):
         return facts
@@ -73,7 +78,7 @@ def _facts(node: Node, warehouse, runs: list[dict]) -> Facts:
     return facts
 
 
-def _last_run(node: Node, runs: list[dict]) -> dict | None:
+def _last_run(node: Node, runs: Sequence[Any]) -> dict[str, Any] | None:
     """The newest run whose transform succeeded and covered the action: it recorded the action's rows,
     or it ran every action (no tags), or one of the action's tags."""
     for run in runs:
