@@ -61,6 +61,7 @@ class Settings:
     dataform_git_commitish: str = ""  # compile this commitish instead of the workspace
     dataform_release_config: str = ""  # or this release config (its id)
     transform_workers: int = 0  # local: Dataform actions run side by side; 0 = half the cores
+    lookback_days: int = 3  # late data: an incremental run re-reads this many bronze days before its date
     pipeline_root: str = ""
     pipeline_service_account: str = ""
     # the orchestrator service
@@ -194,6 +195,7 @@ class Settings:
             dataform_git_commitish=env.get("WINTERDAYS_DATAFORM_GIT_COMMITISH", ""),
             dataform_release_config=env.get("WINTERDAYS_DATAFORM_RELEASE_CONFIG", ""),
             transform_workers=_int(env, "WINTERDAYS_TRANSFORM_WORKERS", 0),
+            lookback_days=_lookback(env),
             pipeline_root=env.get("WINTERDAYS_PIPELINE_ROOT", ""),
             pipeline_service_account=env.get("WINTERDAYS_PIPELINE_SERVICE_ACCOUNT", ""),
             leases_collection=env.get("WINTERDAYS_LEASES_COLLECTION", "winter_leases"),
@@ -225,6 +227,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _lookback(env: Mapping[str, str]) -> int:
+    value = _int(env, "WINTERDAYS_LOOKBACK_DAYS", 3)
+    if not 0 <= value <= 366:
+        raise SettingsError(f"WINTERDAYS_LOOKBACK_DAYS must be from 0 to 366, got {value}")
+    return value
 
 
 def _count(env: Mapping[str, str], name: str, default: int) -> int:

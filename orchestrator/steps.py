@@ -98,11 +98,25 @@ def compile_variables(settings, bronze_uri: str, logical_date: dt.date) -> dict[
         "pii_key": settings.pii_key,
         "run_date": logical_date.isoformat(),
         "snapshot_days": "90",
+        "lookback_days": str(settings.lookback_days),
     }
+
+
+def transform_window_from(ledger, logical_date: dt.date) -> dt.date | None:
+    """After days without a transform, the first of them: the run reads their bronze too (plus its
+    lookback), so no partition is skipped. None after a daily run, or when no earlier run built."""
+    for run in ledger.before(logical_date.isoformat()):
+        if ((run.get("steps") or {}).get("wait") or {}).get("state") == "SUCCEEDED":
+            after = dt.date.fromisoformat(run["logical_date"]) + dt.timedelta(days=1)
+            return after if after < logical_date else None
+    return None
 
 
 def compile(ctx: StepContext) -> dict:  # noqa: A001 - the step's name in the ledger
     variables = compile_variables(ctx.resources.settings, ctx.resources.bronze.uri(), ctx.options.logical_date)
+    window_from = transform_window_from(ctx.resources.ledger, ctx.options.logical_date)
+    if window_from:
+        variables["window_from"] = window_from.isoformat()
     return {"compilation": ctx.resources.transform.compile(variables)}
 
 
