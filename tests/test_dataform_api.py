@@ -10,11 +10,11 @@ from google.api_core import exceptions as api_exceptions
 from google.api_core import retry as api_retry
 from google.cloud.dataform_v1.types import dataform as t
 
-from orchestrator.transform import TransformFailed
-from orchestrator.transform.actions import Selection
-from orchestrator.transform.compiler import CompilationError
-from orchestrator.transform.dataform_api import DataformApiRunner
-from orchestrator.transform.workspace import push_project
+from lakehouse.transform import TransformFailed
+from lakehouse.transform.actions import Selection
+from lakehouse.transform.compiler import CompilationError
+from lakehouse.transform.dataform_api import DataformTransformRunner
+from lakehouse.transform.workspace import push_project
 
 REPO = "projects/p/locations/europe-west1/repositories/winter-days"
 ActionState = t.WorkflowInvocationAction.State
@@ -28,10 +28,10 @@ def fake():
         yield fake
 
 
-def runner(fake, **kwargs) -> DataformApiRunner:
+def runner(fake, **kwargs) -> DataformTransformRunner:
     fast = api_retry.Retry(predicate=api_retry.if_exception_type(api_exceptions.ServiceUnavailable),
                            initial=0.01, maximum=0.05, timeout=5)
-    return DataformApiRunner(fake.client, REPO, service_account="dataform@p.iam.gserviceaccount.com",
+    return DataformTransformRunner(fake.client, REPO, service_account="dataform@p.iam.gserviceaccount.com",
                              default_database="p", poll_initial_s=0.01, poll_max_s=0.02, retry=fast, **kwargs)
 
 
@@ -141,7 +141,8 @@ def test_release_config_or_commitish_replaces_the_workspace(fake):
 
 def test_from_settings_refuses_a_bare_repository_name(settings):
     with pytest.raises(ValueError, match="projects/P/locations/R/repositories/NAME"):
-        DataformApiRunner.from_settings(settings.with_overrides(dataform_repository="winter-days"), client=object())
+        DataformTransformRunner.from_settings(settings.with_overrides(dataform_repository="winter-days"),
+                                              client=object())
 
 
 # -- winterdays dataform push ----------------------------------------------------------------
@@ -182,7 +183,7 @@ def test_push_creates_the_workspace_writes_files_removes_stale_ones_and_commits(
 
 def test_push_command_uses_the_settings_repository(fake, tmp_path, monkeypatch, capsys):
     from orchestrator import cli
-    from orchestrator.commands import dataform as command
+    from orchestrator.cli import dataform as command
 
     root = _project(tmp_path)
     monkeypatch.setenv("WINTERDAYS_DATAFORM_REPOSITORY", REPO)
