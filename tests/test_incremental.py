@@ -17,10 +17,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from lakehouse.transform.actions import Selection
+from lakehouse.transform.local import LocalTransformRunner
 from lakehouse.warehouse import connect
 from orchestrator.steps import transform_window_from
-from orchestrator.transform.actions import Selection
-from orchestrator.transform.local import LocalRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from synthetic_bronze import write_bronze  # noqa: E402
@@ -83,7 +83,7 @@ class History:
 
     def __init__(self, home: Path, source: Path, dataform_dir: Path):
         self.source, self.bronze = source, home / "bronze"
-        self.runner = LocalRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform",
+        self.runner = LocalTransformRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform",
                                   workers=1)
 
     def arrive(self, day: dt.date) -> None:
@@ -140,7 +140,7 @@ def test_daily_runs_with_late_refunds_and_events_equal_a_full_refresh(history):
     assert late_refunds >= 8 * 4 and late_events >= 40 * 4  # the late files did reach silver
     empty = {t for t, (rows, _) in history.incremental.items() if not rows}
     assert len(history.incremental) >= 14 and empty <= {  # the ML pipeline's; the startups feed has no bad line
-        "winter_days_warehouse.fact_predictions_churn", "winter_days_warehouse.fact_model_metrics_churn",
+        "winter_days_warehouse.fct_predictions_churn", "winter_days_warehouse.fct_model_metrics_churn",
         "winter_days_staging.stg_startups_rejects"}
 
     history.run(DAYS[-1], full_refresh=True)

@@ -15,7 +15,7 @@ import sys
 from lakehouse import logs
 from lakehouse.settings import Settings, SettingsError
 
-COMMAND_MODULES = ("generate", "runs", "serve", "demo", "dataform", "mlops", "looker")
+COMMAND_MODULES = ("generate", "runs", "backfill", "serve", "demo", "dataform", "mlops", "looker")
 
 
 def build_parser() -> argparse.ArgumentParser:
