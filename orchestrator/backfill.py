@@ -14,7 +14,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from orchestrator import engine
+from orchestrator.errors import OrchestratorError
 from orchestrator.steps import RunOptions
+
+
+class BadRange(OrchestratorError, ValueError):
+    """The range ends before it starts."""
 
 
 @dataclass
@@ -28,7 +33,7 @@ class DateOutcome:
 
 def dates(first: dt.date, last: dt.date) -> Iterator[dt.date]:
     if last < first:
-        raise ValueError(f"--to {last} is before --from {first}")
+        raise BadRange(f"the range ends ({last}) before it starts ({first})")
     for n in range((last - first).days + 1):
         yield first + dt.timedelta(days=n)
 

@@ -4,7 +4,7 @@ By default each date runs the transform (compile, invoke, wait) over the bronze 
 --export re-exports each date first (a new deployment filling bronze day by day), --train runs
 the churn pipeline too. Re-running the same command skips the dates that succeeded and resumes
 the one that failed. Exit codes: 0 every date succeeded or was already done, 1 a date failed,
-3 a date's run is in progress elsewhere.
+2 a range that ends before it starts, 3 a date's run is in progress elsewhere.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import sys
 from lakehouse.settings import Settings
 from orchestrator.cli.common import parse_date
 
-IN_PROGRESS = 3
 TRANSFORM = ("compile", "invoke", "wait")
 
 
@@ -25,28 +24,21 @@ def register(sub) -> None:
     cmd.add_argument("--export", action="store_true", help="export each date's Firestore changes first")
     cmd.add_argument("--train", action="store_true", help="run the churn pipeline for each date too")
     cmd.add_argument("--tags", default="", help="comma-separated Dataform tags to run (with dependencies)")
-    cmd.set_defaults(handler=run_backfill)
+    cmd.set_defaults(handler=run_backfill, usage_error=cmd.error)
 
 
 def run_backfill(args, settings: Settings) -> int:
     from lakehouse.documents import firestore_session
     from orchestrator.backfill import backfill
-    from orchestrator.engine import RunInProgress
-    from orchestrator.ledger import Contended
     from orchestrator.resources import Resources
     from orchestrator.steps import RunOptions
 
+    if args.last < args.first:
+        args.usage_error(f"--to {args.last} is before --from {args.first}")
     steps = ("export",) * args.export + TRANSFORM + ("churn",) * args.train
     template = RunOptions(logical_date=args.first, tags=tuple(t for t in args.tags.split(",") if t), steps=steps)
-    with firestore_session(settings):
-        try:
-            outcomes = backfill(Resources.from_settings(settings), args.first, args.last, template, report=_print)
-        except ValueError as refused:
-            print(f"winterdays: {refused}", file=sys.stderr)
-            return 2
-        except (RunInProgress, Contended) as busy:
-            print(f"winterdays: {busy}", file=sys.stderr)
-            return IN_PROGRESS
+    with firestore_session(settings):  # a date in progress elsewhere raises Busy: exit code 3
+        outcomes = backfill(Resources.from_settings(settings), args.first, args.last, template, report=_print)
     failed = [o for o in outcomes if o.state == "FAILED"]
     if failed:
         print(f"winterdays: backfill stopped at {failed[0].logical_date}; run the same command again to resume "

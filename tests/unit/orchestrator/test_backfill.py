@@ -78,5 +78,7 @@ def test_a_date_whose_daily_run_succeeded_is_skipped(settings, calls):
 
 
 def test_a_range_that_ends_before_it_starts_is_refused(settings, firestore, calls, capsys):
-    assert main(["backfill", "--from", "2026-03-05", "--to", "2026-03-01"]) == 2
-    assert "--to 2026-03-01 is before --from 2026-03-05" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        main(["backfill", "--from", "2026-03-05", "--to", "2026-03-01"])
+    assert usage.value.code == 2 and "--to 2026-03-01 is before --from 2026-03-05" in capsys.readouterr().err
+    assert calls["log"] == []

@@ -22,7 +22,7 @@ from lakehouse.transform.local import LocalTransformRunner
 from lakehouse.warehouse import connect
 from orchestrator.steps import transform_window_from
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from synthetic_bronze import write_bronze  # noqa: E402
 
 pytestmark = pytest.mark.dataform

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from orchestrator.cli import build_parser
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 CODE = ("lakehouse", "orchestrator", "generators", "mlops")
 
 

@@ -7,7 +7,7 @@ matrix and no IAM binding exists outside it, no primitive roles, images only fro
 deployment's Artifact Registry, scheduler calls authenticated (OIDC for our own service),
 and the bronze bucket's access, versioning and lifecycle.
 
-Run it by hand with: python tests/infra_policy.py terraform
+Run it by hand with: python tests/support/infra_policy.py terraform
 """
 
 from __future__ import annotations
@@ -280,7 +280,7 @@ CODE = ("lakehouse", "orchestrator", "generators", "mlops")
 
 def unknown_settings(config_dir: Path) -> list[str]:
     """A WINTERDAYS_* name Terraform sets (or mentions) that no code reads is a typo or dead."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     read = {name for package in CODE for path in (root / package).rglob("*.py")
             for name in SETTING.findall(path.read_text())}
     return [f"{path.name} sets {name}, which no code in {'/, '.join(CODE)}/ reads"
@@ -289,7 +289,7 @@ def unknown_settings(config_dir: Path) -> list[str]:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
     from test_infra_policy import EXPECTED_MATRIX
 
     problems = violations(Path(sys.argv[1] if len(sys.argv) > 1 else "terraform"), EXPECTED_MATRIX)
