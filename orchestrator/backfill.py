@@ -62,7 +62,7 @@ def _one_date(resources, options: RunOptions) -> DateOutcome:
         run = engine.execute(resources, options, trigger="backfill")
     except engine.RunFailed as failure:
         return DateOutcome(options.logical_date, "FAILED", failure.run["run_id"],
-                           time.perf_counter() - started, str(failure))
+                           time.perf_counter() - started, failure.run.get("error") or str(failure))
     return DateOutcome(options.logical_date, "SUCCEEDED", run["run_id"], time.perf_counter() - started)
 
 
