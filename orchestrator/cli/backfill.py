@@ -28,7 +28,6 @@ def register(sub) -> None:
 
 
 def run_backfill(args, settings: Settings) -> int:
-    from lakehouse.documents import firestore_session
     from orchestrator.backfill import backfill
     from orchestrator.resources import Resources
     from orchestrator.steps import RunOptions
@@ -37,8 +36,9 @@ def run_backfill(args, settings: Settings) -> int:
         args.usage_error(f"--to {args.last} is before --from {args.first}")
     steps = ("export",) * args.export + TRANSFORM + ("churn",) * args.train
     template = RunOptions(logical_date=args.first, tags=tuple(t for t in args.tags.split(",") if t), steps=steps)
-    with firestore_session(settings):  # a date in progress elsewhere raises Busy: exit code 3
-        outcomes = backfill(Resources.from_settings(settings), args.first, args.last, template, report=_print)
+    resources = Resources.from_settings(settings)
+    with resources.documents.session():  # a date in progress elsewhere raises Busy: exit code 3
+        outcomes = backfill(resources, args.first, args.last, template, report=_print)
     failed = [o for o in outcomes if o.state == "FAILED"]
     if failed:
         print(f"winterdays: backfill stopped at {failed[0].logical_date}; run the same command again to resume "
