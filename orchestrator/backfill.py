@@ -15,6 +15,9 @@ from dataclasses import dataclass, replace
 
 from orchestrator import engine
 from orchestrator.errors import OrchestratorError
+from orchestrator.ledger import Ledger
+from orchestrator.records import RunRecord, RunState
+from orchestrator.resources import Resources
 from orchestrator.steps import RunOptions
 
 
@@ -38,7 +41,7 @@ def dates(first: dt.date, last: dt.date) -> Iterator[dt.date]:
         yield first + dt.timedelta(days=n)
 
 
-def backfill(resources, first: dt.date, last: dt.date, template: RunOptions,
+def backfill(resources: Resources, first: dt.date, last: dt.date, template: RunOptions,
              report: Callable[[int, int, DateOutcome], None] = lambda index, total, outcome: None,
              ) -> list[DateOutcome]:
     """Run each date with `template`'s options; `report(index, total, outcome)` after each date."""
@@ -53,7 +56,7 @@ def backfill(resources, first: dt.date, last: dt.date, template: RunOptions,
     return outcomes
 
 
-def _one_date(resources, options: RunOptions) -> DateOutcome:
+def _one_date(resources: Resources, options: RunOptions) -> DateOutcome:
     done = succeeded_run(resources.ledger, options)
     if done:
         return DateOutcome(options.logical_date, "SKIPPED", done["run_id"])
@@ -66,13 +69,14 @@ def _one_date(resources, options: RunOptions) -> DateOutcome:
     return DateOutcome(options.logical_date, "SUCCEEDED", run["run_id"], time.perf_counter() - started)
 
 
-def succeeded_run(ledger, options: RunOptions) -> dict | None:
+def succeeded_run(ledger: Ledger, options: RunOptions) -> RunRecord | None:
     """A SUCCEEDED run of the date that ran at least the wanted steps with the same other options
     (a daily run of all five steps covers a backfill of the transform)."""
     wanted = options.to_record()
     for run in ledger.for_date(options.logical_date.isoformat()):
-        record = run.get("options") or {}
-        if run.get("state") == "SUCCEEDED" and set(wanted["steps"]) <= set(record.get("steps", ())) and all(
-                record.get(k) == wanted[k] for k in ("full_export", "full_refresh", "tags")):
+        record = run["options"]
+        if run["state"] == RunState.SUCCEEDED and set(wanted["steps"]) <= set(record["steps"]) and (
+                record["full_export"], record["full_refresh"], record["tags"]) == (
+                wanted["full_export"], wanted["full_refresh"], wanted["tags"]):
             return run
     return None

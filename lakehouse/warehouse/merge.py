@@ -21,11 +21,11 @@ STAGED = "_winterdays_merge_source"  # a temporary table: one per connection
 
 @dataclass
 class RowMerge:
-    target: exp.Table  # without its alias
-    source: exp.Expression  # the USING query
+    target: exp.Expr  # the table, without its alias
+    source: exp.Expr  # the USING query
     keys: list[tuple[str, str]]  # (target column, source column) pairs of the ON clause
     columns: list[str]  # the target columns the INSERT names
-    values: list[exp.Expression]  # what it inserts, reading the source as S
+    values: list[exp.Expr]  # what it inserts, reading the source as S
 
 
 def row_merge(tree: exp.Merge) -> RowMerge | None:
@@ -59,7 +59,7 @@ def row_merge(tree: exp.Merge) -> RowMerge | None:
     return RowMerge(plain, using.this, keys, columns, values)
 
 
-def delete_insert(merge: RowMerge, generate: Callable[[exp.Expression], str]) -> list[str]:
+def delete_insert(merge: RowMerge, generate: Callable[[exp.Expr], str]) -> list[str]:
     """The DuckDB statements; the INSERT's count is the MERGE's (every source row)."""
     target = generate(merge.target)
     keys = " AND ".join(f'{target}."{t}" = S."{s}"' for t, s in merge.keys)
@@ -74,11 +74,11 @@ def delete_insert(merge: RowMerge, generate: Callable[[exp.Expression], str]) ->
     ]
 
 
-def _reads(node: exp.Expression, alias: str) -> bool:
+def _reads(node: exp.Expr | None, alias: str) -> bool:
     return isinstance(node, exp.Column) and node.table == alias
 
 
-def _equalities(on: exp.Expression | None, t_alias: str, s_alias: str) -> list[tuple[str, str]]:
+def _equalities(on: exp.Expr | None, t_alias: str, s_alias: str) -> list[tuple[str, str]]:
     """T.a = S.b AND ... as [(a, b), ...]; [] if the condition is anything else."""
     parts = list(on.flatten()) if isinstance(on, exp.And) else [on]
     keys = []

@@ -9,15 +9,17 @@ the one that failed. Exit codes: 0 every date succeeded or was already done, 1 a
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from lakehouse.settings import Settings
-from orchestrator.cli.common import parse_date
+from orchestrator.backfill import DateOutcome
+from orchestrator.cli.common import Subcommands, parse_date
 
 TRANSFORM = ("compile", "invoke", "wait")
 
 
-def register(sub) -> None:
+def register(sub: Subcommands) -> None:
     cmd = sub.add_parser("backfill", help="run a range of logical dates in order, each a ledger run (resumable)")
     cmd.add_argument("--from", dest="first", type=parse_date, required=True, help="first logical date")
     cmd.add_argument("--to", dest="last", type=parse_date, required=True, help="last logical date (inclusive)")
@@ -27,7 +29,7 @@ def register(sub) -> None:
     cmd.set_defaults(handler=run_backfill, usage_error=cmd.error)
 
 
-def run_backfill(args, settings: Settings) -> int:
+def run_backfill(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.backfill import backfill
     from orchestrator.resources import Resources
     from orchestrator.steps import RunOptions
@@ -47,7 +49,7 @@ def run_backfill(args, settings: Settings) -> int:
     return 0
 
 
-def _print(index: int, total: int, outcome) -> None:
+def _print(index: int, total: int, outcome: DateOutcome) -> None:
     detail = {"SKIPPED": "already succeeded", "SUCCEEDED": f"succeeded in {outcome.duration_s:.1f} s",
               "FAILED": f"FAILED: {outcome.error.splitlines()[0][:200] if outcome.error else ''}"}[outcome.state]
     print(f"[{index}/{total}] {outcome.logical_date}  {detail}  (run {outcome.run_id})", flush=True)
