@@ -15,6 +15,9 @@ Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 Handler: TypeAlias = Callable[[argparse.Namespace, Settings], int]  # a subcommand: its exit code
 
 
+FLAG_OF_DEST = {"start": "from", "end": "to", "first": "from", "last": "to"}  # --from/--to's dests
+
+
 class DateArgument(str):
     """A --date as typed; `resolve_dates` checks it once settings (the time zone, so today) are known."""
 
@@ -24,7 +27,7 @@ def resolve_dates(args: argparse.Namespace, settings: Settings) -> None:
     today = settings.today()
     for name, value in vars(args).items():
         if isinstance(value, DateArgument):
-            flag = "--" + {"start": "from", "end": "to"}.get(name, name).replace("_", "-")
+            flag = "--" + FLAG_OF_DEST.get(name, name).replace("_", "-")
             setattr(args, name, api_input.parse_date(str(value), today, name=flag))
 
 
