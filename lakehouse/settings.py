@@ -18,6 +18,7 @@ from lakehouse.retry import Backoff
 
 MODES = ("local", "gcp")
 RUN_MODES = ("sync", "async")
+OIDC_VERIFY = ("signature", "iam")  # who checks the ID token's signature: we, or Cloud Run IAM (orchestrator/auth.py)
 GOOGLE_OIDC_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 LOCAL_PROJECT = "winter-days-local"
 DEV_PII_KEY = "local-dev-pseudonymisation-key"  # local mode only; public, so never in gcp
@@ -60,6 +61,7 @@ class Settings:
     dataform_service_account: str = ""
     dataform_git_commitish: str = ""  # compile this commitish instead of the workspace
     dataform_release_config: str = ""  # or this release config (its id)
+    bigquery_location: str = ""  # the datasets' location, for Dataform's compilation; empty: workflow_settings.yaml's
     transform_workers: int = 0  # local: Dataform actions run side by side; 0 = half the cores
     pipeline_root: str = ""
     pipeline_service_account: str = ""
@@ -71,6 +73,7 @@ class Settings:
     oidc_audience: str = ""  # set: every API call needs a Google-signed ID token for this audience
     allowed_invokers: tuple[str, ...] = ()  # service-account emails allowed to call the API
     oidc_certs_url: str = GOOGLE_OIDC_CERTS_URL
+    oidc_verify: str = "signature"  # "iam": behind Cloud Run IAM, which verifies and removes the signature
     # the churn model's gate: promote only above this ROC AUC, and not below the champion's by more
     churn_min_auc: float = 0.7
     churn_max_auc_drop: float = 0.02
@@ -193,6 +196,7 @@ class Settings:
             dataform_service_account=env.get("WINTERDAYS_DATAFORM_SERVICE_ACCOUNT", ""),
             dataform_git_commitish=env.get("WINTERDAYS_DATAFORM_GIT_COMMITISH", ""),
             dataform_release_config=env.get("WINTERDAYS_DATAFORM_RELEASE_CONFIG", ""),
+            bigquery_location=env.get("WINTERDAYS_BIGQUERY_LOCATION", "").strip(),
             transform_workers=_int(env, "WINTERDAYS_TRANSFORM_WORKERS", 0),
             pipeline_root=env.get("WINTERDAYS_PIPELINE_ROOT", ""),
             pipeline_service_account=env.get("WINTERDAYS_PIPELINE_SERVICE_ACCOUNT", ""),
@@ -204,6 +208,7 @@ class Settings:
             allowed_invokers=tuple(e.strip().lower() for e in env.get("WINTERDAYS_ALLOWED_INVOKERS", "").split(",")
                                    if e.strip()),
             oidc_certs_url=env.get("WINTERDAYS_OIDC_CERTS_URL") or GOOGLE_OIDC_CERTS_URL,
+            oidc_verify=_choice(env, "WINTERDAYS_OIDC_VERIFY", OIDC_VERIFY),
             churn_min_auc=_float(env, "WINTERDAYS_CHURN_MIN_AUC", 0.7),
             churn_max_auc_drop=_float(env, "WINTERDAYS_CHURN_MAX_AUC_DROP", 0.02),
             looker_pre_ml_report_id=env.get("WINTERDAYS_LOOKER_PRE_ML_REPORT_ID", "").strip(),

@@ -6,7 +6,7 @@ Cloud Scheduler calls `POST /runs` once a day; engineers read `GET /runs` and `G
   GET  /runs/<id>         one run: each step's state, timings, outputs (row counts, quality, job names)
   POST /runs/<id>/retry   resume a failed or interrupted run from its first unfinished step
   GET  /healthz           the process is up
-  GET  /readyz            Firestore, the warehouse and the bronze store are reachable
+  GET  /readyz            Firestore, the transform runner and the bronze store answer
   GET  /dashboard         local mode: the gold layer, churn risk and pipeline health (orchestrator/dashboard/)
 A run executes in a background thread; in sync mode the request waits for it up to
 WINTERDAYS_REQUEST_DEADLINE_S, then answers 202 while the run goes on.
@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
 from lakehouse import logs
 from lakehouse.settings import Settings
-from lakehouse.warehouse import WarehouseBusy, connect
+from lakehouse.warehouse import WarehouseBusy
 from orchestrator import api_input, engine
 from orchestrator.auth import Forbidden, TokenVerifier, Unauthorized
 from orchestrator.dashboard import dashboard
@@ -47,8 +47,8 @@ class Service:
     def __init__(self, settings: Settings, resources: Resources):
         self.settings = settings
         self.resources = resources
-        self.verifier = (TokenVerifier(settings.oidc_audience, settings.allowed_invokers, settings.oidc_certs_url)
-                         if settings.oidc_audience else None)
+        self.verifier = (TokenVerifier(settings.oidc_audience, settings.allowed_invokers, settings.oidc_certs_url,
+                                       settings.oidc_verify) if settings.oidc_audience else None)
         self.active: dict[str, concurrent.futures.Future] = {}
         self._lock = threading.Lock()
         self._readers = 0  # dashboard requests reading the warehouse now
@@ -251,7 +251,7 @@ def healthz():
 @health.get("/readyz")
 def readyz():
     service = _service()
-    checks = {"firestore": _check_firestore, "warehouse": _check_warehouse, "bronze": _check_bronze}
+    checks = {"firestore": _check_firestore, "transform": _check_transform, "bronze": _check_bronze}
     with concurrent.futures.ThreadPoolExecutor(len(checks)) as pool:
         futures = {name: pool.submit(check, service) for name, check in checks.items()}
         results = {name: _outcome(future) for name, future in futures.items()}
@@ -273,15 +273,12 @@ def _check_firestore(service: Service) -> str:
     return "ok"
 
 
-def _check_warehouse(service: Service) -> str:
-    if service.active:  # a run of this process holds it (DuckDB: one writer process)
+def _check_transform(service: Service) -> str:
+    """What this service itself uses: locally the warehouse file, in gcp the Dataform repository (the
+    orchestrator's identity has no BigQuery role: Dataform and Vertex AI query as their own)."""
+    if service.active:  # locally a run of this process holds the warehouse (DuckDB: one writer process)
         return f"ok (in use by run {', '.join(sorted(service.active))})"
-    warehouse = connect(service.settings.warehouse_uri)
-    try:
-        warehouse.query("SELECT 1 AS ok")
-    finally:
-        warehouse.close()
-    return "ok"
+    return service.resources.transform.ready(CHECK_TIMEOUT_S)
 
 
 def _check_bronze(service: Service) -> str:

@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from lakehouse import logs
+from lakehouse.credentials import MissingCredentials
 from lakehouse.settings import Settings, SettingsError
 from orchestrator.commands import COMMAND_MODULES
 
@@ -38,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args, settings)
     except SettingsError as error:
         print(f"winterdays: configuration error: {error}", file=sys.stderr)
+        return 2
+    except MissingCredentials as error:
+        print(f"winterdays: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -12,6 +12,7 @@ locals {
     WINTERDAYS_STAGING_DATASET    = google_bigquery_dataset.layers["staging"].dataset_id
     WINTERDAYS_WAREHOUSE_DATASET  = google_bigquery_dataset.layers["warehouse"].dataset_id
     WINTERDAYS_ASSERTIONS_DATASET = google_bigquery_dataset.layers["assertions"].dataset_id
+    WINTERDAYS_BIGQUERY_LOCATION  = var.bigquery_location # Dataform compiles for the datasets' location
     WINTERDAYS_SEED               = tostring(var.seed)
   }
 
@@ -34,6 +35,9 @@ locals {
     WINTERDAYS_IMAGE                    = local.image
     WINTERDAYS_OIDC_AUDIENCE            = local.service_url
     WINTERDAYS_ALLOWED_INVOKERS         = google_service_account.this["scheduler"].email
+    # The service requires run.invoker (no allUsers binding): Cloud Run IAM verifies each token's
+    # signature and replaces it with SIGNATURE_REMOVED_BY_GOOGLE; the service checks the claims.
+    WINTERDAYS_OIDC_VERIFY = "iam"
     WINTERDAYS_LEASES_COLLECTION        = "winter_leases"
     WINTERDAYS_LEASE_TTL_S              = tostring(local.lease_ttl_s)
     # sync: the scheduler gets the run's real 200/500 when it ends within the deadline, which

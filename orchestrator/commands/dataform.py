@@ -43,6 +43,9 @@ def register(sub) -> None:
 def dataform_client():
     from google.cloud import dataform_v1
 
+    from lakehouse.credentials import require_application_default_credentials
+
+    require_application_default_credentials()
     return dataform_v1.DataformClient()
 
 

@@ -35,6 +35,10 @@ def compile_pipeline(args, settings: Settings) -> int:
               file=sys.stderr)
         return 2
 
+    if settings.pipeline_spec_uri.startswith("gs://") and not os.environ.get("STORAGE_EMULATOR_HOST"):
+        from lakehouse.credentials import require_application_default_credentials
+
+        require_application_default_credentials()  # before compiling: the upload needs them
     with tempfile.TemporaryDirectory() as scratch:
         spec = compile_spec(Path(scratch) / SPEC_FILE).read_bytes()
     mlops_dir = ObjectStore(settings.pipeline_spec_uri.rsplit("/", 1)[0])

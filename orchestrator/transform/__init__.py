@@ -59,3 +59,6 @@ class TransformRunner(Protocol):
 
     def wait(self, invocation: str, timeout_s: float) -> InvocationResult:
         """Poll until the invocation ends (or the timeout passes) and report each action."""
+
+    def ready(self, timeout_s: float) -> str:
+        """"ok" when what the runner builds with answers (for /readyz); raises otherwise."""
