@@ -30,5 +30,5 @@ USER 10001
 WORKDIR /app
 EXPOSE 8080
 # `winterdays serve` runs gunicorn (one gthread worker, 8 threads) on 0.0.0.0:$PORT in gcp mode and
-# passes SIGTERM on: the one place that sets gunicorn's options (see orchestrator/commands/serve.py).
+# passes SIGTERM on: the one place that sets gunicorn's options (see orchestrator/cli/serve.py).
 CMD ["winterdays", "serve"]

@@ -90,9 +90,9 @@ def case_raw(size: str, home: str) -> dict:
 
 def case_export(size: str, home: str) -> dict:
     from lakehouse.documents import stream_documents
+    from lakehouse.export.sales import export_sales
+    from lakehouse.export.watermark import Window
     from lakehouse.storage import ObjectStore
-    from orchestrator.export import export_sales
-    from orchestrator.watermark import Window
 
     settings = _settings(home)
     started = time.perf_counter()

@@ -29,11 +29,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from synthetic_bronze import write_bronze  # noqa: E402
 
+from lakehouse.transform.actions import Selection, actions_from_graph, select  # noqa: E402
+from lakehouse.transform.compiler import compile_project  # noqa: E402
+from lakehouse.transform.executor import Executor, default_workers  # noqa: E402
 from lakehouse.warehouse.dialect import Script  # noqa: E402
 from lakehouse.warehouse.duckdb import DuckDBWarehouse  # noqa: E402
-from orchestrator.transform.actions import Selection, actions_from_graph, select  # noqa: E402
-from orchestrator.transform.compiler import compile_project  # noqa: E402
-from orchestrator.transform.executor import Executor, default_workers  # noqa: E402
 
 START = dt.date(2026, 1, 1)
 

@@ -26,7 +26,7 @@ BLOCK = 4096  # records whose defect draws are made together
 MAX_STRING = 1024  # the export's limit; oversized strings go past it
 
 EXPECTED = {
-    "sales": {  # orchestrator/export.py to_row reasons; the documents land in quarantine/sales
+    "sales": {  # lakehouse/export/sales.py to_row reasons; the documents land in quarantine/sales
         "missing_field": {"missing_field"},
         "wrong_type": {"wrong_type"},
         "bad_timestamp": {"bad_timestamp"},

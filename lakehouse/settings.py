@@ -117,7 +117,7 @@ class Settings:
 
     @property
     def model_registry_uri(self) -> str:
-        """Where the churn model's versions live (see mlops/registry.py)."""
+        """Where the churn model's versions live (see mlops/registry/)."""
         if self.is_local:
             return str(self.model_registry_dir.resolve())
         artifacts = f"{self.bronze_uri.rstrip('/')}/mlops/models"

@@ -223,8 +223,8 @@ def predictions(model, table: pa.Table, snapshot_date: dt.date, model_version: s
     })
 
 
-# fact_model_metrics_churn's columns after the version's identity, in the table's order
-# (dataform/definitions/warehouse/fact_model_metrics_churn.sqlx): column -> the metric it holds.
+# fct_model_metrics_churn's columns after the version's identity, in the table's order
+# (dataform/definitions/warehouse/fct_model_metrics_churn.sqlx): column -> the metric it holds.
 METRIC_COLUMNS = {
     "holdout_rows": "rows", "positive_rate": "positive_rate", "mean_probability": "mean_probability",
     "roc_auc": "roc_auc", "pr_auc": "pr_auc", "brier": "brier", "calibration_error": "calibration_error",
@@ -233,7 +233,7 @@ METRIC_COLUMNS = {
 
 
 def metrics_row(model_version: str, metrics: dict, snapshot_date: dt.date, run_id: str) -> pa.Table:
-    """A registered version's row of fact_model_metrics_churn; a metric the holdout could not give is NULL."""
+    """A registered version's row of fct_model_metrics_churn; a metric the holdout could not give is NULL."""
     row = {
         "model_version": pa.array([model_version], pa.string()),
         "snapshot_date": pa.array([snapshot_date], pa.date32()),

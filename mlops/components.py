@@ -4,7 +4,7 @@ Self-contained as KFP requires: every import is inside the function, no globals.
 base image is our own image, which carries the `mlops` and `lakehouse` packages, so
 the components share the tested logic in mlops.churn instead of copying it.
 Two URIs name what they touch: the warehouse (bigquery://project/dataset or
-duckdb:///path) and the model registry (a folder, or vertex://...; see mlops/registry.py).
+duckdb:///path) and the model registry (a folder, or vertex://...; see mlops/registry/).
 (No `from __future__ import annotations` here: KFP reads the annotations as types.)
 """
 
@@ -113,7 +113,7 @@ def register_model(
     metrics_json: str, snapshot_date: str, pipeline_run_id: str,
 ) -> str:
     """Add the version to the registry and make it champion; record its metrics in gold
-    (fact_model_metrics_churn, where the reports read them); returns the version."""
+    (fct_model_metrics_churn, where the reports read them); returns the version."""
     import datetime as dt
     import json
 
@@ -131,7 +131,7 @@ def register_model(
     row = churn.metrics_row(model_version, metrics, dt.date.fromisoformat(snapshot_date), pipeline_run_id)
     warehouse = connect(warehouse_uri)
     try:  # one row per version: registering it again replaces its row
-        warehouse.write_arrow(row, warehouse_dataset, "fact_model_metrics_churn",
+        warehouse.write_arrow(row, warehouse_dataset, "fct_model_metrics_churn",
                               replace_where=f"model_version = '{model_version}'")
     finally:
         warehouse.close()
@@ -146,7 +146,7 @@ def score_customers(
     """Score the snapshot's customers with a registered model; replace that snapshot's rows.
 
     An empty model_version (the gate failed and there is no champion yet) scores nothing
-    and leaves fact_predictions_churn as it is.
+    and leaves fct_predictions_churn as it is.
     """
     import datetime as dt
     import logging
@@ -167,7 +167,7 @@ def score_customers(
     rows = churn.predictions(fitted, pq.read_table(scoring.path), day, model_version, pipeline_run_id)
     warehouse = connect(warehouse_uri)
     try:
-        warehouse.write_arrow(rows, warehouse_dataset, "fact_predictions_churn",
+        warehouse.write_arrow(rows, warehouse_dataset, "fct_predictions_churn",
                               replace_where=f"snapshot_date = DATE '{day.isoformat()}'")
     finally:
         warehouse.close()

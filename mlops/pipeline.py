@@ -4,7 +4,7 @@
                                          +- failed: score with the champion (none yet: score nothing)
 
 A model that fails the gate is never registered and never scores: the snapshot is scored
-by the champion, so fact_predictions_churn only ever holds a champion's predictions.
+by the champion, so fct_predictions_churn only ever holds a champion's predictions.
 """
 
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from lakehouse.settings import Settings
 from lakehouse.storage import ObjectStore
+from lakehouse.transform import TransformRunner
+from mlops.runners import PipelineRunner
 from orchestrator.lease import Leases
 from orchestrator.ledger import Ledger
-from orchestrator.ml import PipelineRunner
-from orchestrator.transform import TransformRunner
 
 
 @dataclass
@@ -60,20 +60,20 @@ class Resources:
 
 def _transform_runner(settings: Settings) -> TransformRunner:
     if settings.is_local:
-        from orchestrator.transform.local import LocalRunner
+        from lakehouse.transform.local import LocalTransformRunner
 
-        return LocalRunner(settings.dataform_dir, settings.warehouse_uri, settings.home / "dataform",
+        return LocalTransformRunner(settings.dataform_dir, settings.warehouse_uri, settings.home / "dataform",
                            workers=settings.transform_workers or None)
-    from orchestrator.transform.dataform_api import DataformApiRunner
+    from lakehouse.transform.dataform_api import DataformTransformRunner
 
-    return DataformApiRunner.from_settings(settings)
+    return DataformTransformRunner.from_settings(settings)
 
 
 def _pipeline_runner(settings: Settings) -> PipelineRunner:
     if settings.is_local:
-        from orchestrator.ml.local import KfpLocalRunner
+        from mlops.runners.local import LocalPipelineRunner
 
-        return KfpLocalRunner(settings.effective_pipeline_root, settings.home / "pipelines")
-    from orchestrator.ml.vertex import VertexRunner
+        return LocalPipelineRunner(settings.effective_pipeline_root, settings.home / "pipelines")
+    from mlops.runners.vertex import VertexPipelineRunner
 
-    return VertexRunner.from_settings(settings)
+    return VertexPipelineRunner.from_settings(settings)

@@ -5,7 +5,7 @@ Each depends only on the ports in `ctx.resources`, so the same code runs in both
   compile  the Dataform project, with the run's vars
   invoke   a workflow invocation of the compiled project (silver and gold)
   wait     poll the invocation until it ends; fail on any failed action or assertion
-  churn    the KFP churn pipeline: train, evaluate, gate, register, score into fact_predictions_churn
+  churn    the KFP churn pipeline: train, evaluate, gate, register, score into fct_predictions_churn
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lakehouse.documents import stream_documents
-from orchestrator.export import export_sales
-from orchestrator.ml import PipelineFailed
-from orchestrator.transform import TERMINAL_STATES, TransformFailed
-from orchestrator.transform.actions import Selection
-from orchestrator.watermark import export_window
+from lakehouse.export.sales import export_sales
+from lakehouse.export.watermark import export_window
+from lakehouse.transform import TERMINAL_STATES, TransformFailed
+from lakehouse.transform.actions import Selection
+from mlops.runners import PipelineFailed
 
 
 class StepFailed(RuntimeError):

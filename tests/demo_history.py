@@ -26,7 +26,7 @@ from orchestrator.resources import Resources
 # 76 days: the churn split needs 43 labelled snapshot days (7 held out, 29 between, 7 to train on) + 30 to label them
 FIRST, LAST = "2026-01-01", "2026-03-17"
 GOLD = ("fct_sales", "dim_customer", "fct_click_features", "dim_startup", "customer_churn_features",
-        "fact_predictions_churn", "fact_model_metrics_churn")
+        "fct_predictions_churn", "fct_model_metrics_churn")
 FIRST_GATE_AUC = "0.5"  # a model from 11 days of a business that opened on FIRST: a low bar, so it becomes champion
 STRICT_GATE_AUC = 0.999  # no model passes
 BAD_RATIO = "0.01"  # as `winterdays demo`: some defective records for the quarantine and the rejects tables
@@ -99,6 +99,6 @@ def predictions(settings: Settings) -> list[dict]:
     warehouse = connect(settings.warehouse_uri)
     try:
         return warehouse.query(f"SELECT customer_id, churn_probability, model_version "
-                               f"FROM `{settings.warehouse_dataset}.fact_predictions_churn` ORDER BY customer_id")
+                               f"FROM `{settings.warehouse_dataset}.fct_predictions_churn` ORDER BY customer_id")
     finally:
         warehouse.close()

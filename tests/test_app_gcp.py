@@ -5,9 +5,9 @@ from dataform_fake import FakeDataform, FakeServer
 from fake_gcs import fake_gcs_server
 
 from lakehouse.settings import Settings
+from lakehouse.transform.dataform_api import DataformTransformRunner
 from orchestrator.app import create_app
 from orchestrator.resources import Resources
-from orchestrator.transform.dataform_api import DataformApiRunner
 
 pytestmark = pytest.mark.firestore
 REPO = "projects/winter-days-test/locations/europe-west1/repositories/winter-days"
@@ -28,7 +28,7 @@ def test_readyz_in_gcp_never_queries_bigquery(firestore, tmp_path, monkeypatch):
         settings = Settings.from_env({"WINTERDAYS_MODE": "gcp", "GOOGLE_CLOUD_PROJECT": "winter-days-test",
                                       "WINTERDAYS_HOME": str(tmp_path), "WINTERDAYS_BRONZE_URI": "gs://acme-bronze",
                                       "WINTERDAYS_DATAFORM_REPOSITORY": REPO})
-        resources = _gcp_resources(settings, DataformApiRunner(dataform.client(), REPO))
+        resources = _gcp_resources(settings, DataformTransformRunner(dataform.client(), REPO))
         response = create_app(settings, resources).test_client().get("/readyz")
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["checks"] == {"firestore": "ok", "transform": "ok", "bronze": "ok"}

@@ -1,7 +1,7 @@
 import pytest
 
-from orchestrator.transform.actions import actions_from_graph, execution_order
-from orchestrator.transform.compiler import CompilationError, compile_project
+from lakehouse.transform.actions import actions_from_graph, execution_order
+from lakehouse.transform.compiler import CompilationError, compile_project
 
 pytestmark = pytest.mark.dataform
 VARS = {"bronze_uri": "/data/bronze", "pii_key": "k", "run_date": "2026-03-31"}
@@ -17,7 +17,7 @@ def test_project_compiles_into_the_medallion_layers(graph):
     for table in ("stg_sales", "stg_click", "stg_startups", "fct_sales", "dim_customer",
                   "fct_click_features", "dim_startup", "customer_churn_features"):
         assert any(key.endswith("." + table) for key in actions), table
-    for written_by_the_pipeline in ("fact_predictions_churn", "fact_model_metrics_churn"):  # created empty if missing
+    for written_by_the_pipeline in ("fct_predictions_churn", "fct_model_metrics_churn"):  # created empty if missing
         assert actions[f"winter_days_warehouse.{written_by_the_pipeline}"].kind == "operations"
     assert actions["winter_days_warehouse.fct_sales"].unique_key == ("sale_id",)
     assert any(a.kind == "assertion" for a in actions.values())

@@ -10,11 +10,11 @@ from google.api_core import exceptions as api_exceptions
 from google.api_core import retry as api_retry
 from google.cloud.dataform_v1.types import dataform as t
 
-from orchestrator.transform import TransformFailed
-from orchestrator.transform.actions import Selection
-from orchestrator.transform.compiler import CompilationError
-from orchestrator.transform.dataform_api import DataformApiRunner
-from orchestrator.transform.workspace import push_project
+from lakehouse.transform import TransformFailed
+from lakehouse.transform.actions import Selection
+from lakehouse.transform.compiler import CompilationError
+from lakehouse.transform.dataform_api import DataformTransformRunner
+from lakehouse.transform.workspace import push_project
 
 REPO = "projects/p/locations/europe-west1/repositories/winter-days"
 ActionState = t.WorkflowInvocationAction.State
@@ -28,12 +28,12 @@ def fake():
         yield fake
 
 
-def runner(fake, **kwargs) -> DataformApiRunner:
+def runner(fake, **kwargs) -> DataformTransformRunner:
     if f"{REPO}/workspaces/default" not in fake.workspaces:
         seed_workspace(fake, f"{REPO}/workspaces/default")
     fast = api_retry.Retry(predicate=api_retry.if_exception_type(api_exceptions.ServiceUnavailable),
                            initial=0.01, maximum=0.05, timeout=5)
-    return DataformApiRunner(fake.client, REPO, service_account="dataform@p.iam.gserviceaccount.com",
+    return DataformTransformRunner(fake.client, REPO, service_account="dataform@p.iam.gserviceaccount.com",
                              default_database="p", poll_initial_s=0.01, poll_max_s=0.02, retry=fast, **kwargs)
 
 
@@ -172,7 +172,7 @@ def test_the_fake_refuses_a_target_the_compilation_does_not_have(fake):
 def test_the_compilation_gets_the_bigquery_location_of_the_settings(fake, settings):
     gcp = settings.with_overrides(dataform_repository=REPO, bigquery_location="europe-west1", project="p")
     seed_workspace(fake, f"{REPO}/workspaces/default")
-    DataformApiRunner.from_settings(gcp, client=fake.client).compile({})
+    DataformTransformRunner.from_settings(gcp, client=fake.client).compile({})
     (request,) = fake.called("CreateCompilationResult")
     config = request.compilation_result.code_compilation_config
     assert (config.default_database, config.default_location) == ("p", "europe-west1")
@@ -180,7 +180,8 @@ def test_the_compilation_gets_the_bigquery_location_of_the_settings(fake, settin
 
 def test_from_settings_refuses_a_bare_repository_name(settings):
     with pytest.raises(ValueError, match="projects/P/locations/R/repositories/NAME"):
-        DataformApiRunner.from_settings(settings.with_overrides(dataform_repository="winter-days"), client=object())
+        DataformTransformRunner.from_settings(settings.with_overrides(dataform_repository="winter-days"),
+                                              client=object())
 
 
 # -- winterdays dataform push ----------------------------------------------------------------
@@ -250,7 +251,7 @@ def test_the_fake_refuses_what_the_service_refuses_about_the_core_package(fake):
 
 def test_push_command_uses_the_settings_repository(fake, tmp_path, monkeypatch, capsys):
     from orchestrator import cli
-    from orchestrator.commands import dataform as command
+    from orchestrator.cli import dataform as command
 
     root = _project(tmp_path)
     monkeypatch.setenv("WINTERDAYS_DATAFORM_REPOSITORY", REPO)

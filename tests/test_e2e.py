@@ -7,7 +7,7 @@ dashboard's browser test looks at the same state.
 import pytest
 from demo_history import GOLD, STRICT_GATE_AUC
 
-from orchestrator.demo import summary
+from orchestrator.cli.demo_run import summary
 
 pytestmark = [pytest.mark.e2e, pytest.mark.firestore, pytest.mark.dataform]
 
@@ -19,7 +19,7 @@ def test_run_builds_every_layer_and_a_second_run_changes_nothing(demo):
     assert set(demo.first["steps"]) == {"export", "compile", "invoke", "wait", "churn"}
     before = demo.counts_after_first
     assert all(before[t] > 0 for t in GOLD), before
-    assert before["fact_model_metrics_churn"] == 1  # the champion's metrics, for the reports
+    assert before["fct_model_metrics_churn"] == 1  # the champion's metrics, for the reports
     assert {r["model_version"] for r in demo.predictions_after_first} == {demo.champion}
 
     # the same day again, through the HTTP API this time, with a gate no model passes:

@@ -11,12 +11,12 @@ import time
 
 import pytest
 
+from lakehouse.transform import InvocationResult, TransformFailed
+from mlops.runners import PipelineResult
 from orchestrator import engine, steps
 from orchestrator.app import create_app
-from orchestrator.ml import PipelineResult
 from orchestrator.resources import Resources
 from orchestrator.steps import STEPS, RunOptions, StepFailed
-from orchestrator.transform import InvocationResult, TransformFailed
 
 pytestmark = pytest.mark.firestore
 DAY = dt.date(2026, 3, 1)

@@ -7,8 +7,7 @@ import pytest
 
 from lakehouse.settings import Settings
 from orchestrator import engine
-from orchestrator.cli import main
-from orchestrator.commands import serve
+from orchestrator.cli import main, serve
 from orchestrator.resources import Resources
 from orchestrator.steps import STEPS, RunOptions
 

@@ -1,8 +1,8 @@
 import pytest
 
+from lakehouse.transform.actions import Selection, actions_from_graph, select
+from lakehouse.transform.executor import Executor
 from lakehouse.warehouse.duckdb import DuckDBWarehouse
-from orchestrator.transform.actions import Selection, actions_from_graph, select
-from orchestrator.transform.executor import Executor
 
 
 def target(schema, name):

@@ -6,10 +6,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from lakehouse.contracts import SALES
+from lakehouse.export.files import CONVERT_EVERY, ParquetPartitions
+from lakehouse.export.sales import Rejected, RejectThresholdExceeded, export_sales, to_row
+from lakehouse.export.watermark import Window
 from lakehouse.storage import ObjectStore
-from orchestrator.export import Rejected, RejectThresholdExceeded, export_sales, to_row
-from orchestrator.export_files import CONVERT_EVERY, ParquetPartitions
-from orchestrator.watermark import Window
 
 NOW = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 DAY = dt.date(2026, 3, 1)

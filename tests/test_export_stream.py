@@ -17,10 +17,10 @@ from google.cloud.firestore_v1.query import Query
 from sales_documents import COLLECTION, load, sale
 
 from lakehouse.documents import stream_documents
+from lakehouse.export.sales import export_sales
+from lakehouse.export.watermark import Window
 from lakehouse.retry import Backoff
 from lakehouse.storage import ObjectStore
-from orchestrator.export import export_sales
-from orchestrator.watermark import Window
 
 pytestmark = pytest.mark.firestore
 DAY = dt.date(2026, 3, 1)

@@ -15,8 +15,8 @@ from generators.population import ORACLE_CHUNK, Population
 from generators.sales import LATE_REFUND_MAX_DAYS, daily_sales
 from generators.startups import startup_records
 from lakehouse.contracts import DEVICE_CATEGORIES, EVENT_TYPES, SCHEMA_VERSION
+from lakehouse.export.sales import Rejected, to_row
 from lakehouse.timestamps import parse_timestamp
-from orchestrator.export import Rejected, to_row
 
 DAY = dt.date(2026, 3, 10)
 NOW = dt.datetime(2026, 3, 11, tzinfo=dt.UTC)

@@ -9,7 +9,7 @@ Gold in B must equal gold in A (checksums over every row), bronze and quarantine
 same files, and the ledger one run.
 
 Columns that legitimately differ between two runs of the same data are left out of the
-checksums: fact_predictions_churn.scored_at and fact_model_metrics_churn.registered_at (wall-clock
+checksums: fct_predictions_churn.scored_at and fct_model_metrics_churn.registered_at (wall-clock
 times of scoring and registering) and both tables' pipeline_run_id (the run's own id). No other
 gold column carries a wall-clock time (bronze's exported_at stops at silver).
 """
@@ -43,9 +43,9 @@ from orchestrator.steps import RunOptions
 pytestmark = [pytest.mark.e2e, pytest.mark.firestore, pytest.mark.dataform]
 FIRST, LAST = dt.date(2026, 1, 1), dt.date(2026, 3, 17)  # as test_e2e: 76 days, enough for the purged split
 GOLD = ("fct_sales", "dim_customer", "fct_click_features", "dim_startup", "customer_churn_features",
-        "fact_predictions_churn", "fact_model_metrics_churn")
-WALL_CLOCK_COLUMNS = {"fact_predictions_churn": {"scored_at", "pipeline_run_id"},
-                      "fact_model_metrics_churn": {"registered_at", "pipeline_run_id"}}
+        "fct_predictions_churn", "fct_model_metrics_churn")
+WALL_CLOCK_COLUMNS = {"fct_predictions_churn": {"scored_at", "pipeline_run_id"},
+                      "fct_model_metrics_churn": {"registered_at", "pipeline_run_id"}}
 LEASE_TTL_S = 2
 # Where to kill, in step order: the server's log line to act on, and how.
 #   "at": SIGKILL on that line (after a delay), for steps that last seconds;

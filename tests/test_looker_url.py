@@ -5,10 +5,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from lakehouse.transform.actions import actions_from_graph
+from lakehouse.transform.compiler import compile_project
 from orchestrator.cli import main
-from orchestrator.commands.looker import REPORTS
-from orchestrator.transform.actions import actions_from_graph
-from orchestrator.transform.compiler import compile_project
+from orchestrator.cli.looker import REPORTS
 
 GCP = {"WINTERDAYS_MODE": "gcp", "GOOGLE_CLOUD_PROJECT": "acme-prod", "WINTERDAYS_WAREHOUSE_DATASET": "wd_gold",
        "WINTERDAYS_LOOKER_BILLING_PROJECT": "acme-bi", "WINTERDAYS_LOOKER_PRE_ML_REPORT_ID": "0b1c2d3e-pre",

@@ -88,15 +88,15 @@ def test_score_loads_a_scratch_table_and_swaps_the_snapshot_in_one_transaction(b
 
     assert scored.rows == 20
     ((scratch, loaded, config),) = bigquery.loads
-    assert scratch.startswith(f"acme.{DATASET}._incoming_fact_predictions_churn_")
+    assert scratch.startswith(f"acme.{DATASET}._incoming_fct_predictions_churn_")
     assert config.source_format == "PARQUET" and config.write_disposition == "WRITE_TRUNCATE"
     assert loaded.column_names == ["customer_id", "snapshot_date", "churn_probability", "risk_band",
                                    "model_version", "pipeline_run_id", "scored_at"]
     assert set(loaded.column("pipeline_run_id").to_pylist()) == {"run-9"}
     create, swap = bigquery.queries
-    assert create == f"CREATE TABLE IF NOT EXISTS `acme.{DATASET}.fact_predictions_churn` LIKE `{scratch}`"
+    assert create == f"CREATE TABLE IF NOT EXISTS `acme.{DATASET}.fct_predictions_churn` LIKE `{scratch}`"
     assert swap == ("BEGIN TRANSACTION;\n"
-                    f"DELETE FROM `acme.{DATASET}.fact_predictions_churn` WHERE snapshot_date = DATE '{TODAY}';\n"
-                    f"INSERT INTO `acme.{DATASET}.fact_predictions_churn` SELECT * FROM `{scratch}`;\n"
+                    f"DELETE FROM `acme.{DATASET}.fct_predictions_churn` WHERE snapshot_date = DATE '{TODAY}';\n"
+                    f"INSERT INTO `acme.{DATASET}.fct_predictions_churn` SELECT * FROM `{scratch}`;\n"
                     "COMMIT TRANSACTION;")
     assert bigquery.deleted == [scratch]

@@ -85,7 +85,7 @@ def score(env, scoring, version, run_id="run-1"):
                                        snapshot_date=TODAY.isoformat(), pipeline_run_id=run_id, scoring=scoring)
 
 
-def predictions(env, table="fact_predictions_churn"):
+def predictions(env, table="fct_predictions_churn"):
     warehouse = connect(env["uri"])
     try:
         return warehouse.query(f"SELECT * FROM `{DATASET}.{table}` ORDER BY 1")
@@ -140,7 +140,7 @@ def test_a_passing_model_is_registered_as_champion_and_scores_every_active_custo
     assert len(rows) == 40
     assert {r["model_version"] for r in rows} == {version}
     assert all(0 <= r["churn_probability"] <= 1 and r["risk_band"] in ("low", "medium", "high") for r in rows)
-    (recorded,) = predictions(env, "fact_model_metrics_churn")  # the registry's metrics, where reports read them
+    (recorded,) = predictions(env, "fct_model_metrics_churn")  # the registry's metrics, where reports read them
     metrics = registry.champion()["metrics"]
     assert (recorded["model_version"], recorded["snapshot_date"], recorded["pipeline_run_id"]) == (
         version, TODAY, "run-1")
@@ -161,7 +161,7 @@ def test_scoring_and_registering_the_same_snapshot_twice_leaves_one_set(env):
     assert [r["churn_probability"] for r in again] == [r["churn_probability"] for r in first]
     assert open_registry(env["registry"]).champion() == champion  # not promoted again
     assert open_registry(env["registry"]).versions() == [version]
-    assert [r["pipeline_run_id"] for r in predictions(env, "fact_model_metrics_churn")] == ["run-2"]
+    assert [r["pipeline_run_id"] for r in predictions(env, "fct_model_metrics_churn")] == ["run-2"]
 
 
 def test_a_model_that_fails_the_gate_is_not_registered_and_the_champion_keeps_scoring(env):
@@ -187,7 +187,7 @@ def test_a_model_that_fails_the_gate_is_not_registered_and_the_champion_keeps_sc
     assert [(r["customer_id"], r["churn_probability"], r["model_version"]) for r in after] == [
         (r["customer_id"], r["churn_probability"], r["model_version"]) for r in before]
     assert open_registry(env["registry"]).versions() == [champion_version]
-    assert [r["model_version"] for r in predictions(env, "fact_model_metrics_churn")] == [champion_version]
+    assert [r["model_version"] for r in predictions(env, "fct_model_metrics_churn")] == [champion_version]
     assert candidate != champion_version
 
 
@@ -205,7 +205,7 @@ def test_a_champion_better_by_more_than_the_margin_fails_the_gate(env):
 def test_no_champion_and_a_failed_gate_write_nothing(env):
     _, scoring, _ = extract(env)
     assert score(env, scoring, "") == (0, "")
-    assert not connect(env["uri"]).table_exists(DATASET, "fact_predictions_churn")
+    assert not connect(env["uri"]).table_exists(DATASET, "fct_predictions_churn")
 
 
 def test_bad_inputs_are_named(env):

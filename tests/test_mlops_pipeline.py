@@ -67,7 +67,7 @@ def test_the_local_runner_reports_why_a_component_failed(capfd):
     import subprocess
     import sys
 
-    from orchestrator.ml.local import _failure, _stdout_to_stderr
+    from mlops.runners.local import _failure, _stdout_to_stderr
 
     lines = collections.deque(maxlen=10)
     with _stdout_to_stderr(lines):  # a component's subprocess, printing its traceback as kfp.local's do

@@ -16,10 +16,10 @@ import sqlglot
 from churn_data import features
 from sqlglot import exp
 
+from lakehouse.transform.actions import actions_from_graph
+from lakehouse.transform.compiler import compile_project
 from lakehouse.warehouse.duckdb import DuckDBWarehouse
 from mlops import churn
-from orchestrator.transform.actions import actions_from_graph
-from orchestrator.transform.compiler import compile_project
 
 pytestmark = pytest.mark.dataform
 GOLD = "winter_days_warehouse"
@@ -51,7 +51,7 @@ def test_every_report_is_a_gold_view_of_the_warehouse_dataset(actions):
         assert "gold" in report.tags and report.file.startswith("definitions/reporting/")
     post_ml = {"rpt_churn_risk_distribution", "rpt_churn_at_risk"}
     for name in post_ml:
-        assert f"{GOLD}.fact_predictions_churn" in reports[name].dependencies
+        assert f"{GOLD}.fct_predictions_churn" in reports[name].dependencies
 
 
 def _created_columns(action) -> list[str]:
@@ -63,9 +63,9 @@ def test_tables_the_pipeline_writes_are_created_in_its_column_order(actions):
     """BigQuery's write (INSERT ... SELECT *) goes by position: Dataform's DDL must match the writers."""
     model = churn.train(features(20, customers=30))
     scored = churn.predictions(model, features(1, customers=5, labelled=False), TODAY, "churn-x", "run-1")
-    assert _created_columns(actions[f"{GOLD}.fact_predictions_churn"]) == scored.column_names
+    assert _created_columns(actions[f"{GOLD}.fct_predictions_churn"]) == scored.column_names
     recorded = churn.metrics_row("churn-x", {"rows": 10.0, "roc_auc": 0.8}, TODAY, "run-1")
-    assert _created_columns(actions[f"{GOLD}.fact_model_metrics_churn"]) == recorded.column_names
+    assert _created_columns(actions[f"{GOLD}.fct_model_metrics_churn"]) == recorded.column_names
 
 
 def test_driver_features_are_the_models_features(actions):
@@ -100,7 +100,7 @@ def test_a_customers_drivers_are_the_features_on_the_churners_side_of_the_median
                         "label_complete": [False] * 5}).cast(history.schema)
     wh.write_arrow(pa.concat_tables([history, current]), GOLD, "customer_churn_features")
     wh.write_arrow(_predictions({"T0": 0.1, "T1": 0.2, "T2": 0.3, "T3": 0.5, "T4": 0.9}), GOLD,
-                   "fact_predictions_churn")
+                   "fct_predictions_churn")
 
     rows = {r["customer_id"]: r for r in _view(wh, actions, "rpt_churn_at_risk")}
     assert [rows[c]["risk_rank"] for c in ("T4", "T3", "T2", "T1", "T0")] == [1, 2, 3, 4, 5]
@@ -117,14 +117,14 @@ def test_only_the_latest_scored_snapshot_is_listed(wh, actions):
     yesterday = TODAY - dt.timedelta(days=1)
     wh.write_arrow(features(2, customers=3, start=yesterday, labelled=False), GOLD, "customer_churn_features")
     earlier = _predictions({"C000": 0.9, "C001": 0.8}).set_column(1, "snapshot_date", pa.array([yesterday] * 2))
-    wh.write_arrow(pa.concat_tables([earlier, _predictions({"C002": 0.4})]), GOLD, "fact_predictions_churn")
+    wh.write_arrow(pa.concat_tables([earlier, _predictions({"C002": 0.4})]), GOLD, "fct_predictions_churn")
     assert [(r["customer_id"], r["snapshot_date"]) for r in _view(wh, actions, "rpt_churn_at_risk")] == [
         ("C002", TODAY)]
 
 
 def test_probabilities_fall_in_twentieths_and_one_in_the_last(wh, actions):
     wh.write_arrow(_predictions({"a": 0.05, "b": 0.07, "c": 0.31, "d": 1.0, "e": 0.0}), GOLD,
-                   "fact_predictions_churn")
+                   "fct_predictions_churn")
     rows = _view(wh, actions, "rpt_churn_risk_distribution")
     assert sorted((r["probability_bucket"], r["risk_band"], r["customers"]) for r in rows) == [
         (0.0, "low", 1), (0.05, "low", 2), (0.3, "medium", 1), (0.95, "high", 1)]

@@ -326,7 +326,7 @@ def _constructs(sql: str) -> set[type]:
 
 @pytest.mark.dataform
 def test_every_construct_of_the_project_is_in_the_battery(dataform_dir):
-    from orchestrator.transform.compiler import compile_project
+    from lakehouse.transform.compiler import compile_project
 
     graph = compile_project(dataform_dir, {"bronze_uri": "/b", "pii_key": "k", "run_date": "2026-03-31"})
     queries = [t.get(k, "") for t in graph["tables"] for k in ("query", "incrementalQuery")]

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
+from lakehouse.transform.actions import Selection
+from lakehouse.transform.local import LocalTransformRunner
 from lakehouse.warehouse import connect
-from orchestrator.transform.actions import Selection
-from orchestrator.transform.local import LocalRunner
 
 pytestmark = pytest.mark.dataform
 DAY = "2026-03-01"
@@ -44,7 +44,7 @@ def silver(tmp_path_factory, dataform_dir):
         line(event("e5", page_url="/" + "\u00e9" * 1000)) + b"\n",  # 1001 characters, 2001 bytes
         line(event("e6")),  # no final newline
     ]))
-    runner = LocalRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform")
+    runner = LocalTransformRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform")
     compiled = runner.compile({"bronze_uri": str(home / "bronze"), "pii_key": "test-key", "run_date": DAY})
     selection = Selection(targets=("stg_click", "stg_click_rejects"), include_dependencies=True)
     runner.wait(runner.invoke(compiled, selection)).raise_for_state()

@@ -16,10 +16,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from lakehouse.transform import TransformFailed
+from lakehouse.transform.actions import Selection
+from lakehouse.transform.local import LocalTransformRunner
 from lakehouse.warehouse import connect
-from orchestrator.transform import TransformFailed
-from orchestrator.transform.actions import Selection
-from orchestrator.transform.local import LocalRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from synthetic_bronze import write_bronze  # noqa: E402
@@ -45,7 +45,7 @@ class Lake:
     def __init__(self, home: Path, source: Path, dataform_dir: Path):
         self.home, self.source = home, source
         self.bronze = home / "bronze"
-        self.runner = LocalRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform")
+        self.runner = LocalTransformRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform")
 
     def arrive(self, until: dt.date) -> None:
         for partition in self.source.glob("*/dt=*"):
@@ -195,7 +195,7 @@ def test_reports_exist_before_any_prediction_and_show_predictions_written_later(
         "scored_at": pa.array([dt.datetime(2026, 3, 1, tzinfo=dt.UTC)] * 3, pa.timestamp("us", tz="UTC"))})
     warehouse = connect(lake.runner.warehouse_uri)
     try:  # as the score component writes
-        warehouse.write_arrow(written, gold, "fact_predictions_churn", replace_where=f"snapshot_date = DATE '{D1}'")
+        warehouse.write_arrow(written, gold, "fct_predictions_churn", replace_where=f"snapshot_date = DATE '{D1}'")
     finally:
         warehouse.close()
     lake.run(lake.first, Selection(tags=("gold",))).raise_for_state()

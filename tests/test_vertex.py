@@ -29,9 +29,9 @@ from google.cloud.aiplatform_v1.services.pipeline_service import PipelineService
 from lakehouse.settings import Settings
 from lakehouse.storage import ObjectStore
 from mlops.registry import open_registry
+from mlops.runners import PipelineFailed
+from mlops.runners.vertex import VertexPipelineRunner
 from orchestrator import steps
-from orchestrator.ml import PipelineFailed
-from orchestrator.ml.vertex import VertexRunner
 
 PROJECT, REGION, BUCKET = "acme", "europe-west1", "acme-bronze"
 IMAGE = "europe-west1-docker.pkg.dev/acme/images/winter-days:0123456789ab"
@@ -124,7 +124,7 @@ def test_the_churn_step_submits_the_uploaded_spec_and_reports_the_gate(gcp, monk
     compile_for_gcp(gcp)
     service = FakePipelineService(monkeypatch, states=["PIPELINE_STATE_RUNNING", "PIPELINE_STATE_SUCCEEDED"],
                                   outputs=OUTCOME)
-    runner = VertexRunner.from_settings(gcp, credentials=AnonymousCredentials())
+    runner = VertexPipelineRunner.from_settings(gcp, credentials=AnonymousCredentials())
     runner.poll_s = 0.01
     outputs = churn_step(gcp, runner)
 
@@ -159,12 +159,12 @@ def test_a_failed_job_fails_the_step_with_vertexs_error(gcp, monkeypatch):
     compile_for_gcp(gcp)
     FakePipelineService(monkeypatch, states=["PIPELINE_STATE_FAILED"])
     with pytest.raises(PipelineFailed, match=r"ended FAILED: The DAG failed .*\[train-model\]"):
-        churn_step(gcp, VertexRunner.from_settings(gcp, credentials=AnonymousCredentials()))
+        churn_step(gcp, VertexPipelineRunner.from_settings(gcp, credentials=AnonymousCredentials()))
 
 
 def test_a_job_still_running_at_the_timeout_is_reported_running(gcp, monkeypatch):
     FakePipelineService(monkeypatch, states=["PIPELINE_STATE_RUNNING"])
-    runner = VertexRunner.from_settings(gcp, credentials=AnonymousCredentials())
+    runner = VertexPipelineRunner.from_settings(gcp, credentials=AnonymousCredentials())
     result = runner.wait(f"{LOCATION}/pipelineJobs/churn-x", timeout_s=0)
     assert (result.state, result.error) == ("RUNNING", "still running after 0 s")
 

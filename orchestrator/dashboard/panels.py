@@ -180,7 +180,7 @@ def _models(reports: Reports) -> list[Markup]:
         [[r["model_version"], r["snapshot_date"], _when(r["registered_at"]), f"{r['holdout_rows']:.0f}",
           *(_metric(r[c]) for c in ("roc_auc", "pr_auc", "brier", "calibration_error", "top_decile_lift")),
           "yes" if r["is_champion"] else ""] for r in reversed(rows)],
-        empty=why, note="rpt_model_metrics (gold fact_model_metrics_churn, written by the register step)")
+        empty=why, note="rpt_model_metrics (gold fct_model_metrics_churn, written by the register step)")
     return [lines, versions]
 
 

@@ -24,10 +24,10 @@ import pyarrow as pa
 
 from lakehouse import bronze
 from lakehouse.contracts import CURRENCIES, MONEY, SALE_STATUSES, SALES, SCHEMA_VERSION, required_fields
+from lakehouse.export.files import ParquetPartitions, RejectPartitions
+from lakehouse.export.watermark import Window
 from lakehouse.storage import ObjectStore
 from lakehouse.timestamps import BadTimestamp, parse_timestamp
-from orchestrator.export_files import ParquetPartitions, RejectPartitions
-from orchestrator.watermark import Window
 
 log = logging.getLogger(__name__)
 MAX_STRING = 1024

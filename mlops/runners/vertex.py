@@ -11,14 +11,14 @@ import datetime as dt
 import time
 
 from lakehouse.settings import Settings
-from orchestrator.ml import PipelineResult, churn_outputs
+from mlops.runners import PipelineResult, churn_outputs
 
 POLL_S = 30
 STATES = {"PIPELINE_STATE_SUCCEEDED": "SUCCEEDED", "PIPELINE_STATE_FAILED": "FAILED",
           "PIPELINE_STATE_CANCELLED": "CANCELLED"}  # every other state is still RUNNING
 
 
-class VertexRunner:
+class VertexPipelineRunner:
     def __init__(self, project: str, region: str, template_path: str, pipeline_root: str, service_account: str,
                  credentials=None, poll_s: float = POLL_S):
         self.project, self.region = project, region
@@ -29,7 +29,7 @@ class VertexRunner:
         self.poll_s = poll_s
 
     @classmethod
-    def from_settings(cls, settings: Settings, credentials=None) -> VertexRunner:
+    def from_settings(cls, settings: Settings, credentials=None) -> VertexPipelineRunner:
         return cls(settings.project, settings.region, settings.pipeline_spec_uri, settings.effective_pipeline_root,
                    settings.pipeline_service_account, credentials)
 

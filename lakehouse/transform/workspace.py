@@ -22,7 +22,7 @@ from pathlib import Path
 from google.api_core import exceptions as api_exceptions
 from google.cloud import dataform_v1
 
-from orchestrator.transform.dataform_api import transient_retry
+from lakehouse.transform.dataform_api import transient_retry
 
 MANAGED_DIRS = ("definitions", "includes")
 SETTINGS_FILE = "workflow_settings.yaml"

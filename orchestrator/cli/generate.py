@@ -12,7 +12,7 @@ import json
 import os
 
 from lakehouse.settings import Settings
-from orchestrator.commands.common import parse_date, yesterday
+from orchestrator.cli.common import parse_date, yesterday
 
 SOURCES = ("sales", "clickstream", "startups")
 

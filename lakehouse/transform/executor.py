@@ -19,8 +19,8 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 
+from lakehouse.transform.actions import Action
 from lakehouse.warehouse import UnsupportedSQL, WarehouseError
-from orchestrator.transform.actions import Action
 
 log = logging.getLogger(__name__)
 ASSERTION_SAMPLE = 5

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lakehouse.settings import Settings
-from orchestrator.commands.common import parse_date, yesterday
+from orchestrator.cli.common import parse_date, yesterday
 
 
 def register(sub) -> None:
@@ -18,7 +18,7 @@ def register(sub) -> None:
 
 
 def run(args, settings: Settings) -> int:
-    from orchestrator.demo import demo
+    from orchestrator.cli.demo_run import demo
 
     return demo(settings, days=args.days, end=args.to or yesterday(settings),
                 customers=args.customers, events=args.events)

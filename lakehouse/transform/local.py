@@ -12,14 +12,14 @@ import json
 import uuid
 from pathlib import Path
 
+from lakehouse.transform import InvocationResult
+from lakehouse.transform.actions import Selection, actions_from_graph, select
+from lakehouse.transform.compiler import compile_project
+from lakehouse.transform.executor import Executor
 from lakehouse.warehouse import connect
-from orchestrator.transform import InvocationResult
-from orchestrator.transform.actions import Selection, actions_from_graph, select
-from orchestrator.transform.compiler import compile_project
-from orchestrator.transform.executor import Executor
 
 
-class LocalRunner:
+class LocalTransformRunner:
     def __init__(self, project_dir: Path, warehouse_uri: str, state_dir: Path, schema_suffix: str = "",
                  workers: int | None = None):
         self.project_dir = Path(project_dir)

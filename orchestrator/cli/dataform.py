@@ -13,7 +13,7 @@ import json
 import sys
 
 from lakehouse.settings import Settings, SettingsError
-from orchestrator.commands.common import parse_date, yesterday
+from orchestrator.cli.common import parse_date, yesterday
 
 
 def register(sub) -> None:
@@ -50,8 +50,8 @@ def dataform_client():
 
 
 def push_command(args, settings: Settings) -> int:
-    from orchestrator.transform.dataform_api import REPOSITORY
-    from orchestrator.transform.workspace import push_project
+    from lakehouse.transform.dataform_api import REPOSITORY
+    from lakehouse.transform.workspace import push_project
 
     if not REPOSITORY.match(settings.dataform_repository):
         raise SettingsError("WINTERDAYS_DATAFORM_REPOSITORY must be projects/P/locations/R/repositories/NAME, "
@@ -65,9 +65,9 @@ def push_command(args, settings: Settings) -> int:
 
 
 def compile_command(args, settings: Settings) -> int:
+    from lakehouse.transform.actions import actions_from_graph, execution_order
+    from lakehouse.transform.compiler import CompilationError, compile_project
     from orchestrator.steps import compile_variables
-    from orchestrator.transform.actions import actions_from_graph, execution_order
-    from orchestrator.transform.compiler import CompilationError, compile_project
 
     variables = compile_variables(settings, settings.bronze_uri, args.date or yesterday(settings))
     try:
@@ -83,10 +83,10 @@ def compile_command(args, settings: Settings) -> int:
 
 
 def run_command(args, settings: Settings) -> int:
+    from lakehouse.transform import TransformFailed
+    from lakehouse.transform.actions import Selection
     from orchestrator.resources import Resources
     from orchestrator.steps import compile_variables
-    from orchestrator.transform import TransformFailed
-    from orchestrator.transform.actions import Selection
 
     tags = tuple(t for t in args.tags.split(",") if t)
     targets = tuple(t for t in args.actions.split(",") if t)

@@ -12,7 +12,7 @@ import json
 import sys
 
 from lakehouse.settings import Settings
-from orchestrator.commands.common import parse_date, yesterday
+from orchestrator.cli.common import parse_date, yesterday
 
 IN_PROGRESS = 3
 

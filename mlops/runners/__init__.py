@@ -1,7 +1,7 @@
 """The ML pipeline runner port: submit the churn pipeline, wait for it.
 
-  gcp    vertex.VertexRunner      aiplatform.PipelineJob on Vertex AI Pipelines
-  local  local.KfpLocalRunner     kfp.local SubprocessRunner, in this interpreter
+  gcp    vertex.VertexPipelineRunner      aiplatform.PipelineJob on Vertex AI Pipelines
+  local  local.LocalPipelineRunner     kfp.local SubprocessRunner, in this interpreter
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def churn_outputs(outcome: dict) -> dict:
                    f"({gate['reason']}); the champion scored {rows} customers")
     else:
         summary = (f"candidate {outcome['candidate_version']} failed the gate ({gate['reason']}) and there is no "
-                   "champion yet: fact_predictions_churn is unchanged")
+                   "champion yet: fct_predictions_churn is unchanged")
     return {
         "roc_auc": float(outcome["roc_auc"]),
         "metrics": json.loads(outcome["metrics_json"]),

@@ -2,8 +2,8 @@
 
 It mirrors the Dataform API's flow (compilation result -> workflow invocation -> poll),
 so the orchestrator's steps are the same in both modes:
-  gcp    dataform_api.DataformApiRunner   the Dataform service builds BigQuery
-  local  local.LocalRunner                the pinned CLI compiles, our executor runs DuckDB
+  gcp    dataform_api.DataformTransformRunner   the Dataform service builds BigQuery
+  local  local.LocalTransformRunner                the pinned CLI compiles, our executor runs DuckDB
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from orchestrator.transform.actions import Selection
+from lakehouse.transform.actions import Selection
 
 TERMINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")
 

@@ -54,10 +54,10 @@ def summary(settings: Settings, run: dict) -> str:
             "silver": _counts(warehouse, settings.staging_dataset, "stg_"),
             "gold": _counts(warehouse, settings.warehouse_dataset, ""),
         }
-        scored = warehouse.table_exists(settings.warehouse_dataset, "fact_predictions_churn")  # not if no champion
+        scored = warehouse.table_exists(settings.warehouse_dataset, "fct_predictions_churn")  # not if no champion
         at_risk = scored and warehouse.query(
             f"SELECT p.customer_id, p.churn_probability, p.risk_band, d.region, d.channel, d.last_purchase_date "
-            f"FROM `{settings.warehouse_dataset}.fact_predictions_churn` p "
+            f"FROM `{settings.warehouse_dataset}.fct_predictions_churn` p "
             f"LEFT JOIN `{settings.warehouse_dataset}.dim_customer` d USING (customer_id) "
             f"WHERE p.snapshot_date = DATE '{run['logical_date']}' "
             f"ORDER BY p.churn_probability DESC, p.customer_id LIMIT 5"

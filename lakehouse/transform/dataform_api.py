@@ -22,9 +22,9 @@ from google.api_core import exceptions as api_exceptions
 from google.api_core import retry as api_retry
 from google.cloud import dataform_v1
 
-from orchestrator.transform import TERMINAL_STATES, InvocationResult, TransformFailed
-from orchestrator.transform.actions import Selection
-from orchestrator.transform.compiler import CompilationError
+from lakehouse.transform import TERMINAL_STATES, InvocationResult, TransformFailed
+from lakehouse.transform.actions import Selection
+from lakehouse.transform.compiler import CompilationError
 
 log = logging.getLogger(__name__)
 REPOSITORY = re.compile(r"^projects/[^/]+/locations/[^/]+/repositories/[^/]+$")
@@ -35,7 +35,7 @@ def transient_retry(deadline_s: float = 120.0) -> api_retry.Retry:
                            initial=0.5, maximum=10.0, multiplier=2.0, timeout=deadline_s)
 
 
-class DataformApiRunner:
+class DataformTransformRunner:
     def __init__(self, client: dataform_v1.DataformClient, repository: str, *, workspace: str = "default",
                  git_commitish: str = "", release_config: str = "", service_account: str = "",
                  default_database: str = "", default_location: str = "", poll_initial_s: float = 2.0,
@@ -57,7 +57,7 @@ class DataformApiRunner:
         self.sleep = sleep
 
     @classmethod
-    def from_settings(cls, settings, client: dataform_v1.DataformClient | None = None) -> DataformApiRunner:
+    def from_settings(cls, settings, client: dataform_v1.DataformClient | None = None) -> DataformTransformRunner:
         return cls(
             client or dataform_v1.DataformClient(),
             settings.dataform_repository,

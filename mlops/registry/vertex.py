@@ -2,7 +2,7 @@
 
 One Vertex model (MODEL_ID) holds every version; each Vertex version carries our version
 (the model's hash) as the label `model_version`, and its artifact_uri is that version's
-folder (model.pkl, metrics.json, version.json; see mlops/registry.py). The alias
+folder (model.pkl, metrics.json, version.json; see mlops/registry/). The alias
 `champion` marks the champion: Vertex moves an alias when it is given to another version.
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 
-from mlops.registry import CHAMPION, FolderRegistry, RegistryError
+from mlops.registry import CHAMPION, RegistryError
+from mlops.registry.folder import FolderRegistry
 
 # Vertex needs a serving image to register a model; this prebuilt one loads model.pkl.
 # Scoring itself runs in the pipeline (batch), so nothing is deployed from it.

@@ -17,10 +17,10 @@ import threading
 import warnings
 from pathlib import Path
 
-from orchestrator.ml import PipelineResult, churn_outputs
+from mlops.runners import PipelineResult, churn_outputs
 
 
-class KfpLocalRunner:
+class LocalPipelineRunner:
     def __init__(self, pipeline_root: str, state_dir: Path):
         self.pipeline_root = pipeline_root
         self.state_dir = Path(state_dir)

@@ -2,7 +2,8 @@
 
 Every Cloud Run entrypoint is one of these subcommands; they call the same functions
 as the HTTP API. Settings come from the environment (see lakehouse/settings.py);
-flags override them for one invocation. Subcommands live in orchestrator/commands/.
+flags override them for one invocation. Subcommands live in this package, one module per area,
+each with `register(subparsers)`; list a new module in COMMAND_MODULES.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import sys
 from lakehouse import logs
 from lakehouse.credentials import MissingCredentials
 from lakehouse.settings import Settings, SettingsError
-from orchestrator.commands import COMMAND_MODULES
+
+COMMAND_MODULES = ("generate", "runs", "serve", "demo", "dataform", "mlops", "looker")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
-        importlib.import_module(f"orchestrator.commands.{name}").register(sub)
+        importlib.import_module(f"orchestrator.cli.{name}").register(sub)
     return parser
 
 
@@ -46,6 +48,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
 
-
-if __name__ == "__main__":
-    sys.exit(main())
