@@ -63,6 +63,7 @@ class Settings:
     dataform_release_config: str = ""  # or this release config (its id)
     bigquery_location: str = ""  # the datasets' location, for Dataform's compilation; empty: workflow_settings.yaml's
     transform_workers: int = 0  # local: Dataform actions run side by side; 0 = half the cores
+    mlops_uri: str = ""  # empty: <bronze>/mlops locally, the bucket <bronze>-mlops in gcp
     pipeline_root: str = ""
     pipeline_service_account: str = ""
     # the orchestrator service
@@ -116,17 +117,28 @@ class Settings:
         return self.home / "models"
 
     @property
+    def effective_mlops_uri(self) -> str:
+        """The pipeline spec, artifacts and model files. In gcp a bucket of their own beside bronze: Vertex AI
+        checks the pipeline identity's storage.objects.get/create on the whole bucket, which a grant limited
+        to one prefix of bronze cannot give."""
+        if self.mlops_uri:
+            return self.mlops_uri.rstrip("/")
+        if self.is_local:
+            return f"{self.bronze_uri.rstrip('/')}/mlops"
+        return f"{self.bronze_uri.rstrip('/')}-mlops"
+
+    @property
     def model_registry_uri(self) -> str:
         """Where the churn model's versions live (see mlops/registry/)."""
         if self.is_local:
             return str(self.model_registry_dir.resolve())
-        artifacts = f"{self.bronze_uri.rstrip('/')}/mlops/models"
+        artifacts = f"{self.effective_mlops_uri}/models"
         return f"vertex://{self.project}/{self.region}/winter-days-churn?artifacts={artifacts}"
 
     @property
     def pipeline_spec_uri(self) -> str:
         """The compiled churn pipeline, as `winterdays mlops compile` uploads it."""
-        return f"{self.bronze_uri.rstrip('/')}/mlops/churn_pipeline.yaml"
+        return f"{self.effective_mlops_uri}/churn_pipeline.yaml"
 
     @property
     def effective_pipeline_root(self) -> str:
@@ -134,7 +146,7 @@ class Settings:
             return self.pipeline_root
         if self.is_local:
             return str((self.home / "pipeline_root").resolve())
-        return f"{self.bronze_uri.rstrip('/')}/mlops/pipeline_root"
+        return f"{self.effective_mlops_uri}/pipeline_root"
 
     @property
     def backoff(self) -> Backoff:
@@ -198,6 +210,7 @@ class Settings:
             dataform_release_config=env.get("WINTERDAYS_DATAFORM_RELEASE_CONFIG", ""),
             bigquery_location=env.get("WINTERDAYS_BIGQUERY_LOCATION", "").strip(),
             transform_workers=_int(env, "WINTERDAYS_TRANSFORM_WORKERS", 0),
+            mlops_uri=env.get("WINTERDAYS_MLOPS_URI", "").strip(),
             pipeline_root=env.get("WINTERDAYS_PIPELINE_ROOT", ""),
             pipeline_service_account=env.get("WINTERDAYS_PIPELINE_SERVICE_ACCOUNT", ""),
             leases_collection=env.get("WINTERDAYS_LEASES_COLLECTION", "winter_leases"),

@@ -25,6 +25,15 @@ def test_gcp_mode_derives_bucket_and_bigquery_uri():
     assert s.warehouse_uri == "bigquery://acme/winter_days_warehouse"
 
 
+def test_gcp_pipelines_live_in_a_bucket_of_their_own_and_local_under_bronze(tmp_path):
+    s = Settings.from_env({"WINTERDAYS_MODE": "gcp", "GOOGLE_CLOUD_PROJECT": "acme"})
+    assert s.effective_pipeline_root == "gs://acme-bronze-mlops/pipeline_root"
+    assert s.pipeline_spec_uri == "gs://acme-bronze-mlops/churn_pipeline.yaml"
+    assert s.model_registry_uri.endswith("?artifacts=gs://acme-bronze-mlops/models")
+    local = Settings.from_env({"WINTERDAYS_HOME": str(tmp_path)})
+    assert local.pipeline_spec_uri == f"{tmp_path}/bronze/mlops/churn_pipeline.yaml"
+
+
 @pytest.mark.parametrize(
     "env, message",
     [
@@ -36,6 +45,7 @@ def test_gcp_mode_derives_bucket_and_bigquery_uri():
         ({"WINTERDAYS_REQUEST_DEADLINE_S": "soon"}, "WINTERDAYS_REQUEST_DEADLINE_S must be a number"),
         ({"WINTERDAYS_ALLOWED_INVOKERS": "a@b.com"}, "needs WINTERDAYS_OIDC_AUDIENCE"),
         ({"WINTERDAYS_TIMEZONE": "Mars/Olympus"}, "IANA time zone"),
+        ({"WINTERDAYS_OIDC_VERIFY": "trust"}, "WINTERDAYS_OIDC_VERIFY"),
     ],
 )
 def test_bad_values_name_the_variable(env, message):

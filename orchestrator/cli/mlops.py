@@ -14,7 +14,7 @@ from lakehouse.settings import Settings
 def register(sub) -> None:
     mlops = sub.add_parser("mlops", help="the churn pipeline: compile its spec, show the champion model")
     commands = mlops.add_subparsers(dest="mlops_command", required=True, metavar="SUBCOMMAND")
-    compile_ = commands.add_parser("compile", help="compile the pipeline to YAML and upload it to <bronze>/mlops/")
+    compile_ = commands.add_parser("compile", help="compile the pipeline to YAML and upload it to WINTERDAYS_MLOPS_URI")
     compile_.add_argument("--image", default=os.environ.get("WINTERDAYS_IMAGE"),
                           help="the components' base image (default: WINTERDAYS_IMAGE, else winter-days:local)")
     compile_.set_defaults(handler=compile_pipeline)
