@@ -21,20 +21,20 @@ test: setup lint $(CHROMIUM)  ## set up, lint, then run the test suite (starts t
 	$(BIN)/pytest
 
 # One daily run in gcp mode against local stand-ins of every Google service it calls, its silver and
-# gold compared with local mode's (tests/test_cloud_twin.py; also part of `make test`).
+# gold compared with local mode's (tests/e2e/test_cloud_twin.py; also part of `make test`).
 cloud-twin: setup  ## the gcp mode end to end, offline: Firestore emulator, fake-gcs-server, BigQuery/Dataform/Vertex stand-ins
-	$(BIN)/pytest -q tests/test_cloud_twin.py
+	$(BIN)/pytest -q tests/e2e/test_cloud_twin.py
 
-# The dashboard's browser test drives Debian's headless Chromium (tests/test_dashboard_browser.py).
+# The dashboard's browser test drives Debian's headless Chromium (tests/e2e/test_dashboard_browser.py).
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
 
 screenshots: setup $(CHROMIUM)  ## re-take docs/dashboard-*.png from a demo run (the browser test, keeping its shots)
-	SCREENSHOTS_DIR=$(CURDIR)/docs $(BIN)/pytest tests/test_dashboard_browser.py
+	SCREENSHOTS_DIR=$(CURDIR)/docs $(BIN)/pytest tests/e2e/test_dashboard_browser.py
 
 # Offline checks of the code, the image and the infrastructure (no Docker engine, no cloud).
-# Terraform's format, configuration load and policies are tests: tests/test_infra_*.py.
+# Terraform's format, configuration load and policies are tests: tests/integration/test_infra_*.py.
 lint: setup $(CHECKOV_STAMP)  ## ruff, hadolint, checkov
 	$(BIN)/ruff check .
 	$(BIN)/hadolint --failure-threshold warning Dockerfile

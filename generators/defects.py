@@ -19,6 +19,7 @@ import json
 
 import numpy as np
 
+from generators.errors import GeneratorInputError
 from lakehouse.timestamps import parse_timestamp
 
 STREAM_DEFECTS = 40
@@ -65,7 +66,7 @@ class Defects:
 
     def __init__(self, source: str, seed: int, day: dt.date, ratio: float):
         if not 0.0 <= ratio <= 1.0:
-            raise ValueError(f"the bad-record ratio must be between 0 and 1, got {ratio}")
+            raise GeneratorInputError(f"the bad-record ratio must be between 0 and 1, got {ratio}")
         self.source, self.seed, self.day, self.ratio = source, seed, day, ratio
         self.kinds = tuple(EXPECTED[source])
         self._block, self._block_draws = -1, np.empty(0)

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from generators.catalog import Catalog
 from generators.clickstream import click_blocks
 from generators.defects import Defects
+from generators.errors import GeneratorInputError
 from generators.population import EPOCH, Population
 from generators.sales import LATE_REFUND_MAX_DAYS, daily_sales
 from generators.startups import startup_records
@@ -48,12 +49,12 @@ class Volumes:
 
     def __post_init__(self):
         if self.customers < 1:
-            raise ValueError(f"customers must be at least 1, got {self.customers}")
+            raise GeneratorInputError(f"customers must be at least 1, got {self.customers}")
         for name in ("events_per_day", "startups"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+                raise GeneratorInputError(f"{name} must not be negative, got {getattr(self, name)}")
         if not 0.0 <= self.bad_ratio <= 1.0:
-            raise ValueError(f"the bad-record ratio must be between 0 and 1, got {self.bad_ratio}")
+            raise GeneratorInputError(f"the bad-record ratio must be between 0 and 1, got {self.bad_ratio}")
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Shard:
 
     def __post_init__(self):
         if self.count < 1 or not 0 <= self.index < self.count:
-            raise ValueError(f"task index {self.index} is outside 0..{self.count - 1}")
+            raise GeneratorInputError(f"task index {self.index} is outside 0..{self.count - 1}")
 
     def owns(self, k: int) -> bool:
         return k % self.count == self.index
@@ -77,9 +78,9 @@ class Shard:
 
 def date_range(start: dt.date, end: dt.date) -> list[dt.date]:
     if end < start:
-        raise ValueError(f"--to {end} is before --from {start}")
+        raise GeneratorInputError(f"--to {end} is before --from {start}")
     if start < EPOCH:
-        raise ValueError(f"the business opened on {EPOCH}: there is no data for {start}")
+        raise GeneratorInputError(f"the business opened on {EPOCH}: there is no data for {start}")
     return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
 
 
@@ -236,5 +237,5 @@ def generate(
                 counts[source] += rows
                 report("startups", day, rows)
         else:
-            raise ValueError(f"unknown source {source!r}")
+            raise GeneratorInputError(f"unknown source {source!r}")
     return counts

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from generators.errors import GeneratorInputError
 from lakehouse.contracts import CHANNELS, REGIONS
 
 EPOCH = dt.date(2026, 1, 1)  # the business opens; simulation always starts here
@@ -72,7 +73,7 @@ def customer_id(slot: int, generation: int) -> str:
 class Population:
     def __init__(self, seed: int, size: int, epoch: dt.date = EPOCH):
         if size <= 0:
-            raise ValueError("the population needs at least one customer")
+            raise GeneratorInputError("the population needs at least one customer")
         self.seed, self.size, self.epoch = seed, size, epoch
         rng = np.random.default_rng([seed, STREAM_STATIC])
         self.generation = np.zeros(size, dtype=np.int64)
@@ -155,9 +156,9 @@ class Population:
     def days(self, start: dt.date, end: dt.date) -> Iterator[DayState]:
         """The states of start..end inclusive (simulating from the epoch, unreported before start)."""
         if start < self.epoch:
-            raise ValueError(f"dates before the business opened ({self.epoch}) have no data: {start}")
+            raise GeneratorInputError(f"dates before the business opened ({self.epoch}) have no data: {start}")
         if self._today > start:
-            raise ValueError("a Population only moves forward; create a new one to go back")
+            raise GeneratorInputError("a Population only moves forward; create a new one to go back")
         while self._today <= end:
             state = self.step()
             if state.day >= start:

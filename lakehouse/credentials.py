@@ -8,6 +8,8 @@ probe gets a one-second transport and the absence is one line saying what to run
 
 from __future__ import annotations
 
+from lakehouse.errors import LakehouseError
+
 METADATA_TIMEOUT_S = 1.0
 HOW_TO = ("no Google Cloud credentials found (Application Default Credentials): run "
           "`gcloud auth application-default login`, then "
@@ -15,7 +17,7 @@ HOW_TO = ("no Google Cloud credentials found (Application Default Credentials): 
           "a user's calls to a quota project); on Google Cloud, the runtime's service account is used")
 
 
-class MissingCredentials(RuntimeError):
+class MissingCredentials(LakehouseError, RuntimeError):
     """No Application Default Credentials; the message says what to run."""
 
 

@@ -20,6 +20,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from lakehouse.errors import LakehouseError
+
 SNAPSHOT = "snapshot"
 # Where the SDK lives when gcloud is not on PATH (Debian/Ubuntu packages, the installer).
 SDK_LOCATIONS = [Path("/usr/lib/google-cloud-sdk"), Path.home() / "google-cloud-sdk"]
@@ -31,7 +33,7 @@ INSTALL_HINT = (
 )
 
 
-class EmulatorError(RuntimeError):
+class EmulatorError(LakehouseError, RuntimeError):
     pass
 
 

@@ -6,8 +6,10 @@ source application and one hashed in silver can be compared when they share a ke
 
 import hashlib
 
+from lakehouse.errors import LakehouseError
 
-class MissingKey(ValueError):
+
+class MissingKey(LakehouseError, ValueError):
     pass
 
 

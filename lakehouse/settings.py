@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from lakehouse.errors import LakehouseError
 from lakehouse.retry import Backoff
 
 MODES = ("local", "gcp")
@@ -24,7 +25,7 @@ LOCAL_PROJECT = "winter-days-local"
 DEV_PII_KEY = "local-dev-pseudonymisation-key"  # local mode only; public, so never in gcp
 
 
-class SettingsError(ValueError):
+class SettingsError(LakehouseError, ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
 

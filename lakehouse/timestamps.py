@@ -15,6 +15,8 @@ import re
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from lakehouse.errors import LakehouseError
+
 UTC = dt.UTC
 _ISO = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
@@ -25,7 +27,7 @@ _EPOCH_TEXT = re.compile(r"\d{10}(\.\d+)?|\d{13}")
 _MIN_EPOCH_S, _MAX_EPOCH_S = 946_684_800, 4_102_444_800  # 2000-01-01 .. 2100-01-01
 
 
-class BadTimestamp(ValueError):
+class BadTimestamp(LakehouseError, ValueError):
     pass
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from orchestrator.errors import OrchestratorError
 from orchestrator.ledger import RUN_STATES
 from orchestrator.steps import STEPS, RunOptions
 
@@ -23,7 +24,7 @@ LIST_PARAMETERS = {"date", "state", "limit"}
 EXAMPLE = '{"date": "2026-01-31"}'
 
 
-class BadRequest(ValueError):
+class BadRequest(OrchestratorError, ValueError):
     pass
 
 

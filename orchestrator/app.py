@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import contextvars
+import functools
 import logging
 import os
 import threading
@@ -24,12 +25,16 @@ import threading
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
+from generators.errors import GeneratorError
 from lakehouse import logs
+from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings
 from lakehouse.warehouse import WarehouseBusy
+from mlops.errors import MlopsError
 from orchestrator import api_input, engine
 from orchestrator.auth import Forbidden, TokenVerifier, Unauthorized
 from orchestrator.dashboard import dashboard
+from orchestrator.errors import OrchestratorError
 from orchestrator.ledger import Contended, public
 from orchestrator.resources import Resources
 
@@ -39,6 +44,24 @@ health = Blueprint("health", __name__)
 MAX_BODY = 16 * 1024
 CHECK_TIMEOUT_S = 10
 READERS_WAIT_S = 10
+TRY_AGAIN = {"Retry-After": "5"}
+# The one place an error a request raises becomes its answer: {"error": message} with this status and
+# these headers. Flask picks the nearest class in the error's MRO; the packages' roots answer 500 with
+# the message (the traceback goes to the log, never to the caller).
+HTTP_STATUS: dict[type[Exception], tuple[int, dict[str, str]]] = {
+    api_input.BadRequest: (400, {}),
+    Unauthorized: (401, {"WWW-Authenticate": "Bearer"}),
+    Forbidden: (403, {}),
+    engine.RunNotFound: (404, {}),
+    engine.NotRetryable: (409, {}),
+    engine.RunInProgress: (409, {}),  # with the run's id and a Location to poll
+    Contended: (503, TRY_AGAIN),
+    WarehouseBusy: (503, TRY_AGAIN),
+    OrchestratorError: (500, {}),
+    LakehouseError: (500, {}),
+    MlopsError: (500, {}),
+    GeneratorError: (500, {}),
+}
 
 
 class Service:
@@ -110,12 +133,8 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.register_blueprint(dashboard)
     app.before_request(_bind_trace)
     app.teardown_request(_unbind_trace)
-    app.register_error_handler(api_input.BadRequest, lambda e: _error(400, str(e)))
-    app.register_error_handler(Unauthorized, lambda e: (*_error(401, str(e)), {"WWW-Authenticate": "Bearer"}))
-    app.register_error_handler(Forbidden, lambda e: _error(403, str(e)))
-    app.register_error_handler(engine.RunInProgress, _in_progress)
-    app.register_error_handler(engine.NotRetryable, lambda e: _error(409, str(e)))
-    app.register_error_handler(Contended, lambda e: (*_error(503, str(e)), {"Retry-After": "5"}))
+    for kind, (status, headers) in HTTP_STATUS.items():
+        app.register_error_handler(kind, functools.partial(_error_answer, status=status, headers=headers))
     app.register_error_handler(413, lambda e: _error(413, f"request body over {MAX_BODY} bytes"))
     app.register_error_handler(HTTPException, lambda e: _error(e.code, e.description))
     return app
@@ -129,9 +148,14 @@ def _error(status: int, message: str):
     return jsonify(error=message), status
 
 
-def _in_progress(error: engine.RunInProgress):
-    body = {"error": str(error), "run_id": error.run_id, "logical_date": error.logical_date}
-    return jsonify(body), 409, {"Location": f"/runs/{error.run_id}"}
+def _error_answer(error: Exception, status: int, headers: dict[str, str]):
+    if status >= 500:
+        log.error("request failed", exc_info=error, extra={"event": "request_failed", "error": str(error)[:2000]})
+    body = {"error": str(error)}
+    if isinstance(error, engine.RunInProgress):
+        body |= {"run_id": error.run_id, "logical_date": error.logical_date}
+        headers = {**headers, "Location": f"/runs/{error.run_id}"}
+    return jsonify(body), status, headers
 
 
 def _bind_trace() -> None:
@@ -169,10 +193,7 @@ def create_run():
 def retry_run(run_id: str):
     run_id = api_input.run_id(run_id)
     wait = api_input.retry_request(_json_body())
-    try:
-        claimed = engine.claim_retry(_service().resources, run_id, trigger="http-retry")
-    except LookupError as missing:
-        return _error(404, str(missing))
+    claimed = engine.claim_retry(_service().resources, run_id, trigger="http-retry")
     return _dispatch(claimed, wait)
 
 

@@ -22,6 +22,8 @@ import time
 from google.auth import exceptions, jwt
 from google.auth.transport.requests import Request
 
+from orchestrator.errors import OrchestratorError
+
 GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
 CLOCK_SKEW_S = 10
 CERTS_MAX_AGE_S = 3600  # Google rotates its keys about daily and publishes new ones ahead
@@ -30,11 +32,11 @@ SIGNATURE_REMOVED = "SIGNATURE_REMOVED_BY_GOOGLE"
 VERIFY_MODES = ("signature", "iam")
 
 
-class Unauthorized(Exception):
+class Unauthorized(OrchestratorError):
     """401: no token, or one that does not verify."""
 
 
-class Forbidden(Exception):
+class Forbidden(OrchestratorError):
     """403: a valid token of a caller who is not allowed."""
 
 

@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 
 from lakehouse.logs import run_context
+from orchestrator.errors import Busy, OrchestratorError
 from orchestrator.lease import Lease, LeaseLost
 from orchestrator.ledger import now
 from orchestrator.steps import STEPS, RunOptions, StepContext
@@ -27,19 +28,23 @@ log = logging.getLogger(__name__)
 INTERRUPTED = "interrupted: the process running it stopped before it ended (its lease expired)"
 
 
-class RunFailed(RuntimeError):
+class RunFailed(OrchestratorError, RuntimeError):
     def __init__(self, run: dict, message: str):
-        super().__init__(message)
+        super().__init__(f"run {run['run_id']} failed: {message}")
         self.run = run
 
 
-class RunInProgress(RuntimeError):
+class RunInProgress(Busy, RuntimeError):
     def __init__(self, run_id: str, logical_date: str):
         super().__init__(f"run {run_id} for {logical_date} is in progress; poll GET /runs/{run_id}")
         self.run_id, self.logical_date = run_id, logical_date
 
 
-class NotRetryable(ValueError):
+class NotRetryable(OrchestratorError, ValueError):
+    pass
+
+
+class RunNotFound(OrchestratorError, LookupError):
     pass
 
 
@@ -128,7 +133,7 @@ def claim_retry(resources, run_id: str, trigger: str) -> Claim:
     def decide(transaction) -> Claim:
         run = resources.ledger.get(run_id, transaction)
         if run is None:
-            raise LookupError(f"no run {run_id}")
+            raise RunNotFound(f"no run {run_id}")
         key = resources.lease_key(run["logical_date"])
         live, expired = resources.leases.read(transaction, key)
         if live:

@@ -29,13 +29,14 @@ from collections.abc import Callable
 
 from google.api_core.exceptions import FailedPrecondition
 
+from orchestrator.errors import OrchestratorError
 from orchestrator.ledger import now, transact
 
 log = logging.getLogger(__name__)
 EXTEND_ATTEMPTS = 5  # a write of the holder itself can race its heartbeat's; the next read settles it
 
 
-class LeaseLost(RuntimeError):
+class LeaseLost(OrchestratorError, RuntimeError):
     """Another trigger took the lease over (this holder stopped renewing it in time)."""
 
 

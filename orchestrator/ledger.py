@@ -17,6 +17,8 @@ from collections.abc import Callable
 from google.api_core.exceptions import Aborted
 from google.cloud import firestore
 
+from orchestrator.errors import Busy
+
 RUN_STATES = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED")
 TRANSACTION_ATTEMPTS = 30  # Firestore aborts contended transactions; a burst of triggers retries
 
@@ -25,7 +27,7 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class Contended(RuntimeError):
+class Contended(Busy, RuntimeError):
     """Firestore aborted a transaction on every attempt: too many writers at once; try again shortly."""
 
 

@@ -20,9 +20,10 @@ from lakehouse.export.watermark import export_window
 from lakehouse.transform import TERMINAL_STATES, TransformFailed
 from lakehouse.transform.actions import Selection
 from mlops.runners import PipelineFailed
+from orchestrator.errors import OrchestratorError
 
 
-class StepFailed(RuntimeError):
+class StepFailed(OrchestratorError, RuntimeError):
     """A step failed; `redo_from` names the earlier step a retry must start from, if not this one."""
 
     def __init__(self, message: str, redo_from: str | None = None):

@@ -79,7 +79,7 @@ locals {
 
   # The least-privilege matrix: every role any of our service accounts holds, and where.
   # Keys are "kind:target"; each kind is granted by exactly one IAM resource in iam.tf.
-  # tests/test_infra_policy.py compares this to the expected matrix, and checks that no
+  # tests/integration/test_infra_policy.py compares this to the expected matrix, and checks that no
   # IAM binding exists outside it.
   iam_matrix = {
     scheduler = {

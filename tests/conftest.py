@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,11 @@ from lakehouse.emulator import EmulatorMissing, FirestoreEmulator, find_start_sc
 from lakehouse.settings import Settings
 
 # gcsfs reads this when first imported, and some test modules import it: without it each call
-# to fake-gcs-server waits 60 s probing for hierarchical namespaces (DESIGN.md).
+# to fake-gcs-server waits 60 s probing for hierarchical namespaces (as lakehouse/storage.py says).
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 ROOT = Path(__file__).resolve().parent.parent
+# The shared fixtures and helpers (tests/support/) are imported as top-level modules by the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 TEST_PROJECT = "winter-days-test"
 
 
@@ -65,7 +68,7 @@ def dataform_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def demo_run(firestore_emulator, dataform_dir, tmp_path_factory):
-    """The session's one demo run (tests/demo_history.py); its ledger documents are put back for each user."""
+    """The session's one demo run (tests/support/demo_history.py); its ledger documents are put back for each user."""
     from demo_history import build
 
     firestore_emulator.clear()

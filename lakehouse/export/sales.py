@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from lakehouse import bronze
 from lakehouse.contracts import CURRENCIES, MONEY, SALE_STATUSES, SALES, SCHEMA_VERSION, required_fields
+from lakehouse.errors import LakehouseError
 from lakehouse.export.files import ParquetPartitions, RejectPartitions
 from lakehouse.export.watermark import Window
 from lakehouse.storage import ObjectStore
@@ -50,13 +51,13 @@ _COLUMNS = tuple((f.name, _kind(f.type)) for f in SALES if f.name != "exported_a
 _REQUIRED = tuple(name for name in required_fields(SALES) if name != "exported_at")
 
 
-class Rejected(ValueError):
+class Rejected(LakehouseError, ValueError):
     def __init__(self, reason: str, detail: str = ""):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason, self.detail = reason, detail
 
 
-class RejectThresholdExceeded(RuntimeError):
+class RejectThresholdExceeded(LakehouseError, RuntimeError):
     pass
 
 

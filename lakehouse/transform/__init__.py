@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from lakehouse.errors import LakehouseError
 from lakehouse.transform.actions import Selection
 
 TERMINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")
 
 
-class TransformFailed(RuntimeError):
+class TransformFailed(LakehouseError, RuntimeError):
     """The invocation ended FAILED or CANCELLED; the message names each failing action."""
 
 

@@ -9,6 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 
+from lakehouse.errors import LakehouseError
+
+
+class ProjectError(LakehouseError, ValueError):
+    """The Dataform graph (an unknown dependency, a cycle) or a selection of its actions is not valid."""
+
 
 @dataclass(frozen=True)
 class Action:
@@ -103,12 +109,12 @@ def execution_order(actions: dict[str, Action]) -> list[str]:
     for key, action in actions.items():
         for dep in action.dependencies:
             if dep not in actions:
-                raise ValueError(f"{action.file}: {key} depends on {dep}, which the project does not define")
+                raise ProjectError(f"{action.file}: {key} depends on {dep}, which the project does not define")
         graph[key] = set(action.dependencies)
     try:
         return list(TopologicalSorter(graph).static_order())
     except CycleError as error:
-        raise ValueError(f"the Dataform graph has a cycle: {' -> '.join(error.args[1])}") from None
+        raise ProjectError(f"the Dataform graph has a cycle: {' -> '.join(error.args[1])}") from None
 
 
 def select(actions: dict[str, Action], selection: Selection) -> list[str]:
@@ -121,7 +127,7 @@ def select(actions: dict[str, Action], selection: Selection) -> list[str]:
         for target in selection.targets:
             matches = [k for k in actions if k == target or k.split(".", 1)[1] == target]
             if not matches:
-                raise ValueError(f"unknown target {target!r}; known: {', '.join(sorted(actions))}")
+                raise ProjectError(f"unknown target {target!r}; known: {', '.join(sorted(actions))}")
             chosen.update(matches)
         if selection.include_dependencies:
             chosen |= _closure(chosen, lambda k: actions[k].dependencies)

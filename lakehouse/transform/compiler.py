@@ -15,10 +15,12 @@ from pathlib import Path
 
 import yaml  # PyYAML comes with kfp
 
+from lakehouse.errors import LakehouseError
+
 PROJECT_FILES = ("definitions", "includes", "package.json", "package-lock.json", "workflow_settings.yaml")
 
 
-class CompilationError(RuntimeError):
+class CompilationError(LakehouseError, RuntimeError):
     """The project does not compile; the message lists each error with its file."""
 
 

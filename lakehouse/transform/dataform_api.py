@@ -22,6 +22,7 @@ from google.api_core import exceptions as api_exceptions
 from google.api_core import retry as api_retry
 from google.cloud import dataform_v1
 
+from lakehouse.settings import SettingsError
 from lakehouse.transform import TERMINAL_STATES, InvocationResult, TransformFailed
 from lakehouse.transform.actions import Selection
 from lakehouse.transform.compiler import CompilationError
@@ -42,8 +43,8 @@ class DataformTransformRunner:
                  poll_max_s: float = 30.0, retry: api_retry.Retry | None = None,
                  sleep: Callable[[float], None] = time.sleep):
         if not REPOSITORY.match(repository):
-            raise ValueError("the Dataform repository must be projects/P/locations/R/repositories/NAME, "
-                             f"got {repository!r} (set WINTERDAYS_DATAFORM_REPOSITORY)")
+            raise SettingsError("the Dataform repository must be projects/P/locations/R/repositories/NAME, "
+                                f"got {repository!r} (set WINTERDAYS_DATAFORM_REPOSITORY)")
         self.client = client
         self.repository = repository
         self.workspace = f"{repository}/workspaces/{workspace}"

@@ -11,8 +11,10 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from lakehouse.errors import LakehouseError
 
-class WarehouseError(RuntimeError):
+
+class WarehouseError(LakehouseError, RuntimeError):
     """A statement failed; the message carries the engine's error and the statement."""
 
 
@@ -24,7 +26,7 @@ class WarehouseMissing(WarehouseError):
     """A read-only open of a local warehouse that no run has created yet."""
 
 
-class UnsupportedSQL(ValueError):
+class UnsupportedSQL(LakehouseError, ValueError):
     """BigQuery SQL that the local engine cannot run with the same meaning (see dialect.py)."""
 
 

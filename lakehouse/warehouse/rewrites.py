@@ -3,8 +3,8 @@
 Each function takes one node of a BigQuery tree and returns its replacement (or the node).
 They run children first, so a replacement may wrap an already-rewritten subtree. Where
 no faithful DuckDB form exists the rewrite raises UnsupportedSQL: a loud error, never a
-silently different answer. tests/test_semantics.py checks each against BigQuery's
-documented results.
+silently different answer. tests/unit/lakehouse/warehouse/test_semantics.py checks each against
+BigQuery's documented results.
 """
 
 from __future__ import annotations

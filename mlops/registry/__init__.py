@@ -23,10 +23,12 @@ from __future__ import annotations
 from typing import Protocol
 from urllib.parse import parse_qs, urlparse
 
+from mlops.errors import MlopsError
+
 CHAMPION = "champion"
 
 
-class RegistryError(RuntimeError):
+class RegistryError(MlopsError, RuntimeError):
     pass
 
 

@@ -10,8 +10,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from mlops.errors import MlopsError
 
-class PipelineFailed(RuntimeError):
+
+class PipelineFailed(MlopsError, RuntimeError):
     pass
 
 

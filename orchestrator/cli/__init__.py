@@ -4,6 +4,7 @@ Every Cloud Run entrypoint is one of these subcommands; they call the same funct
 as the HTTP API. Settings come from the environment (see lakehouse/settings.py);
 flags override them for one invocation. Subcommands live in this package, one module per area,
 each with `register(subparsers)`; list a new module in COMMAND_MODULES.
+A command returns its exit code or raises: main() turns our errors into exit codes (EXIT_CODES).
 """
 
 from __future__ import annotations
@@ -12,11 +13,27 @@ import argparse
 import importlib
 import sys
 
+from generators.errors import GeneratorError, GeneratorInputError
 from lakehouse import logs
 from lakehouse.credentials import MissingCredentials
+from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings, SettingsError
+from mlops.errors import MlopsError
+from orchestrator.errors import Busy, OrchestratorError
 
 COMMAND_MODULES = ("generate", "runs", "serve", "demo", "dataform", "mlops", "looker")
+# The one place a command's error becomes an exit code and a message on stderr, never a traceback:
+# the first class the error is an instance of wins. An error not listed is a bug, and keeps its traceback.
+EXIT_CODES: tuple[tuple[type[Exception], int, str], ...] = (
+    (SettingsError, 2, "configuration error: "),
+    (MissingCredentials, 2, ""),  # says what to run: gcloud auth application-default login
+    (GeneratorInputError, 2, ""),  # volumes, dates or shards the generators refuse: a usage error
+    (Busy, 3, ""),  # a run of the date in progress elsewhere, or the ledger contended: try later
+    (OrchestratorError, 1, ""),
+    (LakehouseError, 1, ""),
+    (MlopsError, 1, ""),
+    (GeneratorError, 1, ""),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,12 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "seed", None) is not None:
             settings = settings.with_overrides(seed=args.seed)
         return args.handler(args, settings)
-    except SettingsError as error:
-        print(f"winterdays: configuration error: {error}", file=sys.stderr)
-        return 2
-    except MissingCredentials as error:
-        print(f"winterdays: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        for kind, code, prefix in EXIT_CODES:
+            if isinstance(error, kind):
+                print(f"winterdays: {prefix}{error}", file=sys.stderr)
+                return code
+        raise
 

@@ -10,7 +10,6 @@ run      compile and run a selection of actions (by tag or by name, with or with
 from __future__ import annotations
 
 import json
-import sys
 
 from lakehouse.settings import Settings, SettingsError
 from orchestrator.cli.common import parse_date, yesterday
@@ -66,15 +65,11 @@ def push_command(args, settings: Settings) -> int:
 
 def compile_command(args, settings: Settings) -> int:
     from lakehouse.transform.actions import actions_from_graph, execution_order
-    from lakehouse.transform.compiler import CompilationError, compile_project
+    from lakehouse.transform.compiler import compile_project
     from orchestrator.steps import compile_variables
 
     variables = compile_variables(settings, settings.bronze_uri, args.date or yesterday(settings))
-    try:
-        graph = compile_project(settings.dataform_dir, variables, schema_suffix=args.schema_suffix)
-    except CompilationError as error:
-        print(f"winterdays: {error}", file=sys.stderr)
-        return 1
+    graph = compile_project(settings.dataform_dir, variables, schema_suffix=args.schema_suffix)
     actions = actions_from_graph(graph)
     for key in execution_order(actions):
         action = actions[key]
@@ -83,7 +78,6 @@ def compile_command(args, settings: Settings) -> int:
 
 
 def run_command(args, settings: Settings) -> int:
-    from lakehouse.transform import TransformFailed
     from lakehouse.transform.actions import Selection
     from orchestrator.resources import Resources
     from orchestrator.steps import compile_variables
@@ -95,11 +89,7 @@ def run_command(args, settings: Settings) -> int:
                           include_dependents=args.dependents, full_refresh=args.full_refresh)
     transform = Resources.from_settings(settings).transform
     variables = compile_variables(settings, settings.bronze_uri, args.date or yesterday(settings))
-    try:
-        result = transform.wait(transform.invoke(transform.compile(variables), selection), args.timeout)
-        print(json.dumps(result.summary()))
-        result.raise_for_state()
-    except (TransformFailed, ValueError, RuntimeError) as error:
-        print(f"winterdays: {error}", file=sys.stderr)
-        return 1
+    result = transform.wait(transform.invoke(transform.compile(variables), selection), args.timeout)
+    print(json.dumps(result.summary()))
+    result.raise_for_state()
     return 0

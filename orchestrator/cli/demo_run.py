@@ -40,7 +40,7 @@ def demo(settings: Settings, days: int, end: dt.date, customers: int, events: in
                 run = execute(Resources.from_settings(settings), RunOptions(end, full_export=True), trigger="demo",
                               force=True)
         except RunFailed as failure:
-            print(f"demo run failed: {failure}\nthe whole log: {detail}", file=sys.stderr)
+            print(f"winterdays demo: {failure}\nthe whole log: {detail}", file=sys.stderr)
             return 1
     print(summary(settings, run))
     return 0

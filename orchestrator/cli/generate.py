@@ -53,11 +53,12 @@ def _ratio(value: str) -> float:
 
 
 def run(args, settings: Settings) -> int:
+    from generators.errors import GeneratorInputError
     from generators.jobs import Shard, Volumes, date_range, generate
     from lakehouse.progress import Progress
 
     if bool(args.start) != bool(args.end):
-        raise SystemExit("winterdays generate: --from and --to go together")
+        raise GeneratorInputError("--from and --to go together")
     if args.start:
         start, end = args.start, args.end
     else:
@@ -65,18 +66,15 @@ def run(args, settings: Settings) -> int:
             parse_date(args.date) if args.date else yesterday(settings))
         start = end = day
     sources = SOURCES if args.source == "all" else (args.source,)
-    try:
-        volumes = Volumes(
-            customers=_first(args.customers, settings.customers),
-            events_per_day=_first(args.events, settings.events_per_day),
-            startups=_first(args.startups, settings.startups),
-            bad_ratio=_first(args.bad_ratio, settings.bad_ratio),
-            oracle=not args.no_oracle,
-        )
-        shard = Shard(args.task_index, args.task_count)
-        days = len(date_range(start, end))
-    except ValueError as error:
-        raise SystemExit(f"winterdays generate: {error}") from None
+    volumes = Volumes(
+        customers=_first(args.customers, settings.customers),
+        events_per_day=_first(args.events, settings.events_per_day),
+        startups=_first(args.startups, settings.startups),
+        bad_ratio=_first(args.bad_ratio, settings.bad_ratio),
+        oracle=not args.no_oracle,
+    )
+    shard = Shard(args.task_index, args.task_count)
+    days = len(date_range(start, end))
     steps = sum(days if s != "startups" else len(range(0, days, 7)) for s in sources)
     counts = generate(settings, sources, start, end, volumes, shard, full_startups=args.full or None,
                       progress=Progress(steps, "generate"))

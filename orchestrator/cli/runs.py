@@ -3,7 +3,8 @@
 The same claim as `POST /runs`: a date that already succeeded with the same options is not
 run again (unless --force), a failed or interrupted run resumes, and a date whose run is in
 progress elsewhere (a `winterdays serve`, Cloud Run) is left alone.
-Exit codes: 0 succeeded, 1 failed, 3 in progress elsewhere (or the ledger is contended): try later.
+Exit codes (orchestrator/cli/__init__.py): 0 succeeded, 1 failed, 3 in progress elsewhere (or the ledger is
+contended): try later.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import sys
 
 from lakehouse.settings import Settings
 from orchestrator.cli.common import parse_date, yesterday
-
-IN_PROGRESS = 3
 
 
 def register(sub) -> None:
@@ -70,23 +69,12 @@ def retry_run(args, settings: Settings) -> int:
 def _run_with(settings: Settings, claim) -> int:
     from lakehouse.documents import firestore_session
     from orchestrator import engine
-    from orchestrator.ledger import Contended
     from orchestrator.resources import Resources
 
     with firestore_session(settings):
         resources = Resources.from_settings(settings)
-        try:
-            claimed = claim(resources)
-            record = claimed.run if claimed.lease is None else engine.run_claimed(resources, claimed)
-        except (engine.RunInProgress, Contended) as busy:
-            print(f"winterdays: {busy}", file=sys.stderr)
-            return IN_PROGRESS
-        except (engine.NotRetryable, LookupError) as refused:
-            print(f"winterdays: {refused}", file=sys.stderr)
-            return 1
-        except engine.RunFailed as failure:
-            print(f"winterdays: run {failure.run['run_id']} failed: {failure}", file=sys.stderr)
-            return 1
+        claimed = claim(resources)
+        record = claimed.run if claimed.lease is None else engine.run_claimed(resources, claimed)
     print(json.dumps({"run_id": record["run_id"], "state": record["state"], "outcome": claimed.outcome,
                       "steps": {k: v["state"] for k, v in record["steps"].items()}}))
     return 0

@@ -1,6 +1,6 @@
 """The Dataform API of the cloud twin: what the service does between our calls.
 
-tests/dataform_fake.py answers the API's calls (and refuses what the service refuses); this
+tests/support/dataform_fake.py answers the API's calls (and refuses what the service refuses); this
 subclass also does the service's work. A compilation result compiles the workspace's files as
 `winterdays dataform push` left them, with the pinned Dataform CLI, the request's vars and default
 database; a workflow invocation runs the selected actions in BigQuery (the twin's BigQuery

@@ -26,7 +26,7 @@ from google.cloud.aiplatform_v1.services.pipeline_service import PipelineService
 
 MODELS_ENV = "WINTERDAYS_TWIN_VERTEX_MODELS"  # the registry file; set, the components' processes use it
 SITE = Path(__file__).resolve().parent / "site"
-TESTS = Path(__file__).resolve().parents[2]
+SUPPORT = Path(__file__).resolve().parents[1]  # on sys.path, as conftest.py puts it
 
 
 class TwinPipelineService:
@@ -90,7 +90,7 @@ def use_file_registry(monkeypatch, path: Path) -> None:
     """This process and the components' subprocesses (through sitecustomize) use the file registry."""
     path.write_text("[]")
     monkeypatch.setenv(MODELS_ENV, str(path))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(SITE), str(TESTS), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(SITE), str(SUPPORT), os.environ.get("PYTHONPATH", "")]))
     install_model_service(setattr_=monkeypatch.setattr)
 
 

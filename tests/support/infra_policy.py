@@ -10,7 +10,7 @@ deployment need: the pipeline root's bucket-wide grant, alerts not racing the me
 read, Cloud Build's own identity, release configs only with a Git remote, service identities
 after their API, service-account ids within 30 characters.
 
-Run it by hand with: python tests/infra_policy.py terraform
+Run it by hand with: python tests/support/infra_policy.py terraform
 """
 
 from __future__ import annotations
@@ -402,7 +402,7 @@ CODE = ("lakehouse", "orchestrator", "generators", "mlops")
 
 def unknown_settings(config_dir: Path) -> list[str]:
     """A WINTERDAYS_* name Terraform sets (or mentions) that no code reads is a typo or dead."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     read = {name for package in CODE for path in (root / package).rglob("*.py")
             for name in SETTING.findall(path.read_text())}
     return [f"{path.name} sets {name}, which no code in {'/, '.join(CODE)}/ reads"
@@ -411,7 +411,7 @@ def unknown_settings(config_dir: Path) -> list[str]:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
     from test_infra_policy import EXPECTED_MATRIX
 
     problems = violations(Path(sys.argv[1] if len(sys.argv) > 1 else "terraform"), EXPECTED_MATRIX)

@@ -23,12 +23,12 @@ import sys
 from unittest import mock
 
 import pytest
+from cloud_twin.bigquery import bigquery_server
+from cloud_twin.dataform import TwinDataform
+from cloud_twin.oidc import token_through_cloud_run_iam
+from cloud_twin.vertex import TwinPipelineService, use_file_registry
 from dataform_fake import FakeServer
 from fake_gcs import fake_gcs_server
-from support.cloud_twin.bigquery import bigquery_server
-from support.cloud_twin.dataform import TwinDataform
-from support.cloud_twin.oidc import token_through_cloud_run_iam
-from support.cloud_twin.vertex import TwinPipelineService, use_file_registry
 
 from generators.jobs import Shard, Volumes, generate
 from lakehouse.settings import Settings

@@ -1,6 +1,6 @@
 """The whole pipeline on a tiny history, with the real emulator, Dataform CLI, DuckDB and kfp.local.
 
-The history and its two runs are built once for the session (tests/demo_history.py), since the
+The history and its two runs are built once for the session (tests/support/demo_history.py), since the
 dashboard's browser test looks at the same state.
 """
 
