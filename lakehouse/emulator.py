@@ -41,9 +41,9 @@ class EmulatorMissing(EmulatorError):
     pass
 
 
-def find_start_script() -> Path:
-    """The SDK's own start script (faster than `gcloud emulators firestore start`)."""
-    override = os.environ.get("WINTERDAYS_FIRESTORE_EMULATOR")
+def find_start_script(override: str = "") -> Path:
+    """The SDK's own start script (faster than `gcloud emulators firestore start`), or `override`
+    (WINTERDAYS_FIRESTORE_EMULATOR) when it is one."""
     candidates = [Path(override)] if override else []
     gcloud = shutil.which("gcloud")
     if gcloud:
@@ -74,8 +74,9 @@ def is_ready(host: str, timeout: float = 1.0) -> bool:
 
 
 class FirestoreEmulator:
-    def __init__(self, project: str, data_dir: Path | None = None, port: int | None = None):
+    def __init__(self, project: str, data_dir: Path | None = None, port: int | None = None, start_script: str = ""):
         self.project = project
+        self.start_script = start_script  # empty: the Google Cloud CLI's
         self.data_dir = Path(data_dir) if data_dir else None
         self.port = port
         self.host: str | None = None
@@ -89,7 +90,7 @@ class FirestoreEmulator:
         if reused:
             self.host = reused
             return reused
-        script = find_start_script()
+        script = find_start_script(self.start_script)
         self.port = self.port or free_port()
         self.host = f"127.0.0.1:{self.port}"
         args = [str(script), "start", "--host=127.0.0.1", f"--port={self.port}"]

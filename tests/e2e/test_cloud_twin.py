@@ -103,7 +103,7 @@ def test_a_gcp_daily_run_against_the_stand_ins_builds_what_local_mode_builds(sta
     generate(local, ["clickstream", "startups"], FIRST, DAY, VOLUMES, Shard(), full_startups=True)
 
     # the operator's deploy step, then the scheduler's daily call through Cloud Run IAM
-    pushed = push_project(server.client(), REPO, gcp.dataform_workspace, gcp.dataform_dir, message="deploy",
+    pushed = push_project(server.client(), REPO, gcp.transform.workspace, gcp.transform.dataform_dir, message="deploy",
                           author_name="ci", author_email="ci@example.com")
     assert pushed.created and pushed.committed and "package.json" not in pushed.written
     assert upload_pipeline_spec(env)["spec"] == f"gs://{BUCKET}-mlops/churn_pipeline.yaml"
@@ -132,13 +132,13 @@ def test_a_gcp_daily_run_against_the_stand_ins_builds_what_local_mode_builds(sta
     assert job.service_account == f"pipeline@{PROJECT}.iam.gserviceaccount.com"
     churn = run["steps"]["churn"]["outputs"]
     assert churn["gate"]["passed"] and churn["scored_rows"] > 0, churn
-    champion = open_registry(gcp.model_registry_uri).champion()  # the Vertex registry, as components left it
+    champion = open_registry(gcp.churn.registry_uri).champion()  # the Vertex registry, as components left it
     assert champion["version"] == churn["scored_version"]
 
     local_run = engine.execute(Resources.from_settings(local), RunOptions(DAY, full_export=True))
     assert local_run["state"] == "SUCCEEDED"
     assert local_run["steps"]["export"]["outputs"]["exported"] == exported["exported"]
-    warehouse = connect(local.warehouse_uri, read_only=True)
+    warehouse = connect(local.warehouse.uri, read_only=True)
     try:
         expected = {f"{layer}.{table}": warehouse.query(f"SELECT count(*) AS n FROM `{layer}.{table}`")[0]["n"]
                     for layer in LAYERS for table in warehouse.tables(layer)}

@@ -170,7 +170,8 @@ def test_the_fake_refuses_a_target_the_compilation_does_not_have(fake):
 
 
 def test_the_compilation_gets_the_bigquery_location_of_the_settings(fake, settings):
-    gcp = settings.with_overrides(dataform_repository=REPO, bigquery_location="europe-west1", project="p")
+    gcp = settings.with_overrides(transform={"repository": REPO, "bigquery_location": "europe-west1"},
+                                  gcp={"project": "p"})
     seed_workspace(fake, f"{REPO}/workspaces/default")
     DataformTransformRunner.from_settings(gcp, client=fake.client).compile({})
     (request,) = fake.called("CreateCompilationResult")
@@ -180,7 +181,7 @@ def test_the_compilation_gets_the_bigquery_location_of_the_settings(fake, settin
 
 def test_from_settings_refuses_a_bare_repository_name(settings):
     with pytest.raises(ValueError, match="projects/P/locations/R/repositories/NAME"):
-        DataformTransformRunner.from_settings(settings.with_overrides(dataform_repository="winter-days"),
+        DataformTransformRunner.from_settings(settings.with_overrides(transform={"repository": "winter-days"}),
                                               client=object())
 
 
