@@ -190,7 +190,7 @@ def test_behind_iam_bad_claims_are_still_refused(iam_client, settings, firestore
     response = iam_client.post("/runs", json={"date": "2026-03-01"},
                                headers=bearer(through_cloud_run_iam(token(google_keys, **claims))))
     assert response.status_code == status and message in response.get_json()["error"]
-    assert list(firestore.collection(settings.runs_collection).stream()) == []
+    assert list(firestore.collection(settings.firestore.runs_collection).stream()) == []
 
 
 def test_behind_iam_a_token_that_still_has_its_signature_did_not_pass_iam(iam_client, google_keys):
