@@ -38,7 +38,7 @@ from lakehouse.warehouse import connect
 from mlops.registry import open_registry
 from orchestrator import engine
 from orchestrator.app import create_app
-from orchestrator.resources import Resources
+from orchestrator.resources import Resources, document_source
 from orchestrator.steps import RunOptions
 
 pytestmark = [pytest.mark.firestore, pytest.mark.dataform]
@@ -99,8 +99,10 @@ def test_a_gcp_daily_run_against_the_stand_ins_builds_what_local_mode_builds(sta
     server, bigquery, vertex = stand_ins
     env = gcp_env(tmp_path)
     gcp, local = Settings.from_env(env), local_settings(tmp_path)
-    generate(gcp, ["sales", "clickstream", "startups"], FIRST, DAY, VOLUMES, Shard(), full_startups=True)
-    generate(local, ["clickstream", "startups"], FIRST, DAY, VOLUMES, Shard(), full_startups=True)
+    generate(gcp, document_source(gcp), ["sales", "clickstream", "startups"], FIRST, DAY, VOLUMES, Shard(),
+             full_startups=True)
+    generate(local, document_source(local), ["clickstream", "startups"], FIRST, DAY, VOLUMES, Shard(),
+             full_startups=True)
 
     # the operator's deploy step, then the scheduler's daily call through Cloud Run IAM
     pushed = push_project(server.client(), REPO, gcp.transform.workspace, gcp.transform.dataform_dir, message="deploy",
