@@ -35,8 +35,9 @@ screenshots: setup $(CHROMIUM)  ## re-take docs/dashboard-*.png from a demo run 
 
 # Offline checks of the code, the image and the infrastructure (no Docker engine, no cloud).
 # Terraform's format, configuration load and policies are tests: tests/integration/test_infra_*.py.
-lint: setup $(CHECKOV_STAMP)  ## ruff, hadolint, checkov
+lint: setup $(CHECKOV_STAMP)  ## ruff, mypy (strict on lakehouse/ and orchestrator/), hadolint, checkov
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/hadolint --failure-threshold warning Dockerfile
 	$(CHECKOV_VENV)/bin/checkov --config-file terraform/.checkov.yaml -d terraform
 	$(CHECKOV_VENV)/bin/checkov --config-file terraform/.checkov.yaml -f Dockerfile

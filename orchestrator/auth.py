@@ -18,6 +18,7 @@ import json
 import re
 import threading
 import time
+from typing import Any
 
 from google.auth import exceptions, jwt
 from google.auth.transport.requests import Request
@@ -52,7 +53,7 @@ class TokenVerifier:
         self._fetched_at = 0.0
         self._lock = threading.Lock()
 
-    def verify(self, authorization: str | None) -> dict:
+    def verify(self, authorization: str | None) -> dict[str, Any]:
         """The token's claims, or Unauthorized/Forbidden naming what is wrong."""
         match = re.fullmatch(r"Bearer ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)", authorization or "")
         if not match:
@@ -74,20 +75,20 @@ class TokenVerifier:
             raise Forbidden(f"{email or 'this caller'} is not an allowed invoker (WINTERDAYS_ALLOWED_INVOKERS)")
         return claims
 
-    def _signed_claims(self, token: str, header: dict) -> dict:
+    def _signed_claims(self, token: str, header: dict[str, Any]) -> dict[str, Any]:
         try:
             return jwt.decode(token, certs=self._certs_for(header.get("kid")), audience=self.audience,
                               clock_skew_in_seconds=CLOCK_SKEW_S)
         except (ValueError, exceptions.GoogleAuthError) as error:
             raise Unauthorized(f"the ID token does not verify: {error}") from None
 
-    def _iam_verified_claims(self, token: str) -> dict:
+    def _iam_verified_claims(self, token: str) -> dict[str, Any]:
         """Claims of a token whose signature Cloud Run IAM verified and removed: audience and times checked here."""
         if token.rsplit(".", 1)[1] != SIGNATURE_REMOVED:
             raise Unauthorized("the ID token still carries its signature, so it did not pass Cloud Run IAM; a service "
                                "reachable without IAM must set WINTERDAYS_OIDC_VERIFY=signature")
         try:
-            claims = jwt.decode(token, verify=False)
+            claims: dict[str, Any] = jwt.decode(token, verify=False)
         except (ValueError, exceptions.GoogleAuthError) as error:
             raise Unauthorized(f"the ID token does not verify: {error}") from None
         now = time.time()
@@ -116,4 +117,5 @@ class TokenVerifier:
             raise Unauthorized(f"cannot fetch Google's certificates ({error}); try again") from None
         if response.status != 200:
             raise Unauthorized(f"cannot fetch Google's certificates (HTTP {response.status}); try again")
-        return json.loads(response.data.decode())
+        certs: dict[str, str] = json.loads(response.data.decode())
+        return certs

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import Any, TypedDict
 
 import duckdb
 import pyarrow as pa
@@ -13,17 +13,24 @@ from lakehouse.warehouse import WarehouseBusy, WarehouseError, WarehouseMissing
 from lakehouse.warehouse.dialect import Script, condition_to_duckdb, to_duckdb
 
 
+class _Shared(TypedDict):
+    """What a warehouse shares with its workers: whether gs:// is registered, and the lock that registers it."""
+
+    gcs: bool
+    lock: threading.Lock
+
+
 class DuckDBWarehouse:
     dialect = "duckdb"
 
-    def __init__(self, path: str, *, connection: duckdb.DuckDBPyConnection | None = None, shared: dict | None = None,
-                 read_only: bool = False):
+    def __init__(self, path: str, *, connection: duckdb.DuckDBPyConnection | None = None,
+                 shared: _Shared | None = None, read_only: bool = False):
         self.path = path
         self._owner = connection is None
         self.con = connection or _open(path, read_only)
         _configure(self.con)
         self._lock = threading.Lock()
-        self._shared = shared if shared is not None else {"gcs": False, "lock": threading.Lock()}
+        self._shared: _Shared = shared if shared is not None else {"gcs": False, "lock": threading.Lock()}
 
     def __repr__(self) -> str:
         return f"DuckDBWarehouse({self.path!r})"
@@ -37,7 +44,7 @@ class DuckDBWarehouse:
         return DuckDBWarehouse(self.path, connection=self.con.cursor(), shared=self._shared)
 
     # -- native (already DuckDB) --------------------------------------------
-    def run_native(self, sql: str, params: list | None = None) -> duckdb.DuckDBPyConnection:
+    def run_native(self, sql: str, params: list[object] | None = None) -> duckdb.DuckDBPyConnection:
         if "gs://" in sql:
             self._register_gcs()
         with self._lock:
@@ -53,12 +60,6 @@ class DuckDBWarehouse:
                 return
             self.con.register_filesystem(_gcs_files_only())
             self._shared["gcs"] = True
-
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A raw connection for one worker thread (DuckDB connections are not thread-safe)."""
-        cur = self.con.cursor()
-        _configure(cur)
-        return cur
 
     # -- the port --------------------------------------------------------------
     def execute(self, sql: str) -> int:
@@ -82,7 +83,8 @@ class DuckDBWarehouse:
 
     def query(self, sql: str) -> list[dict[str, Any]]:
         table = self.query_arrow(sql)
-        return table.to_pylist()
+        rows: list[dict[str, Any]] = table.to_pylist()
+        return rows
 
     def query_arrow(self, sql: str) -> pa.Table:
         statements = to_duckdb(sql)
@@ -136,15 +138,15 @@ class DuckDBWarehouse:
                 raise WarehouseError(f"writing {dataset}.{table} failed: {error}") from None
             finally:
                 con.unregister("_incoming")
-        return data.num_rows
+        return int(data.num_rows)
 
     def close(self) -> None:
         self.con.close()  # a worker closes only its own connection
 
-    def __enter__(self):
+    def __enter__(self) -> DuckDBWarehouse:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

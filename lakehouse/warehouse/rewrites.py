@@ -10,6 +10,8 @@ BigQuery's documented results.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
@@ -34,21 +36,21 @@ _HARMLESS_TABLE_OPTIONS = {"description", "labels", "friendly_name", "expiration
 _INT64_TEXT = r"\s*[+-]?(0[xX][0-9a-fA-F]+|[0-9]+)\s*"  # decimal or hex digits, as BigQuery casts them
 
 
-def rewrite(node: exp.Expression) -> exp.Expression:
+def rewrite(node: exp.Expr) -> exp.Expr:
     handler = _HANDLERS.get(type(node))
     return handler(node) if handler else node
 
 
 # -- names and types ----------------------------------------------------------------------
 
-def _table(node: exp.Table) -> exp.Expression:
+def _table(node: exp.Table) -> exp.Expr:
     # `project.dataset.table` -> `dataset.table`: datasets are schemas of one DuckDB file
     if node.args.get("catalog") is not None:
         node.set("catalog", None)
     return node
 
 
-def _data_type(node: exp.DataType) -> exp.Expression:
+def _data_type(node: exp.DataType) -> exp.Expr:
     if node.this == exp.DataType.Type.DECIMAL and not node.expressions:
         return NUMERIC.copy()
     if node.this == exp.DataType.Type.BIGDECIMAL:
@@ -60,7 +62,7 @@ def _data_type(node: exp.DataType) -> exp.Expression:
     return node
 
 
-def _cast(node: exp.Cast) -> exp.Expression:
+def _cast(node: exp.Cast) -> exp.Expr:
     """CAST/SAFE_CAST of text to INT64 or BOOL: DuckDB also accepts '1.5', 't', 'yes', which BigQuery refuses."""
     target = node.to
     if target.this in (exp.DataType.Type.BIGINT, exp.DataType.Type.INT):
@@ -85,7 +87,7 @@ def _cast(node: exp.Cast) -> exp.Expression:
     return exp.Case(ifs=ifs, default=refused)
 
 
-def _int64_from_text(text: exp.Expression) -> exp.Expression:
+def _int64_from_text(text: exp.Expr) -> exp.Expr:
     # DuckDB reads '0x1A' but not '-0x1A': cast the magnitude, then apply the sign
     trimmed = exp.Trim(this=text)
     magnitude = exp.TryCast(this=exp.Anonymous(this="ltrim", expressions=[trimmed, exp.Literal.string("+-")]),
@@ -94,11 +96,11 @@ def _int64_from_text(text: exp.Expression) -> exp.Expression:
     return exp.Case(ifs=[exp.If(this=negative, true=exp.Neg(this=magnitude))], default=magnitude.copy())
 
 
-def _bool_from_text(text: exp.Expression) -> exp.Expression:
+def _bool_from_text(text: exp.Expr) -> exp.Expr:
     return exp.EQ(this=exp.Lower(this=text), expression=exp.Literal.string("true"))
 
 
-def _static_type(node: exp.Expression):
+def _static_type(node: exp.Expr) -> object:
     try:
         kind = annotate_types(node.copy(), dialect="bigquery").type
     except Exception:  # annotation is best effort; unknown means "decide at run time"
@@ -110,7 +112,7 @@ def _static_type(node: exp.Expression):
 
 # -- arithmetic ---------------------------------------------------------------------------
 
-def _div(node: exp.Div) -> exp.Expression:
+def _div(node: exp.Div) -> exp.Expr:
     """BigQuery x / 0 is an error; DuckDB returns inf or NULL."""
     divisor = node.expression
     if isinstance(divisor, exp.Literal) and not divisor.is_string and float(divisor.name) != 0:
@@ -124,7 +126,7 @@ def _div(node: exp.Div) -> exp.Expression:
     return node
 
 
-def _anonymous(node: exp.Anonymous) -> exp.Expression:
+def _anonymous(node: exp.Anonymous) -> exp.Expr:
     name = node.name.upper()
     if name == "IEEE_DIVIDE":  # IEEE semantics: x/0 is +-inf, 0/0 is NaN, which DuckDB's DOUBLE division gives
         a, b = node.expressions
@@ -135,15 +137,15 @@ def _anonymous(node: exp.Anonymous) -> exp.Expression:
     return node
 
 
-def _unsupported(why: str):
-    def refuse(node: exp.Expression) -> exp.Expression:
+def _unsupported(why: str) -> Callable[[exp.Expr], exp.Expr]:
+    def refuse(node: exp.Expr) -> exp.Expr:
         raise UnsupportedSQL(f"{node.sql('bigquery')[:80]}: {why}")
     return refuse
 
 
 # -- dates and times ----------------------------------------------------------------------
 
-def _date_arith(node: exp.Expression) -> exp.Expression:
+def _date_arith(node: exp.Expr) -> exp.Expr:
     # BigQuery DATE_ADD/DATE_SUB/DATE_TRUNC return DATE; DuckDB's date +/- interval is a TIMESTAMP
     if isinstance(node, exp.DateTrunc):
         _week_start(node.args.get("unit"))
@@ -154,17 +156,17 @@ def _date_arith(node: exp.Expression) -> exp.Expression:
     return exp.Cast(this=node, to=exp.DataType.build("DATE"))
 
 
-def _week_start(unit) -> str:
+def _week_start(unit: object) -> str:
     """WEEK(<day>): DuckDB knows Sunday-based (%U) and Monday-based (ISO, %W) weeks only."""
     if isinstance(unit, exp.WeekStart):
-        day = unit.this.name.upper()
+        day: str = unit.this.name.upper()
         if day not in ("SUNDAY", "MONDAY"):
             raise UnsupportedSQL(f"WEEK({day}) has no DuckDB equivalent; use WEEK (Sunday) or ISOWEEK")
         return day
     return "SUNDAY"
 
 
-def _extract(node: exp.Extract) -> exp.Expression:
+def _extract(node: exp.Extract) -> exp.Expr:
     part, value = node.this, node.expression
     name = part.name.upper() if isinstance(part, exp.Var) else ""
     if _static_type(value) == exp.DataType.Type.TIMESTAMPTZ:
@@ -186,14 +188,14 @@ def _extract(node: exp.Extract) -> exp.Expression:
     return node
 
 
-def _timestamp_diff(node: exp.TimestampDiff) -> exp.Expression:
+def _timestamp_diff(node: exp.TimestampDiff) -> exp.Expr:
     """TIMESTAMP_DIFF counts whole units elapsed (DuckDB's date_sub); DuckDB's date_diff counts boundaries."""
     unit = node.args.get("unit")
     part = exp.Literal.string(unit.name.lower() if unit is not None else "day")
     return exp.Anonymous(this="date_sub", expressions=[part, node.expression, node.this])
 
 
-def _unnest(node: exp.Unnest) -> exp.Expression:
+def _unnest(node: exp.Unnest) -> exp.Expr:
     for array in node.expressions:
         if isinstance(array, exp.Array) and any(isinstance(e, exp.Struct) for e in array.expressions):
             raise UnsupportedSQL("UNNEST of an ARRAY<STRUCT> gives one STRUCT column in DuckDB, not its fields; "
@@ -201,7 +203,7 @@ def _unnest(node: exp.Unnest) -> exp.Expression:
     return node
 
 
-def _format_time(node: exp.TimeToStr) -> exp.Expression:
+def _format_time(node: exp.TimeToStr) -> exp.Expr:
     """FORMAT_DATE/FORMAT_TIMESTAMP/FORMAT_DATETIME -> strftime, element by element."""
     fmt = _duckdb_format(node.args["format"], FORMAT_ELEMENTS)
     value = node.this
@@ -214,7 +216,7 @@ def _format_time(node: exp.TimeToStr) -> exp.Expression:
     return exp.Anonymous(this="strftime", expressions=[value, exp.Literal.string(fmt)])
 
 
-def _parse_time(node: exp.Expression) -> exp.Expression:
+def _parse_time(node: exp.Expr) -> exp.Expr:
     """PARSE_TIMESTAMP/PARSE_DATE: strptime, with BigQuery's default zone (UTC) or the given one."""
     raw = node.args["format"]
     fmt = _duckdb_format(raw, {**FORMAT_ELEMENTS, **PARSE_ONLY_ELEMENTS})
@@ -229,7 +231,7 @@ def _parse_time(node: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this="timezone", expressions=[zone, parsed])
 
 
-def _duckdb_format(literal: exp.Expression, elements: dict[str, str]) -> str:
+def _duckdb_format(literal: exp.Expr, elements: dict[str, str]) -> str:
     if not isinstance(literal, exp.Literal) or not literal.is_string:
         raise UnsupportedSQL("a format string must be a literal to be translated element by element")
     out, text = [], literal.name
@@ -245,7 +247,7 @@ def _duckdb_format(literal: exp.Expression, elements: dict[str, str]) -> str:
     return "".join(out)
 
 
-def _format(node: exp.Format) -> exp.Expression:
+def _format(node: exp.Format) -> exp.Expr:
     """FORMAT('%d %s', ...) -> printf for the elements whose output is the same."""
     fmt = node.this
     if not isinstance(fmt, exp.Literal) or not fmt.is_string:
@@ -258,7 +260,7 @@ def _format(node: exp.Format) -> exp.Expression:
 
 # -- arrays and JSON ----------------------------------------------------------------------
 
-def _array_agg(node: exp.Expression) -> exp.Expression:
+def _array_agg(node: exp.Expr) -> exp.Expr:
     """ARRAY_AGG(x [IGNORE NULLS] [ORDER BY ...] [LIMIT n]) -> array_agg ... FILTER, then list_slice."""
     ignore_nulls = isinstance(node, exp.IgnoreNulls)
     agg = node.this if ignore_nulls else node
@@ -271,7 +273,7 @@ def _array_agg(node: exp.Expression) -> exp.Expression:
     if isinstance(inner, exp.Limit):
         limit, inner = inner.expression, inner.this
     value = inner.this if isinstance(inner, exp.Order) else inner
-    result: exp.Expression = exp.ArrayAgg(this=inner)
+    result: exp.Expr = exp.ArrayAgg(this=inner)
     if ignore_nulls:
         not_null = exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
         result = exp.Filter(this=result, expression=exp.Where(this=not_null))
@@ -280,7 +282,7 @@ def _array_agg(node: exp.Expression) -> exp.Expression:
     return result
 
 
-def _bracket(node: exp.Bracket) -> exp.Expression:
+def _bracket(node: exp.Bracket) -> exp.Expr:
     """arr[OFFSET(i)] out of range is an error in BigQuery (SAFE_OFFSET gives NULL); DuckDB gives NULL."""
     if node.args.get("safe") or node.args.get("offset") is None or len(node.expressions) != 1:
         return node
@@ -295,7 +297,7 @@ def _bracket(node: exp.Bracket) -> exp.Expression:
                     default=node)
 
 
-def _to_json_string(node: exp.JSONFormat) -> exp.Expression:
+def _to_json_string(node: exp.JSONFormat) -> exp.Expr:
     kind = _static_type(node.this)
     if kind in (exp.DataType.Type.VARCHAR, exp.DataType.Type.BOOLEAN):
         return exp.Cast(this=exp.Anonymous(this="to_json", expressions=[node.this]), to=exp.DataType.build("VARCHAR"))
@@ -305,7 +307,7 @@ def _to_json_string(node: exp.JSONFormat) -> exp.Expression:
 
 # -- DDL ------------------------------------------------------------------------------------
 
-def _create(node: exp.Create) -> exp.Expression:
+def _create(node: exp.Create) -> exp.Expr:
     """PARTITION BY / CLUSTER BY / descriptive OPTIONS change storage, not results: drop them."""
     properties = node.args.get("properties")
     if properties is None:
@@ -325,11 +327,11 @@ def _create(node: exp.Create) -> exp.Expression:
     return node
 
 
-def _error(message: str) -> exp.Expression:
+def _error(message: str) -> exp.Expr:
     return exp.Anonymous(this="error", expressions=[exp.Literal.string(message)])
 
 
-_HANDLERS = {
+_HANDLERS: dict[type[exp.Expr], Callable[[Any], exp.Expr]] = {
     exp.Table: _table,
     exp.DataType: _data_type,
     exp.Cast: _cast,

@@ -19,6 +19,7 @@ from lakehouse.credentials import MissingCredentials
 from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings, SettingsError
 from mlops.errors import MlopsError
+from orchestrator.cli.common import Handler
 from orchestrator.errors import Busy, OrchestratorError
 
 COMMAND_MODULES = ("generate", "runs", "serve", "demo", "dataform", "mlops", "looker")
@@ -55,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         logs.configure(settings.general.log_level)
         if getattr(args, "seed", None) is not None:
             settings = settings.with_overrides(general={"seed": args.seed})
-        return args.handler(args, settings)
+        handler: Handler = args.handler
+        return handler(args, settings)
     except KeyboardInterrupt:
         return 130
     except Exception as error:
