@@ -8,6 +8,10 @@ probe gets a one-second transport and the absence is one line saying what to run
 
 from __future__ import annotations
 
+from typing import Any
+
+from google.auth.transport import Request, Response
+
 from lakehouse.errors import LakehouseError
 
 METADATA_TIMEOUT_S = 1.0
@@ -31,24 +35,26 @@ def require_application_default_credentials() -> None:
         raise MissingCredentials(HOW_TO) from None
 
 
-class _QuickRequest:
+class _QuickRequest(Request):
     """google-auth's HTTP transport with a short timeout, failing at once after one unreachable call
     (the metadata probe retries three times with backoff)."""
 
-    def __init__(self):
-        from google.auth.transport.requests import Request
+    def __init__(self) -> None:
+        from google.auth.transport import requests
 
-        self._request = Request()
+        self._request = requests.Request()
         self._unreachable = False
 
-    def __call__(self, url, method="GET", body=None, headers=None, timeout=None, **kwargs):
+    def __call__(self, url: str, method: str = "GET", body: Any = None, headers: Any = None, timeout: Any = None,
+                 **kwargs: Any) -> Response:
         from google.auth import exceptions
 
         if self._unreachable:
             raise exceptions.TransportError(f"{url} was unreachable a moment ago")
         try:
-            return self._request(url, method=method, body=body, headers=headers, timeout=METADATA_TIMEOUT_S,
-                                 **kwargs)
+            response: Response = self._request(url, method=method, body=body, headers=headers,
+                                               timeout=METADATA_TIMEOUT_S, **kwargs)
         except exceptions.TransportError:
             self._unreachable = True
             raise
+        return response

@@ -77,10 +77,11 @@ class TokenVerifier:
 
     def _signed_claims(self, token: str, header: dict[str, Any]) -> dict[str, Any]:
         try:
-            return jwt.decode(token, certs=self._certs_for(header.get("kid")), audience=self.audience,
-                              clock_skew_in_seconds=CLOCK_SKEW_S)
+            claims: dict[str, Any] = jwt.decode(token, certs=self._certs_for(header.get("kid")), audience=self.audience,
+                                                clock_skew_in_seconds=CLOCK_SKEW_S)
         except (ValueError, exceptions.GoogleAuthError) as error:
             raise Unauthorized(f"the ID token does not verify: {error}") from None
+        return claims
 
     def _iam_verified_claims(self, token: str) -> dict[str, Any]:
         """Claims of a token whose signature Cloud Run IAM verified and removed: audience and times checked here."""

@@ -105,7 +105,7 @@ class BigQueryWarehouse:
         self.client.close()
 
 
-def _emulator_credentials():
+def _emulator_credentials() -> Any:
     """A local BigQuery endpoint (BIGQUERY_EMULATOR_HOST, which the client honours) takes no credentials,
     as google-cloud-storage does with STORAGE_EMULATOR_HOST; None: Application Default Credentials."""
     if not os.environ.get("BIGQUERY_EMULATOR_HOST"):

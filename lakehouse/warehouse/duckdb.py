@@ -188,15 +188,15 @@ def _rows_affected(result: duckdb.DuckDBPyConnection) -> int:
     return -1
 
 
-def _gcs_files_only():
+def _gcs_files_only() -> Any:
     """gcsfs for DuckDB, whose globs must name files: fsspec's `prefix/**` also yields `prefix` itself
     and its folders, which DuckDB would read as files (BigQuery's `prefix/*` matches objects only)."""
     from lakehouse.storage import filesystem_for
 
     base = filesystem_for("gs://")
 
-    class FilesOnly(type(base)):
-        def glob(self, path, maxdepth=None, **kwargs):
+    class FilesOnly(type(base)):  # type: ignore[misc]  # gcsfs's class, whichever version is installed
+        def glob(self, path: str, maxdepth: int | None = None, **kwargs: Any) -> Any:
             if kwargs.get("detail"):
                 return super().glob(path, maxdepth=maxdepth, **kwargs)
             found = super().glob(path, maxdepth=maxdepth, detail=True, **kwargs)
