@@ -178,8 +178,8 @@ def test_behind_iam_the_delivered_token_passes_on_its_claims(iam_client, google_
     "claims, status, message",
     [
         ({"aud": "https://someone-else.run.app"}, 401, "audience"),
-        ({"exp": int(time.time()) - 120, "iat": int(time.time()) - 3720}, 401, "expired"),
-        ({"iat": int(time.time()) + 600}, 401, "in the future"),
+        ({"exp": -120, "iat": -3720}, 401, "expired"),  # seconds from now, at the call (not at collection)
+        ({"iat": 600}, 401, "in the future"),
         ({"iss": "https://evil.example.com"}, 401, "not issued by Google"),
         ({"email_verified": False}, 403, "no verified email"),
         ({"email": "intruder@other-project.iam.gserviceaccount.com"}, 403, "not an allowed invoker"),
@@ -187,6 +187,7 @@ def test_behind_iam_the_delivered_token_passes_on_its_claims(iam_client, google_
 )
 def test_behind_iam_bad_claims_are_still_refused(iam_client, settings, firestore, google_keys, claims, status,
                                                  message):
+    claims = {k: int(time.time()) + v if k in ("exp", "iat") else v for k, v in claims.items()}
     response = iam_client.post("/runs", json={"date": "2026-03-01"},
                                headers=bearer(through_cloud_run_iam(token(google_keys, **claims))))
     assert response.status_code == status and message in response.get_json()["error"]
