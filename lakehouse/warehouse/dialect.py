@@ -19,11 +19,22 @@ from sqlglot import exp
 
 from lakehouse.warehouse import UnsupportedSQL
 from lakehouse.warehouse.external import command_to_duckdb
+from lakehouse.warehouse.query import Query
 from lakehouse.warehouse.rewrites import rewrite
 
-__all__ = ["Script", "UnsupportedSQL", "condition_to_duckdb", "to_duckdb"]
+__all__ = ["Query", "Script", "UnsupportedSQL", "condition_to_duckdb", "to_duckdb"]
 # sqlglot warns when it keeps a statement as an opaque Command; we handle those (external.py) or refuse them
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+
+def _statement(tree: exp.Expr) -> str:
+    sql = _generate(tree)
+    if isinstance(tree, exp.Query):
+        return Query.of(sql, sql)
+    if isinstance(tree, exp.Create) and isinstance(tree.expression, exp.Query) and \
+            tree.args.get("kind", "").upper() in ("TABLE", "VIEW"):
+        return Query.of(sql, _generate(tree.expression))
+    return sql
 
 
 class Script:
@@ -53,7 +64,7 @@ class Script:
             elif isinstance(tree, exp.Set):
                 out += self._set(tree)
             else:
-                out.append(_generate(self._rewrite(tree)))
+                out.append(_statement(self._rewrite(tree)))
         return out
 
     def _declare(self, tree: exp.Declare) -> list[str]:

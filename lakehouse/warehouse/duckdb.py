@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from typing import Any, TypedDict
 
@@ -11,6 +12,13 @@ import pyarrow as pa
 
 from lakehouse.warehouse import WarehouseBusy, WarehouseError, WarehouseMissing
 from lakehouse.warehouse.dialect import Script, condition_to_duckdb, to_duckdb
+from lakehouse.warehouse.query import Query
+
+# DuckDB types with no BigQuery twin, and the DuckDB type of BigQuery's: every integer is INT64,
+# FLOAT32 is FLOAT64, every decimal of a result is NUMERIC (DECIMAL(38, 9)).
+_NOT_BIGQUERY = re.compile(r"\b(HUGEINT|UHUGEINT|INTEGER|SMALLINT|TINYINT|UBIGINT|UINTEGER|USMALLINT|UTINYINT"
+                           r"|FLOAT|DECIMAL\(\d+,\s*\d+\))(?![\w\"])")
+_BIGQUERY_TWIN = {"FLOAT": "DOUBLE"}
 
 
 class _Shared(TypedDict):
@@ -77,7 +85,7 @@ class DuckDBWarehouse:
         for parts in translated:
             affected = -1
             for statement in parts:
-                affected = _rows_affected(self.run_native(statement))
+                affected = _rows_affected(self.run_native(self.bigquery_typed(statement)))
             counts.append(affected)
         return counts
 
@@ -89,12 +97,33 @@ class DuckDBWarehouse:
     def query_arrow(self, sql: str) -> pa.Table:
         statements = to_duckdb(sql)
         for statement in statements[:-1]:
-            _rows_affected(self.run_native(statement))
+            _rows_affected(self.run_native(self.bigquery_typed(statement)))
+        last = self.bigquery_typed(statements[-1])
         with self._lock:
             try:
-                return self.con.sql(statements[-1]).to_arrow_table()
+                return self.con.sql(last).to_arrow_table()
             except duckdb.Error as error:
                 raise WarehouseError(f"{error}\n-- statement:\n{statements[-1]}") from None
+
+    def bigquery_typed(self, statement: str) -> str:
+        """The statement with its result columns cast to BigQuery's types where DuckDB's differ (a SUM of
+        INT64 is HUGEINT in DuckDB: cast back, it raises on INT64 overflow as BigQuery does)."""
+        if not isinstance(statement, Query):
+            return statement
+        try:
+            described = self.run_native(f"DESCRIBE {statement.body}").fetchall()
+        except WarehouseError:
+            return statement  # it fails the same way when it runs, with the engine's message
+        casts = []
+        for name, kind, *_ in described:
+            twin = _NOT_BIGQUERY.sub(lambda m: _BIGQUERY_TWIN.get(m[1], "DECIMAL(38, 9)" if m[1].startswith(
+                "DECIMAL") else "BIGINT"), kind)
+            if twin != kind:
+                quoted = '"' + name.replace('"', '""') + '"'
+                casts.append(f"CAST({quoted} AS {twin}) AS {quoted}")
+        if not casts:
+            return statement
+        return f"{statement.head}SELECT * REPLACE ({', '.join(casts)}) FROM ({statement.body}) AS _bigquery_typed"
 
     def table_exists(self, dataset: str, table: str) -> bool:
         # fetchall, not fetchone: DuckDB 2 refuses the connection's next statement while a result is unfinished

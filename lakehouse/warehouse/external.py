@@ -15,6 +15,7 @@ import sqlglot
 from sqlglot import exp
 
 from lakehouse.warehouse import UnsupportedSQL
+from lakehouse.warehouse.query import Query
 
 _EXTERNAL = re.compile(
     r"^CREATE\s+(OR\s+REPLACE\s+)?EXTERNAL\s+TABLE\s+(?P<name>[`\w.\-]+)\s*"
@@ -76,7 +77,8 @@ def _external_table_view(match: re.Match[str]) -> str:
             args.append("strict_mode = false")
     elif columns:
         args += ["format = 'newline_delimited'", "columns = " + _struct(columns)]
-    return f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {_READERS[fmt]}({', '.join(args)})"
+    body = f"SELECT * FROM {_READERS[fmt]}({', '.join(args)})"
+    return Query.of(f"CREATE OR REPLACE VIEW {name} AS {body}", body)
 
 
 def _table_name(raw: str) -> str:

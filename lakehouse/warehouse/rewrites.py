@@ -14,9 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlglot import exp
-from sqlglot.optimizer.annotate_types import annotate_types
 
 from lakehouse.warehouse import UnsupportedSQL
+from lakehouse.warehouse.functions import HANDLERS as FUNCTION_HANDLERS
+from lakehouse.warehouse.functions import date_in_range, float_overflow, to_bytes, to_string
+from lakehouse.warehouse.functions import error as _error
+from lakehouse.warehouse.functions import numeric_division as _numeric_division
+from lakehouse.warehouse.functions import static_type as _static_type
 
 # BigQuery format elements with the same meaning in DuckDB's strftime/strptime.
 FORMAT_ELEMENTS = {
@@ -33,6 +37,10 @@ _ELEMENT = re.compile(r"%(?:E\d|E\*|E|-)?.")
 NUMERIC = exp.DataType.build("DECIMAL(38, 9)")  # BigQuery NUMERIC; DuckDB's bare DECIMAL is (18, 3)
 _HARMLESS_TABLE_OPTIONS = {"description", "labels", "friendly_name", "expiration_timestamp",
                            "partition_expiration_days", "require_partition_filter"}
+_DATE_TEXT = r"\s*[0-9]{1,4}-[0-9]{1,2}-[0-9]{1,2}\s*"
+# types whose text BigQuery writes otherwise than DuckDB (None: unknown until run time)
+_WRITTEN_OTHERWISE = (None, exp.DataType.Type.DECIMAL, exp.DataType.Type.DOUBLE, exp.DataType.Type.TIMESTAMPTZ)
+_FIRST_DATE, _LAST_DATE = "0001-01-01", "9999-12-31"
 _INT64_TEXT = r"\s*[+-]?(0[xX][0-9a-fA-F]+|[0-9]+)\s*"  # decimal or hex digits, as BigQuery casts them
 
 
@@ -69,10 +77,24 @@ def _cast(node: exp.Cast) -> exp.Expr:
         pattern, from_text = _INT64_TEXT, _int64_from_text
     elif target.this == exp.DataType.Type.BOOLEAN:
         pattern, from_text = r"(?i)(true|false)", _bool_from_text
+    elif target.this == exp.DataType.Type.DATE:  # DuckDB also reads a timestamp's text as its date
+        cast = exp.TryCast if isinstance(node, exp.TryCast) else exp.Cast
+        pattern, from_text = _DATE_TEXT, lambda text: cast(this=text, to=target.copy())
+    elif target.this == exp.DataType.Type.DOUBLE and _static_type(node.this) == exp.DataType.Type.VARCHAR:
+        return _hex_to_float(node)
+    elif target.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT) and \
+            _static_type(node.this) in _WRITTEN_OTHERWISE:
+        return to_string(node.this, node)
+    elif target.this in (exp.DataType.Type.BINARY, exp.DataType.Type.VARBINARY, exp.DataType.Type.BLOB) and \
+            _static_type(node.this) in (None, exp.DataType.Type.VARCHAR):
+        return to_bytes(node.this, node)
     else:
         return node
     value = node.this
     kind = _static_type(value)
+    integer = target.this in (exp.DataType.Type.BIGINT, exp.DataType.Type.INT)
+    if integer and kind in (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT):
+        return _rounded(node, value)
     if kind is not None and kind != exp.DataType.Type.VARCHAR:
         return node  # not text: DuckDB and BigQuery agree
     text = exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR"))
@@ -84,7 +106,27 @@ def _cast(node: exp.Cast) -> exp.Expr:
         is_text = exp.EQ(this=exp.Anonymous(this="typeof", expressions=[value.copy()]),
                          expression=exp.Literal.string("VARCHAR"))
         ifs.insert(0, exp.If(this=exp.Not(this=exp.Paren(this=is_text)), true=node))
+        if integer:
+            is_float = exp.EQ(this=exp.Anonymous(this="typeof", expressions=[value.copy()]),
+                              expression=exp.Literal.string("DOUBLE"))
+            as_float = exp.TryCast(this=value.copy(), to=exp.DataType.build("DOUBLE"))
+            ifs.insert(0, exp.If(this=is_float, true=_rounded(node.copy(), as_float)))
     return exp.Case(ifs=ifs, default=refused)
+
+
+def _hex_to_float(node: exp.Cast) -> exp.Expr:
+    """GoogleSQL reads hex text ('0x1F', '-0x1F') as FLOAT64 too; DuckDB does not."""
+    text = node.this
+    hexadecimal = exp.Anonymous(this="regexp_full_match",
+                                expressions=[text.copy(), exp.Literal.string(r"\s*[+-]?0[xX][0-9a-fA-F]+\s*")])
+    as_float = exp.Cast(this=_int64_from_text(text.copy()), to=exp.DataType.build("DOUBLE"))
+    return exp.Case(ifs=[exp.If(this=hexadecimal, true=as_float)], default=node)
+
+
+def _rounded(node: exp.Cast, value: exp.Expr) -> exp.Expr:
+    """FLOAT64 to INT64 rounds halves away from zero in BigQuery; DuckDB's cast rounds them to even."""
+    node.set("this", exp.Anonymous(this="round", expressions=[value.copy()]))
+    return node
 
 
 def _int64_from_text(text: exp.Expr) -> exp.Expr:
@@ -100,30 +142,21 @@ def _bool_from_text(text: exp.Expr) -> exp.Expr:
     return exp.EQ(this=exp.Lower(this=text), expression=exp.Literal.string("true"))
 
 
-def _static_type(node: exp.Expr) -> object:
-    try:
-        kind = annotate_types(node.copy(), dialect="bigquery").type
-    except Exception:  # annotation is best effort; unknown means "decide at run time"
-        return None
-    if kind is None or kind.this in (exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL):
-        return None
-    return kind.this
-
-
 # -- arithmetic ---------------------------------------------------------------------------
 
 def _div(node: exp.Div) -> exp.Expr:
     """BigQuery x / 0 is an error; DuckDB returns inf or NULL."""
+    _numeric_division(node)
+    kind = _static_type(node)
     divisor = node.expression
-    if isinstance(divisor, exp.Literal) and not divisor.is_string and float(divisor.name) != 0:
-        return node
-    guarded = exp.Case(
-        ifs=[exp.If(this=exp.EQ(this=divisor.copy(), expression=exp.Literal.number(0)),
-                    true=_error("division by zero"))],
-        default=divisor.copy(),
-    )
-    node.set("expression", exp.Paren(this=guarded))
-    return node
+    if not (isinstance(divisor, exp.Literal) and not divisor.is_string and float(divisor.name) != 0):
+        guarded = exp.Case(
+            ifs=[exp.If(this=exp.EQ(this=divisor.copy(), expression=exp.Literal.number(0)),
+                        true=_error("division by zero"))],
+            default=divisor.copy(),
+        )
+        node.set("expression", exp.Paren(this=guarded))
+    return float_overflow(node, kind)
 
 
 def _anonymous(node: exp.Anonymous) -> exp.Expr:
@@ -151,9 +184,7 @@ def _date_arith(node: exp.Expr) -> exp.Expr:
         _week_start(node.args.get("unit"))
         if _static_type(node.this) in (exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMP):
             return node
-    if isinstance(node.parent, exp.Cast):
-        return node
-    return exp.Cast(this=node, to=exp.DataType.build("DATE"))
+    return date_in_range(node)
 
 
 def _week_start(unit: object) -> str:
@@ -167,6 +198,14 @@ def _week_start(unit: object) -> str:
 
 
 def _extract(node: exp.Extract) -> exp.Expr:
+    """EXTRACT is INT64 (DuckDB types it DOUBLE for a NULL argument); DATE and TIME parts are those types."""
+    result = _extract_part(node)
+    if isinstance(result, exp.Cast):
+        return result
+    return exp.Cast(this=result, to=exp.DataType.build("BIGINT"))
+
+
+def _extract_part(node: exp.Extract) -> exp.Expr:
     part, value = node.this, node.expression
     name = part.name.upper() if isinstance(part, exp.Var) else ""
     if _static_type(value) == exp.DataType.Type.TIMESTAMPTZ:
@@ -253,8 +292,8 @@ def _format(node: exp.Format) -> exp.Expr:
     if not isinstance(fmt, exp.Literal) or not fmt.is_string:
         raise UnsupportedSQL("FORMAT needs a literal format string")
     for element in re.findall(r"%[^a-zA-Z%]*[a-zA-Z%]", fmt.name):
-        if not re.fullmatch(r"%(%|d|i|s|(\.\d+)?f)", element):
-            raise UnsupportedSQL(f"FORMAT element {element} is not translated (supported: %d %i %s %f %.Nf %%)")
+        if not re.fullmatch(r"%(%|0?\d*[di]|s|(\.\d+)?f)", element):
+            raise UnsupportedSQL(f"FORMAT element {element} is not translated (supported: %d %i %0Nd %s %f %.Nf %%)")
     return exp.Anonymous(this="printf", expressions=[fmt, *node.expressions])
 
 
@@ -327,11 +366,8 @@ def _create(node: exp.Create) -> exp.Expr:
     return node
 
 
-def _error(message: str) -> exp.Expr:
-    return exp.Anonymous(this="error", expressions=[exp.Literal.string(message)])
-
-
 _HANDLERS: dict[type[exp.Expr], Callable[[Any], exp.Expr]] = {
+    **FUNCTION_HANDLERS,
     exp.Table: _table,
     exp.DataType: _data_type,
     exp.Cast: _cast,
