@@ -126,6 +126,9 @@ def reference_build(googlesql, graph: dict, local: dict, previous: dict | None =
                 for kind in ("tables", "operations", "assertions") for t in graph.get(kind, [])}
     actions = actions_from_graph(graph)
     reference: dict[str, tuple] = {}
+    for declared in graph.get("declarations", []):  # tables no action writes (the key table): given
+        target = declared["target"]
+        reference[_full_name(target)] = local[f"{target['schema']}.{target['name']}"]
     failures, compared, rows = [], 0, 0
     for key in execution_order(actions):
         action, node = actions[key], compiled.get(key)

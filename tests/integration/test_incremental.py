@@ -84,7 +84,7 @@ class History:
     def __init__(self, home: Path, source: Path, dataform_dir: Path):
         self.source, self.bronze = source, home / "bronze"
         self.runner = LocalTransformRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform",
-                                  workers=1)
+                                           workers=1, pii_key="test-key")
 
     def arrive(self, day: dt.date) -> None:
         for kind, due in (("on_time", day), ("late", day - dt.timedelta(days=LATE_BY))):

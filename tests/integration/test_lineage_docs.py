@@ -43,7 +43,7 @@ def test_ls_lists_what_a_selection_would_run_in_order_and_runs_nothing(settings,
     assert main(["dataform", "ls", "--actions", "fct_sales", "--no-dependencies", "--dependents"]) == 0
     listed = [line.split()[-1] for line in capsys.readouterr().out.splitlines()[:-1]]
     assert listed[0] == FCT and "winter_days_warehouse.rpt_revenue_daily" in listed
-    assert main(["dataform", "ls", "--actions", "no_such_table"]) == 1
+    assert main(["dataform", "ls", "--actions", "no_such_table"]) == 2  # a usage error, as the API's 400
     assert "unknown target 'no_such_table'" in capsys.readouterr().err
 
 

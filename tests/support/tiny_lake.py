@@ -18,6 +18,7 @@ from synthetic_bronze import write_bronze  # noqa: E402
 
 RUN_DATE = dt.date(2026, 3, 4)
 DAYS = 4
+PII_KEY = "tiny-lake-key"  # the hashing SQL reads it from its key table, which the runner fills
 
 
 def clickstream_event(event_id: str, day: str, **changes) -> dict:
@@ -68,8 +69,9 @@ def next_day(home: Path, dataform_dir: Path) -> tuple[dict, str]:
 
 
 def _run(home: Path, dataform_dir: Path, run_date: dt.date) -> tuple[dict, str]:
-    runner = LocalTransformRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform")
-    compilation = runner.compile({"bronze_uri": str(home / "bronze"), "pii_key": "k",
+    runner = LocalTransformRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform",
+                                  pii_key=PII_KEY)
+    compilation = runner.compile({"bronze_uri": str(home / "bronze"),
                                   "run_date": run_date.isoformat(), "snapshot_days": "3"})
     result = runner.wait(runner.invoke(compilation, Selection()))
     failed = [a for a in result.actions if a["state"] != "SUCCEEDED" and a["kind"] != "assertion"]
