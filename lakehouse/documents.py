@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from google.api_core.retry import Retry
 from google.cloud import firestore
 
-from lakehouse.emulator import FirestoreEmulator
+from lakehouse.emulator import FirestoreEmulator, local_session
 from lakehouse.retry import DEFAULT_BACKOFF, Attempts, Backoff
 from lakehouse.settings import Settings
 
@@ -39,25 +39,9 @@ def firestore_session(settings: Settings) -> Iterator[str | None]:
     Local otherwise: start (or reuse) the emulator persisted under WINTERDAYS_HOME,
     and save its data when the command ends, even when the command failed.
     """
-    if not settings.is_local or os.environ.get("FIRESTORE_EMULATOR_HOST"):
-        yield os.environ.get("FIRESTORE_EMULATOR_HOST")
-        return
-    emulator = FirestoreEmulator(settings.project, data_dir=settings.firestore_data_dir)
-    host = emulator.start()
-    previous = {k: os.environ.get(k) for k in ("FIRESTORE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT")}
-    os.environ.update(emulator.environ())
-    try:
+    with local_session(FirestoreEmulator(settings.project, data_dir=settings.firestore_data_dir),
+                       settings.is_local) as host:
         yield host
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        if emulator.owned:
-            emulator.stop(save=True)
-        else:  # another command's emulator: persist what this command wrote
-            emulator.save()
 
 
 def stream_documents(

@@ -54,6 +54,9 @@ class Settings:
     events_per_day: int = 1000
     startups: int = 100
     bad_ratio: float = 0.0
+    # the clickstream subscriber (`winterdays ingest`): a micro-batch closes at this many messages or seconds
+    stream_batch_size: int = 5000
+    stream_batch_seconds: float = 2.0
     dataform_dir: Path = Path(__file__).resolve().parent.parent / "dataform"
     # gcp only
     dataform_repository: str = ""
@@ -108,6 +111,10 @@ class Settings:
     @property
     def firestore_data_dir(self) -> Path:
         return self.home / "firestore"
+
+    @property
+    def pubsub_data_dir(self) -> Path:
+        return self.home / "pubsub"
 
     @property
     def model_registry_dir(self) -> Path:
@@ -188,6 +195,8 @@ class Settings:
             events_per_day=_int(env, "WINTERDAYS_EVENTS_PER_DAY", 1000),
             startups=_int(env, "WINTERDAYS_STARTUPS", 100),
             bad_ratio=_float(env, "WINTERDAYS_BAD_RATIO", 0.0),
+            stream_batch_size=_count(env, "WINTERDAYS_STREAM_BATCH_SIZE", 5000),
+            stream_batch_seconds=_seconds(env, "WINTERDAYS_STREAM_BATCH_SECONDS", 2.0),
             dataform_dir=Path(env.get("WINTERDAYS_DATAFORM_DIR", str(cls.dataform_dir))),
             dataform_repository=env.get("WINTERDAYS_DATAFORM_REPOSITORY", ""),
             dataform_workspace=env.get("WINTERDAYS_DATAFORM_WORKSPACE", "default"),

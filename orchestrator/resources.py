@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lakehouse.messaging import MessageBus, PubSubBus
 from lakehouse.settings import Settings
 from lakehouse.storage import ObjectStore
 from lakehouse.transform import TransformRunner
@@ -30,6 +31,9 @@ class Resources:
     # One run per logical date may proceed. Locally one run at all: DuckDB allows one writer
     # process, and the churn step's components are processes of their own.
     lease_per_date: bool = True
+    messages: Callable[[], MessageBus] | None = None  # Pub/Sub (the emulator locally), made on first use
+    # told the name of each object that completes a source: gcp has the bucket's own notification
+    notify_landing: Callable[[str], object] = lambda name: None
 
     def lease_key(self, logical_date: str) -> str:
         return logical_date if self.lease_per_date else "warehouse"
@@ -45,6 +49,13 @@ class Resources:
                 client_cache.append(documents.client(settings))
             return client_cache[0]
 
+        bus_cache: list = []
+
+        def message_bus() -> MessageBus:
+            if not bus_cache:
+                bus_cache.append(PubSubBus(settings.project))
+            return bus_cache[0]
+
         return cls(
             settings=settings,
             bronze=ObjectStore(settings.bronze_uri, backoff=settings.backoff),
@@ -55,7 +66,18 @@ class Resources:
             ledger=Ledger(firestore_client, settings.runs_collection),
             leases=Leases(firestore_client, settings.leases_collection, settings.lease_ttl_s),
             lease_per_date=not settings.is_local,
+            messages=message_bus,
+            notify_landing=_landing_notifier(settings, message_bus),
         )
+
+
+def _landing_notifier(settings: Settings, message_bus: Callable[[], MessageBus]) -> Callable[[str], object]:
+    if not settings.is_local:
+        return lambda name: None  # the bronze bucket's notification publishes (terraform/pubsub.tf)
+    from lakehouse.stream import LANDING_TOPIC
+    from lakehouse.stream.notifications import LocalLandingNotifier
+
+    return lambda name: LocalLandingNotifier(message_bus(), LANDING_TOPIC, "bronze")(name)
 
 
 def _transform_runner(settings: Settings) -> TransformRunner:

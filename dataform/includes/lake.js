@@ -60,4 +60,19 @@ function bronzeUri(source) {
   return `${vars.bronze_uri.replace(/\/+$/, "")}/${source}`;
 }
 
-module.exports = { oversized, holdsRecord, keyedHash, runDate, snapshotDays, freshnessCutoff, bronzeUri, sqlString };
+// `('a', 'b')`: a list from the contract registry (includes/contracts.js) for an IN test.
+function inList(values) {
+  return "(" + values.map(sqlString).join(", ") + ")";
+}
+
+// The optional fields later minor versions added (includes/contracts.js), typed from a JSON
+// column: one ", <expression> AS <name>" each, so a SELECT list grows by exactly those columns.
+function optionalFields(fields, json) {
+  return fields.map((f) => `,\n    SAFE_CAST(JSON_VALUE(${json}, '$.${f.name}') AS ${f.type}) AS ${f.name}`).join("");
+}
+
+function optionalColumns(fields) {
+  return fields.map((f) => `,\n  ${f.name}`).join("");
+}
+
+module.exports = { inList, optionalFields, optionalColumns, oversized, holdsRecord, keyedHash, runDate, snapshotDays, freshnessCutoff, bronzeUri, sqlString };

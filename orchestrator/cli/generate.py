@@ -37,6 +37,10 @@ def register(sub) -> None:
     gen.add_argument("--full", action="store_true", help="startups: write a full snapshot, not a delta")
     gen.add_argument("--no-oracle", action="store_true",
                      help="sales: skip the churn oracle (its Monte Carlo costs more than the sales at scale)")
+    gen.add_argument("--to", choices=("bronze", "pubsub"), default="bronze",
+                     help="clickstream: write bronze files (default) or publish the events to the clickstream topic")
+    gen.add_argument("--rate", type=float, default=0.0,
+                     help="with --to pubsub: events per second (default: as fast as possible)")
     gen.add_argument("--task-index", type=int, default=int(os.environ.get("CLOUD_RUN_TASK_INDEX", 0)))
     gen.add_argument("--task-count", type=int, default=int(os.environ.get("CLOUD_RUN_TASK_COUNT", 1)))
     gen.set_defaults(handler=run)
@@ -73,6 +77,12 @@ def run(args, settings: Settings) -> int:
         bad_ratio=_first(args.bad_ratio, settings.bad_ratio),
         oracle=not args.no_oracle,
     )
+    if args.to == "pubsub":
+        if sources != ("clickstream",):
+            raise GeneratorInputError("--to pubsub publishes the clickstream only: `generate clickstream --to pubsub`")
+        published = _publish(settings, start, end, volumes, args.rate)
+        print(json.dumps({"from": start.isoformat(), "to": end.isoformat(), "published": {"clickstream": published}}))
+        return 0
     shard = Shard(args.task_index, args.task_count)
     days = len(date_range(start, end))
     steps = sum(days if s != "startups" else len(range(0, days, 7)) for s in sources)
@@ -80,6 +90,25 @@ def run(args, settings: Settings) -> int:
                       progress=Progress(steps, "generate"))
     print(json.dumps({"from": start.isoformat(), "to": end.isoformat(), "written": counts}))
     return 0
+
+
+def _publish(settings: Settings, start: dt.date, end: dt.date, volumes, rate: float) -> int:
+    from generators.errors import GeneratorInputError
+    from generators.publish import publish_clickstream
+    from lakehouse.emulator import PubSubEmulator, local_session
+    from lakehouse.stream import declare
+    from orchestrator.resources import Resources
+
+    emulator = PubSubEmulator(settings.project, data_dir=settings.pubsub_data_dir)
+    if settings.is_local and not os.environ.get(emulator.host_variable) and not emulator.running():
+        # an emulator started here would take the messages with it when this command ends
+        raise GeneratorInputError("no Pub/Sub emulator is running: start the subscriber first "
+                                  "(`winterdays ingest`), which runs it under WINTERDAYS_HOME")
+    with local_session(emulator, settings.is_local):
+        bus = Resources.from_settings(settings).messages()
+        if settings.is_local:
+            declare(bus)
+        return publish_clickstream(settings, bus, start, end, volumes, rate)
 
 
 def _first(flag, setting):

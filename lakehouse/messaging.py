@@ -1,0 +1,131 @@
+"""The message port: publish to a topic, pull from a subscription, acknowledge.
+
+One adapter, Google Cloud Pub/Sub, serves both modes: in gcp it talks to Pub/Sub, locally
+to the Pub/Sub emulator that the Google Cloud CLI ships (the client follows
+PUBSUB_EMULATOR_HOST), as the document source does with Firestore. A push subscription
+delivers the same messages inside an HTTP envelope: `from_push` reads one.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from lakehouse.errors import LakehouseError
+
+ACK_DEADLINE_S = 60  # a pulled micro-batch must be landed and acknowledged within this
+
+
+class BadEnvelope(LakehouseError, ValueError):
+    """A push request that is not a Pub/Sub envelope."""
+
+
+@dataclass(frozen=True)
+class Message:
+    message_id: str
+    data: bytes
+    attributes: dict[str, str] = field(default_factory=dict)
+    publish_time: dt.datetime | None = None
+    ack_id: str = ""  # pulled messages only
+
+
+class MessageBus(Protocol):
+    def publish(self, topic: str, items: Iterable[tuple[bytes, dict[str, str]]]) -> list[str]: ...
+
+    def pull(self, subscription: str, max_messages: int, timeout_s: float) -> list[Message]: ...
+
+    def ack(self, subscription: str, ack_ids: list[str]) -> None: ...
+
+    def nack(self, subscription: str, ack_ids: list[str]) -> None: ...
+
+    def ensure_topic(self, topic: str) -> None: ...
+
+    def ensure_subscription(self, subscription: str, topic: str, push_endpoint: str = "") -> None: ...
+
+
+class PubSubBus:
+    """Pub/Sub (or its emulator, when PUBSUB_EMULATOR_HOST is set) for one project."""
+
+    def __init__(self, project: str):
+        from google.cloud import pubsub_v1
+
+        self.project = project
+        self._publisher = pubsub_v1.PublisherClient(
+            batch_settings=pubsub_v1.types.BatchSettings(max_messages=1000, max_latency=0.01))
+        self._subscriber = pubsub_v1.SubscriberClient()
+
+    def topic_path(self, topic: str) -> str:
+        return self._publisher.topic_path(self.project, topic)
+
+    def subscription_path(self, subscription: str) -> str:
+        return self._subscriber.subscription_path(self.project, subscription)
+
+    def publish(self, topic: str, items: Iterable[tuple[bytes, dict[str, str]]]) -> list[str]:
+        """Publish every (data, attributes) and return their message ids once all are accepted."""
+        path = self.topic_path(topic)
+        futures = [self._publisher.publish(path, data, **attributes) for data, attributes in items]
+        return [future.result(timeout=60) for future in futures]
+
+    def pull(self, subscription: str, max_messages: int, timeout_s: float) -> list[Message]:
+        from google.api_core import exceptions
+
+        try:
+            response = self._subscriber.pull(
+                request={"subscription": self.subscription_path(subscription), "max_messages": max_messages},
+                timeout=timeout_s)
+        except exceptions.DeadlineExceeded:  # nothing arrived in time
+            return []
+        return [Message(r.message.message_id, r.message.data, dict(r.message.attributes),
+                        r.message.publish_time, r.ack_id) for r in response.received_messages]
+
+    def ack(self, subscription: str, ack_ids: list[str]) -> None:
+        path = self.subscription_path(subscription)
+        for start in range(0, len(ack_ids), 1000):  # the API takes at most a few thousand at once
+            self._subscriber.acknowledge(request={"subscription": path, "ack_ids": ack_ids[start:start + 1000]})
+
+    def nack(self, subscription: str, ack_ids: list[str]) -> None:
+        """Give the messages back at once (an ack deadline of 0), to be delivered again."""
+        path = self.subscription_path(subscription)
+        for start in range(0, len(ack_ids), 1000):
+            self._subscriber.modify_ack_deadline(
+                request={"subscription": path, "ack_ids": ack_ids[start:start + 1000], "ack_deadline_seconds": 0})
+
+    def ensure_topic(self, topic: str) -> None:
+        from google.api_core import exceptions
+
+        try:
+            self._publisher.create_topic(request={"name": self.topic_path(topic)})
+        except exceptions.AlreadyExists:
+            pass
+
+    def ensure_subscription(self, subscription: str, topic: str, push_endpoint: str = "") -> None:
+        """Locally: what Terraform creates in gcp (terraform/pubsub.tf)."""
+        from google.api_core import exceptions
+
+        request = {"name": self.subscription_path(subscription), "topic": self.topic_path(topic),
+                   "ack_deadline_seconds": ACK_DEADLINE_S}
+        if push_endpoint:
+            request["push_config"] = {"push_endpoint": push_endpoint}
+        try:
+            self._subscriber.create_subscription(request=request)
+        except exceptions.AlreadyExists:
+            pass
+
+
+def from_push(envelope: object) -> Message:
+    """The message inside a push request's JSON body ({"message": {...}, "subscription": ...})."""
+    message = envelope.get("message") if isinstance(envelope, dict) else None
+    if not isinstance(message, dict) or not (message.get("messageId") or message.get("message_id")):
+        raise BadEnvelope("expected a Pub/Sub push envelope: {\"message\": {\"messageId\", \"data\", ...}}")
+    try:
+        data = base64.b64decode(message.get("data") or "", validate=True)
+    except ValueError:
+        raise BadEnvelope("the message's data is not base64") from None
+    attributes = message.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        raise BadEnvelope("the message's attributes must be an object")
+    return Message(str(message.get("messageId") or message.get("message_id")), data,
+                   {str(k): str(v) for k, v in attributes.items()})
