@@ -1,4 +1,4 @@
-"""The clickstream generator's streaming output (`winterdays generate clickstream --to pubsub`).
+"""The clickstream generator's streaming output (`winterdays generate clickstream --sink pubsub`).
 
 The day's events (the same lines the batch job writes, defects included) are published
 to the clickstream topic at up to `rate` events a second, then one watermark message

@@ -37,10 +37,10 @@ def register(sub) -> None:
     gen.add_argument("--full", action="store_true", help="startups: write a full snapshot, not a delta")
     gen.add_argument("--no-oracle", action="store_true",
                      help="sales: skip the churn oracle (its Monte Carlo costs more than the sales at scale)")
-    gen.add_argument("--to", choices=("bronze", "pubsub"), default="bronze",
+    gen.add_argument("--sink", choices=("bronze", "pubsub"), default="bronze",
                      help="clickstream: write bronze files (default) or publish the events to the clickstream topic")
     gen.add_argument("--rate", type=float, default=0.0,
-                     help="with --to pubsub: events per second (default: as fast as possible)")
+                     help="with --sink pubsub: events per second (default: as fast as possible)")
     gen.add_argument("--task-index", type=int, default=int(os.environ.get("CLOUD_RUN_TASK_INDEX", 0)))
     gen.add_argument("--task-count", type=int, default=int(os.environ.get("CLOUD_RUN_TASK_COUNT", 1)))
     gen.set_defaults(handler=run)
@@ -77,9 +77,10 @@ def run(args, settings: Settings) -> int:
         bad_ratio=_first(args.bad_ratio, settings.bad_ratio),
         oracle=not args.no_oracle,
     )
-    if args.to == "pubsub":
+    if args.sink == "pubsub":
         if sources != ("clickstream",):
-            raise GeneratorInputError("--to pubsub publishes the clickstream only: `generate clickstream --to pubsub`")
+            raise GeneratorInputError("--sink pubsub publishes the clickstream only: "
+                                      "`generate clickstream --sink pubsub`")
         published = _publish(settings, start, end, volumes, args.rate)
         print(json.dumps({"from": start.isoformat(), "to": end.isoformat(), "published": {"clickstream": published}}))
         return 0
