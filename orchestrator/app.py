@@ -5,6 +5,8 @@ Cloud Scheduler calls `POST /runs` once a day; engineers read `GET /runs` and `G
   GET  /runs              recent runs (?date=, ?state=, ?limit=)
   GET  /runs/<id>         one run: each step's state, timings, outputs (row counts, quality, job names)
   POST /runs/<id>/retry   resume a failed or interrupted run from its first unfinished step
+  POST /events/gcs        a bronze object landed (Cloud Storage notification, Pub/Sub push): run its date once complete
+  POST /events/clickstream  one clickstream event (Pub/Sub push): landed in bronze exactly once
   GET  /healthz           the process is up
   GET  /readyz            Firestore, the warehouse and the bronze store are reachable
   GET  /dashboard         local mode: the gold layer, churn risk and pipeline health (orchestrator/dashboard/)
@@ -28,10 +30,12 @@ from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 from generators.errors import GeneratorError
 from lakehouse import logs
 from lakehouse.errors import LakehouseError
+from lakehouse.messaging import BadEnvelope, from_push
 from lakehouse.settings import Settings
+from lakehouse.stream.notifications import finalized_object
 from lakehouse.warehouse import WarehouseBusy, connect
 from mlops.errors import MlopsError
-from orchestrator import api_input, engine
+from orchestrator import api_input, engine, events
 from orchestrator.auth import Forbidden, TokenVerifier, Unauthorized
 from orchestrator.dashboard import dashboard
 from orchestrator.errors import OrchestratorError
@@ -50,6 +54,7 @@ TRY_AGAIN = {"Retry-After": "5"}
 # the message (the traceback goes to the log, never to the caller).
 HTTP_STATUS: dict[type[Exception], tuple[int, dict[str, str]]] = {
     api_input.BadRequest: (400, {}),
+    BadEnvelope: (400, {}),
     Unauthorized: (401, {"WWW-Authenticate": "Bearer"}),
     Forbidden: (403, {}),
     engine.RunNotFound: (404, {}),
@@ -76,6 +81,7 @@ class Service:
         self._lock = threading.Lock()
         self._readers = 0  # dashboard requests reading the warehouse now
         self._idle = threading.Condition(self._lock)
+        self._landing = None  # the clickstream subscriber's landing (its dedupe record), made on first push
 
     @contextlib.contextmanager
     def reading_warehouse(self):
@@ -91,6 +97,17 @@ class Service:
             with self._lock:
                 self._readers -= 1
                 self._idle.notify_all()
+
+    def click_landing(self):
+        if self._landing is None:
+            from lakehouse.stream import DEAD_LETTER_TOPIC
+            from lakehouse.stream.landing import ClickLanding
+
+            bus = self.resources.messages()
+            self._landing = ClickLanding(self.resources.bronze, self.resources.quarantine,
+                                         dead_letter=lambda items: bus.publish(DEAD_LETTER_TOPIC, items),
+                                         on_closed=self.resources.notify_landing)
+        return self._landing
 
     def start(self, claimed: engine.Claim) -> concurrent.futures.Future:
         """Run a claimed run in a thread; the future holds the final run record."""
@@ -195,6 +212,29 @@ def retry_run(run_id: str):
     wait = api_input.retry_request(_json_body())
     claimed = engine.claim_retry(_service().resources, run_id, trigger="http-retry")
     return _dispatch(claimed, wait)
+
+
+@runs.post("/events/gcs")
+def object_landed():
+    """Any 2xx acknowledges the push; only a failure to decide makes Pub/Sub deliver it again."""
+    name = finalized_object(from_push(_json_body()))
+    landing = events.on_object_finalized(_service().resources, name) if name else events.Landing(None)
+    body = {"object": name, "logical_date": landing.logical_date and landing.logical_date.isoformat(),
+            "waiting_for": landing.missing}
+    if landing.in_progress:
+        return jsonify({**body, "run_id": landing.in_progress, "outcome": "in_progress"}), 200
+    if landing.claim is None:
+        return jsonify({**body, "outcome": "no_run"}), 200
+    if landing.claim.lease is None:
+        return jsonify({**body, "run_id": landing.claim.run_id, "outcome": "existing"}), 200
+    return _dispatch(landing.claim, wait=False)
+
+
+@runs.post("/events/clickstream")
+def click_pushed():
+    """The push subscription's subscriber: one message, landed (or dead-lettered) before the 2xx acks it."""
+    landed = _service().click_landing().land([from_push(_json_body())])
+    return jsonify(events=landed.events, duplicates=landed.duplicates, dead_letters=landed.dead_letters), 200
 
 
 @runs.get("/runs")
