@@ -33,7 +33,7 @@ locals {
     WINTERDAYS_PIPELINE_SERVICE_ACCOUNT = google_service_account.this["pipeline"].email
     WINTERDAYS_IMAGE                    = local.image
     WINTERDAYS_OIDC_AUDIENCE            = local.service_url
-    WINTERDAYS_ALLOWED_INVOKERS         = google_service_account.this["scheduler"].email
+    WINTERDAYS_ALLOWED_INVOKERS         = join(",", [google_service_account.this["scheduler"].email, google_service_account.this["pusher"].email])
     WINTERDAYS_LEASES_COLLECTION        = "winter_leases"
     WINTERDAYS_LEASE_TTL_S              = tostring(local.lease_ttl_s)
     # sync: the scheduler gets the run's real 200/500 when it ends within the deadline, which

@@ -53,6 +53,7 @@ locals {
     orchestrator = "Cloud Run service: the orchestrator"
     dataform     = "Dataform workflow invocations (BigQuery)"
     pipeline     = "Vertex AI Pipelines: the churn pipeline"
+    pusher       = "Pub/Sub push subscriptions: the identity of their OIDC tokens"
   }
 
   # The least-privilege matrix: every role any of our service accounts holds, and where.
@@ -75,6 +76,8 @@ locals {
     clickstream = {
       # objectCreator cannot overwrite or list: a re-run replaces its partition (create, list, delete).
       "bucket_prefix:clickstream" = ["roles/storage.objectUser"]
+      # `generate clickstream --sink pubsub` publishes the events instead
+      "topic:clickstream" = ["roles/pubsub.publisher"]
     }
     startups = {
       "bucket_prefix:startups" = ["roles/storage.objectUser"]
@@ -90,6 +93,8 @@ locals {
       "service_account:pipeline" = ["roles/iam.serviceAccountUser"]
       # Passed to Dataform as the pseudonymisation var.
       "secret:pii_key" = ["roles/secretmanager.secretAccessor"]
+      # The clickstream subscriber (POST /events/clickstream) publishes what it refuses.
+      "topic:clickstream_dead_letter" = ["roles/pubsub.publisher"]
     }
     dataform = {
       "project:this"       = ["roles/bigquery.jobUser"]
@@ -104,6 +109,10 @@ locals {
       "project:this"        = ["roles/bigquery.jobUser", "roles/aiplatform.user"]
       "dataset:warehouse"   = ["roles/bigquery.dataEditor"]
       "bucket_prefix:mlops" = ["roles/storage.objectAdmin"]
+    }
+    pusher = {
+      # the push subscriptions call POST /events/clickstream and /events/gcs with its token
+      "run_service:orchestrator" = ["roles/run.invoker"]
     }
   }
 

@@ -33,6 +33,7 @@ EXPECTED_MATRIX = {
     },
     "clickstream": {
         ("bucket_prefix:clickstream", "roles/storage.objectUser"),
+        ("topic:clickstream", "roles/pubsub.publisher"),
     },
     "startups": {
         ("bucket_prefix:startups", "roles/storage.objectUser"),
@@ -47,6 +48,7 @@ EXPECTED_MATRIX = {
         ("service_account:dataform", "roles/iam.serviceAccountUser"),
         ("service_account:pipeline", "roles/iam.serviceAccountUser"),
         ("secret:pii_key", "roles/secretmanager.secretAccessor"),
+        ("topic:clickstream_dead_letter", "roles/pubsub.publisher"),
     },
     "dataform": {
         ("project:this", "roles/bigquery.jobUser"),
@@ -60,6 +62,9 @@ EXPECTED_MATRIX = {
         ("project:this", "roles/aiplatform.user"),
         ("dataset:warehouse", "roles/bigquery.dataEditor"),
         ("bucket_prefix:mlops", "roles/storage.objectAdmin"),
+    },
+    "pusher": {
+        ("run_service:orchestrator", "roles/run.invoker"),
     },
 }
 
@@ -178,3 +183,16 @@ def test_a_setting_no_code_reads_is_caught(config):
     edit(config / "cloud_run.tf", "WINTERDAYS_BAD_RATIO =", "WINTERDAYS_BAD_RATE =")
     assert violations(config, EXPECTED_MATRIX) == [
         "cloud_run.tf sets WINTERDAYS_BAD_RATE, which no code in lakehouse/, orchestrator/, generators/, mlops/ reads"]
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("    oidc_token {\n      service_account_email = google_service_account.this[\"pusher\"].email\n"
+     "      audience              = local.service_url\n    }\n", "", "pushes without an OIDC token"),
+    ("      audience              = local.service_url\n    }\n  }\n\n  dead_letter_policy", "    }\n  }\n\n"
+     "  dead_letter_policy", "without an audience"),
+    ("    max_delivery_attempts = 10\n", "", "no dead_letter_policy"),
+    ("    minimum_backoff = \"10s\"\n", "", "no retry_policy"),
+])
+def test_a_push_subscription_without_oidc_retries_or_dead_letters_is_caught(config, old, new, message):
+    edit(config / "pubsub.tf", old, new)
+    assert any(message in v for v in violations(config, EXPECTED_MATRIX))
