@@ -92,18 +92,25 @@ def export(ctx: StepContext) -> dict:
             "window_to": None if window.full else (window.logical_date + dt.timedelta(days=1)).isoformat()}
 
 
-def compile_variables(settings, bronze_uri: str, logical_date: dt.date) -> dict[str, str]:
+def compile_variables(settings, bronze_uri: str, logical_date: dt.date, dead_letters_uri: str = "") -> dict[str, str]:
     """The Dataform vars of a run; in gcp WINTERDAYS_PII_KEY comes from Secret Manager."""
     return {
         "bronze_uri": bronze_uri,
         "pii_key": settings.pii_key,
         "run_date": logical_date.isoformat(),
         "snapshot_days": "90",
+        "dead_letters_uri": dead_letters_uri,
     }
 
 
+def dead_letters_uri(quarantine) -> str:
+    """The subscriber's dead letters for rpt_rejects, or "" while there are none (an empty prefix fails a read)."""
+    return quarantine.uri("clickstream") if quarantine.exists("clickstream") else ""
+
+
 def compile(ctx: StepContext) -> dict:  # noqa: A001 - the step's name in the ledger
-    variables = compile_variables(ctx.resources.settings, ctx.resources.bronze.uri(), ctx.options.logical_date)
+    variables = compile_variables(ctx.resources.settings, ctx.resources.bronze.uri(), ctx.options.logical_date,
+                                  dead_letters_uri(ctx.resources.quarantine))
     return {"compilation": ctx.resources.transform.compile(variables)}
 
 

@@ -75,4 +75,9 @@ function optionalColumns(fields) {
   return fields.map((f) => `,\n  ${f.name}`).join("");
 }
 
-module.exports = { inList, optionalFields, optionalColumns, oversized, holdsRecord, keyedHash, runDate, snapshotDays, freshnessCutoff, bronzeUri, sqlString };
+// The subscriber's dead letters (quarantine/clickstream), or "" while none exists.
+function deadLettersUri() {
+  return (vars.dead_letters_uri || "").replace(/\/+$/, "");
+}
+
+module.exports = { deadLettersUri, inList, optionalFields, optionalColumns, oversized, holdsRecord, keyedHash, runDate, snapshotDays, freshnessCutoff, bronzeUri, sqlString };

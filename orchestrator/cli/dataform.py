@@ -77,15 +77,17 @@ def compile_command(args, settings: Settings) -> int:
 def run_command(args, settings: Settings) -> int:
     from lakehouse.transform.actions import Selection
     from orchestrator.resources import Resources
-    from orchestrator.steps import compile_variables
+    from orchestrator.steps import compile_variables, dead_letters_uri
 
     tags = tuple(t for t in args.tags.split(",") if t)
     targets = tuple(t for t in args.actions.split(",") if t)
     selection = Selection(tags=tags, targets=targets,
                           include_dependencies=bool(tags or targets) and not args.no_dependencies,
                           include_dependents=args.dependents, full_refresh=args.full_refresh)
-    transform = Resources.from_settings(settings).transform
-    variables = compile_variables(settings, settings.bronze_uri, args.date or yesterday(settings))
+    resources = Resources.from_settings(settings)
+    transform = resources.transform
+    variables = compile_variables(settings, settings.bronze_uri, args.date or yesterday(settings),
+                                  dead_letters_uri(resources.quarantine))
     result = transform.wait(transform.invoke(transform.compile(variables), selection), args.timeout)
     print(json.dumps(result.summary()))
     result.raise_for_state()

@@ -113,25 +113,47 @@ def test_each_valid_event_lands_once_and_each_malformed_one_is_quarantined(strea
     assert total.closed == [bronze.closed_marker("clickstream", DAY)] and store.exists(total.closed[0])
     assert bronze.missing_sources(store, DAY) == ["sales", "startups"]  # the clickstream is complete
 
-    silver = _silver(settings, dataform_dir)
+    silver, rejects = _silver(settings, dataform_dir)
     assert silver["E000400"] == "spring-sale" and silver["E000001"] is None and len(silver) == len(valid)
+    assert rejects == {(today, f"dead_letter:{reason}"): 1 for reason in MALFORMED.values()}  # rpt_rejects
 
 
-def _silver(settings, dataform_dir) -> dict:
+def _silver(settings, dataform_dir) -> tuple[dict, dict]:
     from lakehouse.transform.actions import Selection
     from lakehouse.transform.local import LocalTransformRunner
     from lakehouse.warehouse import connect
+    from orchestrator.steps import compile_variables, dead_letters_uri
 
+    _other_sources_empty(ObjectStore(settings.bronze_uri))  # rpt_rejects reads every source's rejects
     runner = LocalTransformRunner(dataform_dir, settings.warehouse_uri, settings.home / "dataform")
-    compiled = runner.compile({"bronze_uri": settings.bronze_uri, "pii_key": "k", "run_date": DAY.isoformat()})
-    runner.wait(runner.invoke(compiled, Selection(targets=("stg_click",), include_dependencies=True))
+    variables = compile_variables(settings, settings.bronze_uri, DAY,
+                                  dead_letters_uri(ObjectStore(settings.quarantine_uri)))
+    compiled = runner.compile(variables)
+    runner.wait(runner.invoke(compiled, Selection(targets=("stg_click", "rpt_rejects"), include_dependencies=True))
                 ).raise_for_state()
     warehouse = connect(settings.warehouse_uri)
     try:
         rows = warehouse.query("SELECT event_id, campaign_id FROM winter_days_staging.stg_click")
+        rejects = warehouse.query("SELECT bronze_date, reject_reason, records FROM winter_days_warehouse.rpt_rejects "
+                                  "WHERE reject_reason LIKE 'dead_letter:%'")
     finally:
         warehouse.close()
-    return {row["event_id"]: row["campaign_id"] for row in rows}
+    return ({row["event_id"]: row["campaign_id"] for row in rows},
+            {(row["bronze_date"], row["reject_reason"]): row["records"] for row in rejects})
+
+
+def _other_sources_empty(store: ObjectStore) -> None:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lakehouse.contracts import SALES
+
+    sales = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist([], schema=SALES), sales)
+    store.write_bytes(f"{bronze.partition('sales', DAY)}/part-00000.parquet", sales.getvalue())
+    store.write_bytes(f"{bronze.partition('startups', DAY)}/part-00000-of-00001.jsonl", b"\n")
 
 
 def test_a_worker_killed_mid_stream_loses_nothing_and_duplicates_nothing(stream):
