@@ -49,18 +49,18 @@ def measure(home: Path, to: dt.date) -> dict:
     from mlops.registry import open_registry
 
     settings = Settings.from_env()
-    warehouse = connect(settings.warehouse_uri)
+    warehouse = connect(settings.warehouse.uri)
     try:
-        labelled = warehouse.query_arrow(churn.features_query(settings.warehouse_dataset, to, training=True))
+        labelled = warehouse.query_arrow(churn.features_query(settings.warehouse.dataset, to, training=True))
         train, _ = churn.split_by_time(labelled)
-        registry = open_registry(settings.model_registry_uri)
+        registry = open_registry(settings.churn.registry_uri)
         champion = registry.champion()
         if champion:
             model, name = churn.load(registry.load(champion["version"])), champion["version"]
         else:  # the gate refused the candidate: measure it anyway, trained as the pipeline trains it
-            model = churn.train(train, seed=settings.seed)
+            model = churn.train(train, seed=settings.general.seed)
             name = f"{churn.version_of(churn.dump(model))} (candidate; failed the gate, no champion)"
-        quality = compare_with_oracle(warehouse, settings.warehouse_dataset, settings.oracle_uri, to, model)
+        quality = compare_with_oracle(warehouse, settings.warehouse.dataset, settings.storage.oracle_uri, to, model)
     finally:
         warehouse.close()
     with mock.patch.object(churn, "single_threaded", contextlib.nullcontext):

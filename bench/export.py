@@ -84,7 +84,7 @@ def case_raw(size: str, home: str) -> dict:
 
     settings = _settings(home)
     started = time.perf_counter()
-    read = sum(1 for _ in stream_snapshots(_client(), COLLECTION, page_size=settings.export_page_size))
+    read = sum(1 for _ in stream_snapshots(_client(), COLLECTION, page_size=settings.export.page_size))
     return {"records": read, "seconds": time.perf_counter() - started}
 
 
@@ -96,12 +96,12 @@ def case_export(size: str, home: str) -> dict:
 
     settings = _settings(home)
     started = time.perf_counter()
-    documents = stream_documents(_client(), COLLECTION, page_size=settings.export_page_size)
-    result = export_sales(documents, Window(dt.date.today(), None), ObjectStore(settings.bronze_uri),
-                          ObjectStore(settings.quarantine_uri), settings.reject_threshold,
-                          row_group_rows=settings.export_row_group)
+    documents = stream_documents(_client(), COLLECTION, page_size=settings.export.page_size)
+    result = export_sales(documents, Window(dt.date.today(), None), ObjectStore(settings.storage.bronze_uri),
+                          ObjectStore(settings.storage.quarantine_uri), settings.export.reject_threshold,
+                          row_group_rows=settings.export.row_group)
     seconds = time.perf_counter() - started
-    files = list((Path(settings.bronze_uri) / "sales").rglob("*.parquet"))
+    files = list((Path(settings.storage.bronze_uri) / "sales").rglob("*.parquet"))
     return {"records": result.exported, "seconds": seconds, "rejected": result.rejected,
             "partitions": len(files), "bytes": sum(f.stat().st_size for f in files)}
 
@@ -113,7 +113,7 @@ def case_naive(size: str, home: str) -> dict:
 
     settings = _settings(home)
     started = time.perf_counter()
-    documents = [data for _, data in stream_documents(_client(), COLLECTION, page_size=settings.export_page_size)]
+    documents = [data for _, data in stream_documents(_client(), COLLECTION, page_size=settings.export.page_size)]
     frame = pd.DataFrame(documents)
     # The generator writes 5% of sale_timestamp as epoch milliseconds, the rest as text: a column
     # of mixed types that pyarrow refuses. The naive way out: all of it as text.

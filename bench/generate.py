@@ -74,9 +74,10 @@ def case_sales(documents: int, home: str) -> dict:
         if made >= documents:
             break
     client = firestore.Client(project=os.environ["GOOGLE_CLOUD_PROJECT"])
-    volumes = Volumes(customers=SALES_CUSTOMERS, oracle=False)
+    settings = _settings(home)
+    volumes = Volumes.configured(settings.generators, customers=SALES_CUSTOMERS, oracle=False)
     started = time.perf_counter()
-    written = generate_sales(_settings(home), EPOCH, end, volumes, Shard(), client)
+    written = generate_sales(settings, EPOCH, end, volumes, Shard(), client)
     return {"records": written, "seconds": time.perf_counter() - started, "days": (end - EPOCH).days + 1}
 
 
@@ -111,7 +112,7 @@ def case_clicks(events: int, home: str) -> dict:
     from generators.jobs import Shard, Volumes, generate_clickstream
 
     settings = _settings(home)
-    volumes = Volumes(customers=CLICK_CUSTOMERS, events_per_day=events, bad_ratio=0.01)
+    volumes = Volumes.configured(settings.generators, customers=CLICK_CUSTOMERS, events_per_day=events, bad_ratio=0.01)
     started = time.perf_counter()
     written = generate_clickstream(settings, DAY, DAY, volumes, Shard())
     seconds = time.perf_counter() - started

@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -30,8 +31,11 @@ from generators.population import EPOCH, Population
 from generators.sales import LATE_REFUND_MAX_DAYS, daily_sales
 from generators.startups import startup_records
 from lakehouse import bronze
-from lakehouse.settings import Settings
+from lakehouse.settings import GeneratorSettings, Settings
 from lakehouse.storage import ObjectStore
+
+if TYPE_CHECKING:
+    from lakehouse.documents import FirestoreSource
 
 log = logging.getLogger(__name__)
 FIRESTORE_BATCH = 500  # the maximum writes in one Firestore batch
@@ -41,11 +45,17 @@ JSONL_CHUNK = 4096  # lines encoded and written together
 
 @dataclass(frozen=True)
 class Volumes:
-    customers: int = 300
-    events_per_day: int = 1000
-    startups: int = 100
-    bad_ratio: float = 0.0  # share of records with a realistic defect (see generators/defects.py)
+    customers: int
+    events_per_day: int
+    startups: int
+    bad_ratio: float  # share of records with a realistic defect (see generators/defects.py)
     oracle: bool = True  # write the churn oracle (costs ~customers x 6,000 draws a day)
+
+    @classmethod
+    def configured(cls, generators: GeneratorSettings, **changes) -> Volumes:
+        """The volumes of the settings (WINTERDAYS_CUSTOMERS, ...), with some changed."""
+        return cls(**{"customers": generators.customers, "events_per_day": generators.events_per_day,
+                      "startups": generators.startups, "bad_ratio": generators.bad_ratio, **changes})
 
     def __post_init__(self):
         if self.customers < 1:
@@ -89,14 +99,15 @@ def generate_sales(
     firestore_client, progress: Callable[[dt.date, int], None] = lambda d, n: None,
 ) -> int:
     """Sales into Firestore and the oracle's churn probabilities beside bronze."""
-    population = Population(settings.seed, volumes.customers)
-    catalog = Catalog(settings.seed)
-    oracle = ObjectStore(settings.oracle_uri)
-    collection = firestore_client.collection(settings.sales_collection)
+    population = Population(settings.general.seed, volumes.customers)
+    catalog = Catalog(settings.general.seed)
+    oracle = ObjectStore(settings.storage.oracle_uri)
+    collection = firestore_client.collection(settings.firestore.sales_collection)
     lookback = max(population.epoch, start - dt.timedelta(days=LATE_REFUND_MAX_DAYS))
     total = 0
-    for sales in daily_sales(population.days(lookback, end), start, settings.seed, catalog, settings.pii_key):
-        defects = Defects("sales", settings.seed, sales.state.day, volumes.bad_ratio)
+    seed, pii_key = settings.general.seed, settings.general.pii_key
+    for sales in daily_sales(population.days(lookback, end), start, seed, catalog, pii_key):
+        defects = Defects("sales", settings.general.seed, sales.state.day, volumes.bad_ratio)
         documents = (document for k in range(len(sales)) if shard.owns(sales.origin(k))
                      for document in defects.documents(k, sales.record(k)))
         written = write_documents(firestore_client, collection, documents)
@@ -153,12 +164,12 @@ def generate_clickstream(
     settings: Settings, start: dt.date, end: dt.date, volumes: Volumes, shard: Shard,
     progress: Callable[[dt.date, int], None] = lambda d, n: None,
 ) -> int:
-    population = Population(settings.seed, volumes.customers)
-    store = ObjectStore(settings.bronze_uri)
+    population = Population(settings.general.seed, volumes.customers)
+    store = ObjectStore(settings.storage.bronze_uri)
     total = 0
     for state in population.days(start, end):
-        defects = Defects("clickstream", settings.seed, state.day, volumes.bad_ratio)
-        lines = click_lines(click_blocks(state, settings.seed, volumes.events_per_day), shard, defects)
+        defects = Defects("clickstream", settings.general.seed, state.day, volumes.bad_ratio)
+        lines = click_lines(click_blocks(state, settings.general.seed, volumes.events_per_day), shard, defects)
         written = _write_jsonl(store, "clickstream", state.day, shard, lines)
         total += written
         progress(state.day, written)
@@ -183,12 +194,12 @@ def generate_startups(
     settings: Settings, day: dt.date, volumes: Volumes, shard: Shard, full: bool | None = None,
 ) -> int:
     """A full snapshot when no earlier startups partition exists (or full=True), else the week's delta."""
-    store = ObjectStore(settings.bronze_uri)
+    store = ObjectStore(settings.storage.bronze_uri)
     if full is None:
         earlier = [p for p in store.list("startups") if (bronze.partition_date(p) or day) < day]
         full = not earlier
-    records = list(startup_records(settings.seed, day, full, settings.pii_key, volumes.startups))
-    defects = Defects("startups", settings.seed, day, volumes.bad_ratio)
+    records = list(startup_records(settings.general.seed, day, full, settings.general.pii_key, volumes.startups))
+    defects = Defects("startups", settings.general.seed, day, volumes.bad_ratio)
     lines = (line for k in shard.positions(len(records)) for line in defects.lines(k, records[k]))
     rows = _write_jsonl(store, "startups", day, shard, lines)
     log.info("startups written", extra={"day": day.isoformat(), "rows": rows, "full_load": full})
@@ -213,19 +224,20 @@ def _write_jsonl(store: ObjectStore, source: str, day: dt.date, shard: Shard, li
 
 
 def generate(
-    settings: Settings, sources: Iterable[str], start: dt.date, end: dt.date, volumes: Volumes, shard: Shard,
-    full_startups: bool | None = None, progress: Callable[[str, dt.date, int], None] | None = None,
+    settings: Settings, documents: FirestoreSource, sources: Iterable[str], start: dt.date, end: dt.date,
+    volumes: Volumes, shard: Shard, full_startups: bool | None = None,
+    progress: Callable[[str, dt.date, int], None] | None = None,
 ) -> dict[str, int]:
-    """Generate each source over start..end; startups once a week (on start, start+7, ...)."""
-    from lakehouse.documents import client, firestore_session
+    """Generate each source over start..end; startups once a week (on start, start+7, ...).
 
+    `documents` is where the sales go (orchestrator.resources.document_source)."""
     report = progress or (lambda source, day, rows: None)
     days = date_range(start, end)
     counts: dict[str, int] = {}
     for source in sources:
         if source == "sales":
-            with firestore_session(settings):
-                counts[source] = generate_sales(settings, start, end, volumes, shard, client(settings),
+            with documents.session():
+                counts[source] = generate_sales(settings, start, end, volumes, shard, documents.client(),
                                                 lambda d, n: report("sales", d, n))
         elif source == "clickstream":
             counts[source] = generate_clickstream(settings, start, end, volumes, shard,

@@ -27,11 +27,11 @@ PUBLISH_CHUNK = 500  # messages handed to the client at once
 def publish_clickstream(settings: Settings, bus: MessageBus, start: dt.date, end: dt.date, volumes: Volumes,
                         rate: float = 0.0, topic: str = CLICK_TOPIC) -> int:
     """Publish each day's events, then its watermark; rate 0 publishes as fast as the client can."""
-    population = Population(settings.seed, volumes.customers)
+    population = Population(settings.general.seed, volumes.customers)
     published = 0
     for state in population.days(start, end):
-        defects = Defects("clickstream", settings.seed, state.day, volumes.bad_ratio)
-        lines = click_lines(click_blocks(state, settings.seed, volumes.events_per_day), Shard(), defects)
+        defects = Defects("clickstream", settings.general.seed, state.day, volumes.bad_ratio)
+        lines = click_lines(click_blocks(state, settings.general.seed, volumes.events_per_day), Shard(), defects)
         published += publish_lines(bus, topic, lines, rate)
         bus.publish(topic, [(b"", {WATERMARK: state.day.isoformat()})])
     return published

@@ -1,7 +1,8 @@
 """The document source port: Firestore, real in gcp, the official emulator locally.
 
 The client library talks to the emulator when FIRESTORE_EMULATOR_HOST is set, so both
-modes share one adapter; `firestore_session` starts the emulator when local mode needs it.
+adapters make the same client; the emulated one also starts the emulator for a session.
+orchestrator/resources.py chooses the adapter.
 """
 
 from __future__ import annotations
@@ -9,39 +10,60 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 from google.api_core.retry import Retry
 from google.cloud import firestore
 
 from lakehouse.emulator import FirestoreEmulator, local_session
 from lakehouse.retry import DEFAULT_BACKOFF, Attempts, Backoff
-from lakehouse.settings import Settings
 
 PAGE_SIZE = 50_000  # each query costs a round trip (and, in the emulator, a sort of the whole collection)
 # The client's own retry would restart a broken stream by itself; ours does it from our cursor, logged.
 NO_CLIENT_RETRY = Retry(predicate=lambda error: False)
 
 
-def client(settings: Settings) -> firestore.Client:
-    if settings.is_local and not os.environ.get("FIRESTORE_EMULATOR_HOST"):
-        raise RuntimeError(
-            "local mode reads Firestore from the emulator, but FIRESTORE_EMULATOR_HOST is not set; "
-            "run inside `firestore_session(settings)` (the CLI does this for you)"
-        )
-    return firestore.Client(project=settings.project)
+class FirestoreSource:
+    """The project's Firestore (gcp): always reachable, nothing to start."""
+
+    emulated = False  # a real database: never fill it with a demo history
+
+    def __init__(self, project: str):
+        self.project = project
+
+    def client(self) -> firestore.Client:
+        return firestore.Client(project=self.project)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[str | None]:
+        """Make Firestore reachable for the duration of a command; yields the emulator's host, if any."""
+        yield os.environ.get("FIRESTORE_EMULATOR_HOST")
 
 
-@contextlib.contextmanager
-def firestore_session(settings: Settings) -> Iterator[str | None]:
-    """Make Firestore reachable for the duration of a command.
+class EmulatedFirestoreSource(FirestoreSource):
+    """The official emulator (local), its data persisted in `data_dir` between commands."""
 
-    gcp: nothing to do. Local with FIRESTORE_EMULATOR_HOST set: use that emulator.
-    Local otherwise: start (or reuse) the emulator persisted under WINTERDAYS_HOME,
-    and save its data when the command ends, even when the command failed.
-    """
-    with local_session(FirestoreEmulator(settings.project, data_dir=settings.firestore_data_dir),
-                       settings.is_local) as host:
-        yield host
+    emulated = True
+
+    def __init__(self, project: str, data_dir: Path, start_script: str = ""):
+        super().__init__(project)
+        self.data_dir, self.start_script = data_dir, start_script
+
+    def client(self) -> firestore.Client:
+        if not os.environ.get("FIRESTORE_EMULATOR_HOST"):
+            raise RuntimeError(
+                "local mode reads Firestore from the emulator, but FIRESTORE_EMULATOR_HOST is not set; "
+                "run inside the document source's session() (the CLI does this for you)"
+            )
+        return super().client()
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[str | None]:
+        """With FIRESTORE_EMULATOR_HOST set: use that emulator. Otherwise start (or reuse) the one
+        persisted in data_dir, and save its data when the command ends, even when it failed."""
+        emulator = FirestoreEmulator(self.project, data_dir=self.data_dir, start_script=self.start_script)
+        with local_session(emulator) as host:
+            yield host
 
 
 def stream_documents(

@@ -47,11 +47,12 @@ def install_hint(component: str, override: str) -> str:
     )
 
 
-def find_start_script(component: str = "cloud-firestore-emulator", script: str = "cloud_firestore_emulator",
-                      override: str = "WINTERDAYS_FIRESTORE_EMULATOR") -> Path:
-    """The SDK's own start script of an emulator (faster than `gcloud emulators ... start`)."""
-    hint = install_hint(component, override)
-    candidates = [Path(os.environ[override])] if os.environ.get(override) else []
+def find_start_script(override: str = "", component: str = "cloud-firestore-emulator",
+                      script: str = "cloud_firestore_emulator", setting: str = "WINTERDAYS_FIRESTORE_EMULATOR") -> Path:
+    """The SDK's own start script of an emulator (faster than `gcloud emulators ... start`), or
+    `override` (the setting `setting`) when it is one."""
+    hint = install_hint(component, setting)
+    candidates = [Path(override)] if override else []
     gcloud = shutil.which("gcloud")
     roots = ([Path(gcloud).resolve().parent.parent] if gcloud else []) + SDK_LOCATIONS
     candidates += [root / "platform" / component / script for root in roots]
@@ -83,8 +84,9 @@ class Emulator:
     title = ""
     host_variable = ""
 
-    def __init__(self, project: str, data_dir: Path | None = None, port: int | None = None):
+    def __init__(self, project: str, data_dir: Path | None = None, port: int | None = None, start_script: str = ""):
         self.project = project
+        self.start_script = start_script  # empty: the Google Cloud CLI's
         self.data_dir = Path(data_dir) if data_dir else None
         self.port = port
         self.host: str | None = None
@@ -199,9 +201,9 @@ class Emulator:
 
 
 @contextlib.contextmanager
-def local_session(emulator: Emulator, needed: bool) -> Iterator[str | None]:
-    """The emulator for one command, unless not needed (gcp) or one is already set in the environment."""
-    if not needed or os.environ.get(emulator.host_variable):
+def local_session(emulator: Emulator) -> Iterator[str | None]:
+    """The emulator for one command, unless one is already set in the environment (tests, a shell)."""
+    if os.environ.get(emulator.host_variable):
         yield os.environ.get(emulator.host_variable)
         return
     with emulator.session() as host:
@@ -213,7 +215,7 @@ class FirestoreEmulator(Emulator):
     host_variable = "FIRESTORE_EMULATOR_HOST"
 
     def _command(self, port: int) -> list[str]:
-        args = [str(find_start_script()), "start", "--host=127.0.0.1", f"--port={port}"]
+        args = [str(find_start_script(self.start_script)), "start", "--host=127.0.0.1", f"--port={port}"]
         snapshot = self._snapshot_metadata()
         if snapshot:
             args.append(f"--import-data={snapshot}")
@@ -272,7 +274,8 @@ class PubSubEmulator(Emulator):
     host_variable = "PUBSUB_EMULATOR_HOST"
 
     def _command(self, port: int) -> list[str]:
-        script = find_start_script("pubsub-emulator", "bin/cloud-pubsub-emulator", "WINTERDAYS_PUBSUB_EMULATOR")
+        script = find_start_script(self.start_script, "pubsub-emulator", "bin/cloud-pubsub-emulator",
+                                   "WINTERDAYS_PUBSUB_EMULATOR")
         return [str(script), "--host=127.0.0.1", f"--port={port}"]
 
 

@@ -11,7 +11,6 @@ import contextvars
 import datetime as dt
 import json
 import logging
-import os
 import re
 import sys
 
@@ -41,10 +40,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure(level: str | None = None) -> None:
-    """JSON lines on stderr; stdout stays free for what a command prints for people."""
+def configure(level: str = "INFO") -> None:
+    """JSON lines on stderr at `level` (WINTERDAYS_LOG_LEVEL); stdout stays free for what a command
+    prints for people."""
     root = logging.getLogger()
-    level = (level or os.environ.get("WINTERDAYS_LOG_LEVEL", "INFO")).upper()
     root.setLevel(level)
     if not any(getattr(h, "_winterdays", False) for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)

@@ -1,19 +1,25 @@
 """The message port: publish to a topic, pull from a subscription, acknowledge.
 
-One adapter, Google Cloud Pub/Sub, serves both modes: in gcp it talks to Pub/Sub, locally
-to the Pub/Sub emulator that the Google Cloud CLI ships (the client follows
-PUBSUB_EMULATOR_HOST), as the document source does with Firestore. A push subscription
-delivers the same messages inside an HTTP envelope: `from_push` reads one.
+Both adapters are the Pub/Sub client: PubSubBus talks to Pub/Sub (gcp, where Terraform made
+the topics and subscriptions), EmulatedPubSubBus to the Pub/Sub emulator that the Google Cloud
+CLI ships (the client follows PUBSUB_EMULATOR_HOST), which its session() starts and on which it
+declares what Terraform creates in gcp, as the document source does with Firestore.
+orchestrator/resources.py chooses. A push subscription delivers the same messages inside an
+HTTP envelope: `from_push` reads one.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
+from lakehouse.emulator import EmulatorError, PubSubEmulator, local_session
 from lakehouse.errors import LakehouseError
 
 ACK_DEADLINE_S = 60  # a pulled micro-batch must be landed and acknowledged within this
@@ -45,17 +51,37 @@ class MessageBus(Protocol):
 
     def ensure_subscription(self, subscription: str, topic: str, push_endpoint: str = "") -> None: ...
 
+    def session(self, start: bool = True) -> contextlib.AbstractContextManager[str | None]: ...
+
 
 class PubSubBus:
-    """Pub/Sub (or its emulator, when PUBSUB_EMULATOR_HOST is set) for one project."""
+    """Pub/Sub for one project (its emulator when PUBSUB_EMULATOR_HOST is set)."""
 
     def __init__(self, project: str):
-        from google.cloud import pubsub_v1
-
         self.project = project
-        self._publisher = pubsub_v1.PublisherClient(
-            batch_settings=pubsub_v1.types.BatchSettings(max_messages=1000, max_latency=0.01))
-        self._subscriber = pubsub_v1.SubscriberClient()
+        self._clients: tuple | None = None  # made on first use, once the emulator's address is known
+
+    @property
+    def _publisher(self):
+        return self._made()[0]
+
+    @property
+    def _subscriber(self):
+        return self._made()[1]
+
+    def _made(self) -> tuple:
+        if self._clients is None:
+            from google.cloud import pubsub_v1
+
+            publisher = pubsub_v1.PublisherClient(
+                batch_settings=pubsub_v1.types.BatchSettings(max_messages=1000, max_latency=0.01))
+            self._clients = (publisher, pubsub_v1.SubscriberClient())
+        return self._clients
+
+    @contextlib.contextmanager
+    def session(self, start: bool = True) -> Iterator[str | None]:
+        """Reachable for a command: Pub/Sub always is."""
+        yield os.environ.get("PUBSUB_EMULATOR_HOST")
 
     def topic_path(self, topic: str) -> str:
         return self._publisher.topic_path(self.project, topic)
@@ -113,6 +139,28 @@ class PubSubBus:
             self._subscriber.create_subscription(request=request)
         except exceptions.AlreadyExists:
             pass
+
+
+class EmulatedPubSubBus(PubSubBus):
+    """The emulator (local), started for a session under `data_dir`, with `topology` declared on it."""
+
+    def __init__(self, project: str, data_dir: Path, start_script: str = "",
+                 topology: Callable[[MessageBus], None] = lambda bus: None):
+        super().__init__(project)
+        self.data_dir, self.start_script, self.topology = data_dir, start_script, topology
+
+    @contextlib.contextmanager
+    def session(self, start: bool = True) -> Iterator[str | None]:
+        """start=False: only join a running emulator. It keeps no message once stopped, so a
+        publisher must not start one of its own that would end with it."""
+        emulator = PubSubEmulator(self.project, data_dir=self.data_dir, start_script=self.start_script)
+        if not start and not os.environ.get(emulator.host_variable) and not emulator.running():
+            raise EmulatorError("no Pub/Sub emulator is running: start the subscriber first (`winterdays ingest`), "
+                                "which runs it under WINTERDAYS_HOME")
+        with local_session(emulator) as host:
+            self._clients = None
+            self.topology(self)
+            yield host
 
 
 def from_push(envelope: object) -> Message:

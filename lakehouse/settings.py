@@ -1,284 +1,390 @@
-"""One settings object, read from environment variables (Cloud Run style).
+"""Settings in sections, read from environment variables (Cloud Run style).
 
-Local mode needs no variable at all: every default points under WINTERDAYS_HOME.
-In gcp mode the bucket, project and service accounts come from Terraform's outputs,
-set on the Cloud Run service and jobs as environment variables.
+The section classes below are the one table of settings: each line is a field with its
+variable, its parser and its default, written once (per mode where local and gcp differ). A
+default may name settings resolved before it, as `{section.field}`. A row without a variable
+is derived: configuration per mode that no variable sets. docs/configuration.md lists every
+variable with its default (tests/unit/lakehouse/test_settings.py keeps it true).
+
+Local mode needs no variable at all: every location is under WINTERDAYS_HOME. In gcp mode the
+bucket, project and service accounts come from Terraform's outputs, set on the Cloud Run
+service and jobs as environment variables.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import Field, dataclass, field, fields, is_dataclass
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, NamedTuple, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lakehouse.errors import LakehouseError
 from lakehouse.retry import Backoff
 
 MODES = ("local", "gcp")
-RUN_MODES = ("sync", "async")
-GOOGLE_OIDC_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 LOCAL_PROJECT = "winter-days-local"
 DEV_PII_KEY = "local-dev-pseudonymisation-key"  # local mode only; public, so never in gcp
+SOURCE_ROOT = Path(__file__).resolve().parent.parent  # the folder holding the packages and dataform/
 
 
 class SettingsError(LakehouseError, ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    mode: str = "local"
-    home: Path = Path(".winterdays")
-    project: str = LOCAL_PROJECT
-    region: str = "europe-west1"
-    timezone: str = "UTC"
-    bronze_uri: str = ""
-    quarantine_uri: str = ""
-    sales_collection: str = "winter_sales"
-    runs_collection: str = "winter_runs"
-    staging_dataset: str = "winter_days_staging"
-    warehouse_dataset: str = "winter_days_warehouse"
-    assertions_dataset: str = "winter_days_assertions"
-    pii_key: str = DEV_PII_KEY
-    seed: int = 42
-    reject_threshold: float = 0.05
-    # the export: documents per Firestore query, rows per Parquet row group
-    export_page_size: int = 50_000
-    export_row_group: int = 50_000
-    retry_deadline_s: float = 120.0  # transient errors of Firestore and GCS are retried this long
-    # the generator jobs (flags of `winterdays generate` override them)
-    customers: int = 300
-    events_per_day: int = 1000
-    startups: int = 100
-    bad_ratio: float = 0.0
-    # the clickstream subscriber (`winterdays ingest`): a micro-batch closes at this many messages or seconds
-    stream_batch_size: int = 5000
-    stream_batch_seconds: float = 2.0
-    dataform_dir: Path = Path(__file__).resolve().parent.parent / "dataform"
-    # gcp only
-    dataform_repository: str = ""
-    dataform_workspace: str = "default"
-    dataform_service_account: str = ""
-    dataform_git_commitish: str = ""  # compile this commitish instead of the workspace
-    dataform_release_config: str = ""  # or this release config (its id)
-    transform_workers: int = 0  # local: Dataform actions run side by side; 0 = half the cores
-    pipeline_root: str = ""
-    pipeline_service_account: str = ""
-    # the orchestrator service
-    leases_collection: str = "winter_leases"
-    lease_ttl_s: float = 60.0  # a dead holder's lease is taken over after this long
-    run_mode: str = "sync"  # sync: answer when the run ends or at the deadline; async: 202 at once
-    request_deadline_s: float = 1500.0  # under Cloud Scheduler's 30-minute attempt deadline
-    oidc_audience: str = ""  # set: every API call needs a Google-signed ID token for this audience
-    allowed_invokers: tuple[str, ...] = ()  # service-account emails allowed to call the API
-    oidc_certs_url: str = GOOGLE_OIDC_CERTS_URL
-    # the churn model's gate: promote only above this ROC AUC, and not below the champion's by more
-    churn_min_auc: float = 0.7
-    churn_max_auc_drop: float = 0.02
-    # `winterdays looker-url`: template reports to copy (empty: Looker Studio's blank report), and
-    # the project billed for the reports' BigQuery queries (empty: the project itself)
-    looker_pre_ml_report_id: str = ""
-    looker_post_ml_report_id: str = ""
-    looker_billing_project: str = ""
-    extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
-
-    # -- derived locations -------------------------------------------------
-    @property
-    def is_local(self) -> bool:
-        return self.mode == "local"
-
-    @property
-    def warehouse_path(self) -> Path:
-        return self.home / "warehouse.duckdb"
-
-    @property
-    def warehouse_uri(self) -> str:
-        """One URI names the warehouse for every component, including KFP's."""
-        if self.is_local:
-            return f"duckdb:///{self.warehouse_path.resolve()}"
-        return f"bigquery://{self.project}/{self.warehouse_dataset}"
-
-    @property
-    def oracle_uri(self) -> str:
-        """The generator's ground truth; deliberately outside bronze."""
-        if self.is_local:
-            return str((self.home / "oracle").resolve())
-        return f"{self.bronze_uri.rstrip('/')}-oracle"
-
-    @property
-    def firestore_data_dir(self) -> Path:
-        return self.home / "firestore"
-
-    @property
-    def pubsub_data_dir(self) -> Path:
-        return self.home / "pubsub"
-
-    @property
-    def model_registry_dir(self) -> Path:
-        return self.home / "models"
-
-    @property
-    def model_registry_uri(self) -> str:
-        """Where the churn model's versions live (see mlops/registry/)."""
-        if self.is_local:
-            return str(self.model_registry_dir.resolve())
-        artifacts = f"{self.bronze_uri.rstrip('/')}/mlops/models"
-        return f"vertex://{self.project}/{self.region}/winter-days-churn?artifacts={artifacts}"
-
-    @property
-    def pipeline_spec_uri(self) -> str:
-        """The compiled churn pipeline, as `winterdays mlops compile` uploads it."""
-        return f"{self.bronze_uri.rstrip('/')}/mlops/churn_pipeline.yaml"
-
-    @property
-    def effective_pipeline_root(self) -> str:
-        if self.pipeline_root:
-            return self.pipeline_root
-        if self.is_local:
-            return str((self.home / "pipeline_root").resolve())
-        return f"{self.bronze_uri.rstrip('/')}/mlops/pipeline_root"
-
-    @property
-    def backoff(self) -> Backoff:
-        return Backoff(deadline_s=self.retry_deadline_s)
-
-    def today(self) -> dt.date:
-        """Today's date in WINTERDAYS_TIMEZONE (the default logical date is the day before)."""
-        return dt.datetime.now(ZoneInfo(self.timezone)).date()
-
-    def with_overrides(self, **changes) -> Settings:
-        return replace(self, **changes)
-
-    # -- construction --------------------------------------------------------
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-        mode = env.get("WINTERDAYS_MODE", "local").strip().lower()
-        if mode not in MODES:
-            raise SettingsError(f"WINTERDAYS_MODE must be one of {MODES}, got {mode!r}")
-        home = Path(env.get("WINTERDAYS_HOME", ".winterdays")).expanduser().resolve()
-        project = env.get("GOOGLE_CLOUD_PROJECT") or env.get("WINTERDAYS_PROJECT") or ""
-        if mode == "gcp" and not project:
-            raise SettingsError("gcp mode needs GOOGLE_CLOUD_PROJECT (the project id)")
-        project = project or LOCAL_PROJECT
-        bronze = env.get("WINTERDAYS_BRONZE_URI") or (
-            str(home / "bronze") if mode == "local" else f"gs://{project}-bronze"
-        )
-        quarantine = env.get("WINTERDAYS_QUARANTINE_URI") or (
-            str(home / "quarantine") if mode == "local" else f"{bronze.rstrip('/')}/_quarantine"
-        )
-        settings = cls(
-            mode=mode,
-            home=home,
-            project=project,
-            region=env.get("WINTERDAYS_REGION", "europe-west1"),
-            timezone=_timezone(env),
-            bronze_uri=bronze,
-            quarantine_uri=quarantine,
-            sales_collection=env.get("WINTERDAYS_SALES_COLLECTION", "winter_sales"),
-            runs_collection=env.get("WINTERDAYS_RUNS_COLLECTION", "winter_runs"),
-            staging_dataset=env.get("WINTERDAYS_STAGING_DATASET", "winter_days_staging"),
-            warehouse_dataset=env.get("WINTERDAYS_WAREHOUSE_DATASET", "winter_days_warehouse"),
-            assertions_dataset=env.get("WINTERDAYS_ASSERTIONS_DATASET", "winter_days_assertions"),
-            # gcp has no default: an unset key fails closed where hashing happens (lakehouse.pii,
-            # includes/lake.js), so only the jobs that pseudonymise need the secret.
-            pii_key=env.get("WINTERDAYS_PII_KEY", DEV_PII_KEY if mode == "local" else ""),
-            seed=_int(env, "WINTERDAYS_SEED", 42),
-            reject_threshold=_float(env, "WINTERDAYS_REJECT_THRESHOLD", 0.05),
-            export_page_size=_count(env, "WINTERDAYS_EXPORT_PAGE_SIZE", 50_000),
-            export_row_group=_count(env, "WINTERDAYS_EXPORT_ROW_GROUP", 50_000),
-            retry_deadline_s=_seconds(env, "WINTERDAYS_RETRY_DEADLINE_S", 120.0),
-            customers=_int(env, "WINTERDAYS_CUSTOMERS", 300),
-            events_per_day=_int(env, "WINTERDAYS_EVENTS_PER_DAY", 1000),
-            startups=_int(env, "WINTERDAYS_STARTUPS", 100),
-            bad_ratio=_float(env, "WINTERDAYS_BAD_RATIO", 0.0),
-            stream_batch_size=_count(env, "WINTERDAYS_STREAM_BATCH_SIZE", 5000),
-            stream_batch_seconds=_seconds(env, "WINTERDAYS_STREAM_BATCH_SECONDS", 2.0),
-            dataform_dir=Path(env.get("WINTERDAYS_DATAFORM_DIR", str(cls.dataform_dir))),
-            dataform_repository=env.get("WINTERDAYS_DATAFORM_REPOSITORY", ""),
-            dataform_workspace=env.get("WINTERDAYS_DATAFORM_WORKSPACE", "default"),
-            dataform_service_account=env.get("WINTERDAYS_DATAFORM_SERVICE_ACCOUNT", ""),
-            dataform_git_commitish=env.get("WINTERDAYS_DATAFORM_GIT_COMMITISH", ""),
-            dataform_release_config=env.get("WINTERDAYS_DATAFORM_RELEASE_CONFIG", ""),
-            transform_workers=_int(env, "WINTERDAYS_TRANSFORM_WORKERS", 0),
-            pipeline_root=env.get("WINTERDAYS_PIPELINE_ROOT", ""),
-            pipeline_service_account=env.get("WINTERDAYS_PIPELINE_SERVICE_ACCOUNT", ""),
-            leases_collection=env.get("WINTERDAYS_LEASES_COLLECTION", "winter_leases"),
-            lease_ttl_s=_seconds(env, "WINTERDAYS_LEASE_TTL_S", 60.0),
-            run_mode=_choice(env, "WINTERDAYS_RUN_MODE", RUN_MODES),
-            request_deadline_s=_seconds(env, "WINTERDAYS_REQUEST_DEADLINE_S", 1500.0),
-            oidc_audience=env.get("WINTERDAYS_OIDC_AUDIENCE", "").strip(),
-            allowed_invokers=tuple(e.strip().lower() for e in env.get("WINTERDAYS_ALLOWED_INVOKERS", "").split(",")
-                                   if e.strip()),
-            oidc_certs_url=env.get("WINTERDAYS_OIDC_CERTS_URL") or GOOGLE_OIDC_CERTS_URL,
-            churn_min_auc=_float(env, "WINTERDAYS_CHURN_MIN_AUC", 0.7),
-            churn_max_auc_drop=_float(env, "WINTERDAYS_CHURN_MAX_AUC_DROP", 0.02),
-            looker_pre_ml_report_id=env.get("WINTERDAYS_LOOKER_PRE_ML_REPORT_ID", "").strip(),
-            looker_post_ml_report_id=env.get("WINTERDAYS_LOOKER_POST_ML_REPORT_ID", "").strip(),
-            looker_billing_project=env.get("WINTERDAYS_LOOKER_BILLING_PROJECT", "").strip(),
-            extra={k: v for k, v in env.items() if k.startswith("WINTERDAYS_")},
-        )
-        if settings.allowed_invokers and not settings.oidc_audience:
-            raise SettingsError("WINTERDAYS_ALLOWED_INVOKERS needs WINTERDAYS_OIDC_AUDIENCE (the service's URL): "
-                                "without an audience no token is verified")
-        return settings
+# -- parsers: (text, variable) -> value; an error names the variable ---------------------------
+Parser = Callable[[str, str], Any]
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
+def as_text(raw: str, name: str) -> str:
+    return raw
+
+
+def as_uri(raw: str, name: str) -> str:
+    return raw.rstrip("/") or raw
+
+
+def as_path(raw: str, name: str) -> Path:
+    return Path(raw).expanduser().resolve()
+
+
+def as_int(raw: str, name: str) -> int:
     try:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
 
 
-def _count(env: Mapping[str, str], name: str, default: int) -> int:
-    value = _int(env, name, default)
+def as_count(raw: str, name: str) -> int:
+    value = as_int(raw, name)
     if value < 1:
         raise SettingsError(f"{name} must be at least 1, got {value}")
     return value
 
 
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
+def as_number(raw: str, name: str) -> float:
     try:
         return float(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    value = _number(env, name, default)
+def as_ratio(raw: str, name: str) -> float:
+    value = as_number(raw, name)
     if not 0.0 <= value <= 1.0:
         raise SettingsError(f"{name} must be between 0 and 1, got {value}")
     return value
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    value = _number(env, name, default)
+def as_seconds(raw: str, name: str) -> float:
+    value = as_number(raw, name)
     if not value > 0:
         raise SettingsError(f"{name} must be positive, got {value}")
     return value
 
 
-def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
-    value = env.get(name, "").strip().lower() or choices[0]
-    if value not in choices:
-        raise SettingsError(f"{name} must be one of {choices}, got {value!r}")
-    return value
+def one_of(*choices: str) -> Parser:
+    """Case-insensitive; the value is spelled as in `choices`."""
+    def parse(raw: str, name: str) -> str:
+        for choice in choices:
+            if raw.lower() == choice.lower():
+                return choice
+        raise SettingsError(f"{name} must be one of {choices}, got {raw!r}")
+
+    return parse
 
 
-def _timezone(env: Mapping[str, str]) -> str:
-    name = env.get("WINTERDAYS_TIMEZONE", "UTC")
+def as_timezone(raw: str, name: str) -> str:
     try:
-        ZoneInfo(name)
+        ZoneInfo(raw)
     except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(f"WINTERDAYS_TIMEZONE must be an IANA time zone like Europe/Paris, got {name!r}") from None
-    return name
+        raise SettingsError(f"{name} must be an IANA time zone like Europe/Paris, got {raw!r}") from None
+    return raw
+
+
+def as_emails(raw: str, name: str) -> tuple[str, ...]:
+    """Comma-separated, compared lower-case."""
+    return tuple(e.strip().lower() for e in raw.split(",") if e.strip())
+
+
+def as_date(raw: str, name: str) -> dt.date | None:
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a date YYYY-MM-DD, got {raw!r}") from None
+
+
+REQUIRED = None  # as a mode's default: that mode needs the variable set
+
+
+class PerMode(NamedTuple):
+    local: str
+    gcp: str | None  # REQUIRED: gcp mode needs the variable
+
+
+@dataclass(frozen=True)
+class Spec:
+    variable: str | None  # None: derived, set by no variable
+    parse: Parser
+    default: str | PerMode  # text for the parser, formatted with the settings resolved before it
+
+
+def setting(variable: str | None, parse: Parser, default: str = "", *, local: str | None = None,
+            gcp: str | None = None) -> Any:
+    """One row of the table: `local`/`gcp` give a default per mode instead of one `default`."""
+    chosen = default if local is None else PerMode(local, gcp)
+    return field(metadata={"spec": Spec(variable, parse, chosen)})
+
+
+def derived(parse: Parser, default: str = "", *, local: str | None = None, gcp: str | None = None) -> Any:
+    return setting(None, parse, default, local=local, gcp=gcp)
+
+
+# -- the table ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GeneralSettings:
+    """What several sections share."""
+
+    seed: int = setting("WINTERDAYS_SEED", as_int, "42")  # the generators' and the churn model's
+    timezone: str = setting("WINTERDAYS_TIMEZONE", as_timezone, "UTC")  # where "yesterday" is computed
+    # gcp has no default: an unset key fails closed where hashing happens (lakehouse.pii,
+    # includes/lake.js), so only the jobs that pseudonymise need the secret
+    pii_key: str = setting("WINTERDAYS_PII_KEY", as_text, local=DEV_PII_KEY, gcp="")
+    log_level: str = setting("WINTERDAYS_LOG_LEVEL", one_of("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "INFO")
+
+
+@dataclass(frozen=True)
+class GcpSettings:
+    project: str = setting("GOOGLE_CLOUD_PROJECT", as_text, local=LOCAL_PROJECT, gcp=REQUIRED)
+    region: str = setting("WINTERDAYS_REGION", as_text, "europe-west1")
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    home: Path = setting("WINTERDAYS_HOME", as_path, ".winterdays")
+    bronze_uri: str = setting("WINTERDAYS_BRONZE_URI", as_uri, local="{storage.home}/bronze",
+                              gcp="gs://{gcp.project}-bronze")
+    quarantine_uri: str = setting("WINTERDAYS_QUARANTINE_URI", as_uri, local="{storage.home}/quarantine",
+                                  gcp="{storage.bronze_uri}/_quarantine")
+    retry_deadline_s: float = setting("WINTERDAYS_RETRY_DEADLINE_S", as_seconds, "120")  # Firestore's and GCS's
+    oracle_uri: str = derived(as_uri, local="{storage.home}/oracle", gcp="{storage.bronze_uri}-oracle")
+
+    @property
+    def backoff(self) -> Backoff:
+        return Backoff(deadline_s=self.retry_deadline_s)
+
+
+@dataclass(frozen=True)
+class FirestoreSettings:
+    sales_collection: str = setting("WINTERDAYS_SALES_COLLECTION", as_text, "winter_sales")
+    runs_collection: str = setting("WINTERDAYS_RUNS_COLLECTION", as_text, "winter_runs")
+    leases_collection: str = setting("WINTERDAYS_LEASES_COLLECTION", as_text, "winter_leases")
+    emulator: str = setting("WINTERDAYS_FIRESTORE_EMULATOR", as_text)  # empty: the Google Cloud CLI's
+
+
+@dataclass(frozen=True)
+class WarehouseSettings:
+    staging_dataset: str = setting("WINTERDAYS_STAGING_DATASET", as_text, "winter_days_staging")
+    dataset: str = setting("WINTERDAYS_WAREHOUSE_DATASET", as_text, "winter_days_warehouse")
+    path: Path = derived(as_path, "{storage.home}/warehouse.duckdb")  # the local warehouse file
+    # one URI names the warehouse for every component, including KFP's
+    uri: str = derived(as_text, local="duckdb:///{warehouse.path}", gcp="bigquery://{gcp.project}/{warehouse.dataset}")
+
+
+@dataclass(frozen=True)
+class TransformSettings:
+    dataform_dir: Path = setting("WINTERDAYS_DATAFORM_DIR", as_path, "{source_root}/dataform")
+    workers: int = setting("WINTERDAYS_TRANSFORM_WORKERS", as_int, "0")  # local; 0: half the cores
+    repository: str = setting("WINTERDAYS_DATAFORM_REPOSITORY", as_text)  # gcp from here on
+    workspace: str = setting("WINTERDAYS_DATAFORM_WORKSPACE", as_text, "default")
+    service_account: str = setting("WINTERDAYS_DATAFORM_SERVICE_ACCOUNT", as_text)
+    git_commitish: str = setting("WINTERDAYS_DATAFORM_GIT_COMMITISH", as_text)  # compile this instead of the workspace
+    release_config: str = setting("WINTERDAYS_DATAFORM_RELEASE_CONFIG", as_text)  # or this release config (its id)
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    page_size: int = setting("WINTERDAYS_EXPORT_PAGE_SIZE", as_count, "50000")  # documents per Firestore query
+    row_group: int = setting("WINTERDAYS_EXPORT_ROW_GROUP", as_count, "50000")  # rows per Parquet row group
+    reject_threshold: float = setting("WINTERDAYS_REJECT_THRESHOLD", as_ratio, "0.05")
+
+
+@dataclass(frozen=True)
+class GeneratorSettings:
+    """The generator jobs' defaults; flags of `winterdays generate` override them."""
+
+    date: dt.date | None = setting("WINTERDAYS_DATE", as_date)  # None: yesterday
+    customers: int = setting("WINTERDAYS_CUSTOMERS", as_int, "300")
+    events_per_day: int = setting("WINTERDAYS_EVENTS_PER_DAY", as_int, "1000")
+    startups: int = setting("WINTERDAYS_STARTUPS", as_int, "100")
+    bad_ratio: float = setting("WINTERDAYS_BAD_RATIO", as_ratio, "0")
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """The clickstream subscriber (`winterdays ingest`, POST /events/clickstream) and Pub/Sub."""
+
+    batch_size: int = setting("WINTERDAYS_STREAM_BATCH_SIZE", as_count, "5000")  # a micro-batch closes at this
+    batch_seconds: float = setting("WINTERDAYS_STREAM_BATCH_SECONDS", as_seconds, "2")  # or this after its first
+    emulator: str = setting("WINTERDAYS_PUBSUB_EMULATOR", as_text)  # local; empty: the Google Cloud CLI's
+    emulator_dir: Path = derived(as_path, "{storage.home}/pubsub")  # local: its log and address
+
+
+@dataclass(frozen=True)
+class ChurnSettings:
+    # the gate: promote only above this ROC AUC, and not below the champion's by more
+    min_auc: float = setting("WINTERDAYS_CHURN_MIN_AUC", as_ratio, "0.7")
+    max_auc_drop: float = setting("WINTERDAYS_CHURN_MAX_AUC_DROP", as_ratio, "0.02")
+    image: str = setting("WINTERDAYS_IMAGE", as_text, "winter-days:local")  # the components' base image
+    pipeline_root: str = setting("WINTERDAYS_PIPELINE_ROOT", as_uri, local="{storage.home}/pipeline_root",
+                                 gcp="{storage.bronze_uri}/mlops/pipeline_root")
+    service_account: str = setting("WINTERDAYS_PIPELINE_SERVICE_ACCOUNT", as_text)
+    # the compiled pipeline, as `winterdays mlops compile` uploads it, and the model registry (mlops/registry/)
+    spec_uri: str = derived(as_uri, "{storage.bronze_uri}/mlops/churn_pipeline.yaml")
+    registry_uri: str = derived(as_text, local="{storage.home}/models", gcp="vertex://{gcp.project}/{gcp.region}/"
+                                "winter-days-churn?artifacts={storage.bronze_uri}/mlops/models")
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """The orchestrator service."""
+
+    host: str = derived(as_text, local="127.0.0.1", gcp="0.0.0.0")  # noqa: S104 - Cloud Run needs it
+    run_mode: str = setting("WINTERDAYS_RUN_MODE", one_of("sync", "async"), "sync")
+    request_deadline_s: float = setting("WINTERDAYS_REQUEST_DEADLINE_S", as_seconds, "1500")  # < the scheduler's
+    lease_ttl_s: float = setting("WINTERDAYS_LEASE_TTL_S", as_seconds, "60")  # a dead holder's lease is then taken
+    oidc_audience: str = setting("WINTERDAYS_OIDC_AUDIENCE", as_text)  # set: API calls need an ID token for it
+    allowed_invokers: tuple[str, ...] = setting("WINTERDAYS_ALLOWED_INVOKERS", as_emails)
+    oidc_certs_url: str = setting("WINTERDAYS_OIDC_CERTS_URL", as_text, "https://www.googleapis.com/oauth2/v1/certs")
+
+    def __post_init__(self) -> None:
+        if self.allowed_invokers and not self.oidc_audience:
+            raise SettingsError("WINTERDAYS_ALLOWED_INVOKERS needs WINTERDAYS_OIDC_AUDIENCE (the service's URL): "
+                                "without an audience no token is verified")
+
+
+@dataclass(frozen=True)
+class LookerSettings:
+    """`winterdays looker-url`: template reports to copy (empty: Looker Studio's blank report),
+    and the project billed for the reports' BigQuery queries (empty: the project itself)."""
+
+    pre_ml_report_id: str = setting("WINTERDAYS_LOOKER_PRE_ML_REPORT_ID", as_text)
+    post_ml_report_id: str = setting("WINTERDAYS_LOOKER_POST_ML_REPORT_ID", as_text)
+    billing_project: str = setting("WINTERDAYS_LOOKER_BILLING_PROJECT", as_text)
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str = setting("WINTERDAYS_MODE", one_of(*MODES), "local")
+    general: GeneralSettings = field()
+    gcp: GcpSettings = field()
+    storage: StorageSettings = field()
+    firestore: FirestoreSettings = field()
+    warehouse: WarehouseSettings = field()
+    transform: TransformSettings = field()
+    export: ExportSettings = field()
+    generators: GeneratorSettings = field()
+    stream: StreamSettings = field()
+    churn: ChurnSettings = field()
+    service: ServiceSettings = field()
+    looker: LookerSettings = field()
+    # the variables and overrides it was made from: with_overrides re-derives the defaults
+    origin: tuple[Mapping[str, str], Mapping[str, Any]] = field(default=({}, {}), compare=False, repr=False)
+
+    def today(self) -> dt.date:
+        """Today's date in WINTERDAYS_TIMEZONE (the default logical date is the day before)."""
+        return dt.datetime.now(ZoneInfo(self.general.timezone)).date()
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """These settings with some values replaced, e.g. `with_overrides(transform={"workers": 2})`
+        or `with_overrides(mode="gcp")`; defaults that name a replaced value follow it."""
+        env, overrides = self.origin
+        merged = {**overrides}
+        for name, value in changes.items():
+            merged[name] = {**merged.get(name, {}), **value} if isinstance(value, Mapping) else value
+        return _build(env, merged)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        return _build(os.environ if env is None else env, {})
+
+
+class Row(NamedTuple):
+    section: str  # "" for Settings' own fields (the mode)
+    field: str
+    variable: str | None
+    parse: Parser
+    default: str | PerMode
+
+
+def table() -> list[Row]:
+    """Every setting, in the order it is resolved."""
+    return [Row(section, f.name, spec.variable, spec.parse, spec.default)
+            for section, f, spec in _specs()]
+
+
+def describe(section: str, name: str) -> str:
+    """"WINTERDAYS_SEED, default 42": for help texts."""
+    row = next(r for r in table() if (r.section, r.field) == (section, name))
+    default = row.default if isinstance(row.default, str) else f"{row.default.local} locally"
+    return f"{row.variable}, default {default or 'none'}"
+
+
+@functools.cache
+def _sections() -> list[tuple[str, type]]:
+    """("", Settings) for the mode, then each section: a field of Settings that is a dataclass."""
+    hints = get_type_hints(Settings)
+    return [("", Settings)] + [(f.name, hints[f.name]) for f in fields(Settings) if is_dataclass(hints[f.name])]
+
+
+def _specs() -> Iterator[tuple[str, Field[Any], Spec]]:
+    for section, cls in _sections():
+        for f in fields(cls):
+            if "spec" in f.metadata:
+                yield section, f, f.metadata["spec"]
+
+
+def _build(env: Mapping[str, str], overrides: Mapping[str, Any]) -> Settings:
+    known = {row.variable for row in table()}
+    resolved: dict[str, Any] = {"source_root": SOURCE_ROOT}
+    values: dict[str, dict[str, Any]] = {}
+    for section, f, spec in _specs():
+        given = overrides.get(section, {}) if section else overrides
+        if f.name in given:
+            value = given[f.name]
+        else:
+            value = _read(spec, env, resolved, f"{section}.{f.name}")
+        values.setdefault(section, {})[f.name] = value
+        if section:
+            resolved.setdefault(section, SimpleNamespace())
+            setattr(resolved[section], f.name, value)
+        else:
+            resolved[f.name] = value
+    _check_names(overrides, values)
+    sections = {name: cls(**values[name]) for name, cls in _sections() if name}
+    origin = ({k: v for k, v in env.items() if k in known}, overrides)
+    return Settings(**values[""], **sections, origin=origin)
+
+
+def _read(spec: Spec, env: Mapping[str, str], resolved: Mapping[str, Any], name: str) -> Any:
+    raw = env.get(spec.variable, "").strip() if spec.variable else ""
+    if not raw:
+        default = spec.default if isinstance(spec.default, str) else getattr(spec.default, resolved["mode"])
+        if default is REQUIRED:
+            raise SettingsError(f"{resolved['mode']} mode needs {spec.variable}")
+        raw = default.format_map(resolved)
+    return spec.parse(raw, spec.variable or name)
+
+
+def _check_names(overrides: Mapping[str, Any], values: Mapping[str, Mapping[str, Any]]) -> None:
+    for name, value in overrides.items():
+        section, names = (name, set(value)) if isinstance(value, Mapping) else ("", {name})
+        unknown = sorted(names - set(values.get(section, {})))
+        if unknown:
+            raise TypeError(f"no such setting in {section or 'Settings'}: {unknown}")

@@ -43,8 +43,8 @@ class ObjectStore:
         self.root_uri = root_uri.rstrip("/")
         self.backoff = backoff
         self.fs = fs or filesystem_for(root_uri)
-        self.is_local = not root_uri.startswith("gs://")
-        self._root = self.root_uri.removeprefix("gs://") if not self.is_local else os.path.abspath(root_uri)
+        self.is_folder = not root_uri.startswith("gs://")
+        self._root = self.root_uri.removeprefix("gs://") if not self.is_folder else os.path.abspath(root_uri)
 
     def __repr__(self) -> str:
         return f"ObjectStore({self.root_uri!r})"
@@ -56,7 +56,7 @@ class ObjectStore:
 
     def uri(self, rel: str = "") -> str:
         """Path as an engine sees it (gs://bucket/... or /abs/path/...)."""
-        return posixpath.join(self.root_uri if not self.is_local else self._root, rel)
+        return posixpath.join(self.root_uri if not self.is_folder else self._root, rel)
 
     # -- reads ---------------------------------------------------------------
     def exists(self, rel: str) -> bool:
@@ -80,12 +80,12 @@ class ObjectStore:
 
     def _retrying(self, operation, what: str):
         """GCS calls are retried on transient errors; a local file system has none."""
-        return operation() if self.is_local else retrying(operation, f"{what} in {self.root_uri}", self.backoff)
+        return operation() if self.is_folder else retrying(operation, f"{what} in {self.root_uri}", self.backoff)
 
     # -- writes --------------------------------------------------------------
     def write_bytes(self, rel: str, data: bytes) -> None:
         """Write one object atomically: temp name, then rename (local) or a single upload (gcs)."""
-        if self.is_local:
+        if self.is_folder:
             self.write_stream(rel, [data])
         else:  # a single-request upload is atomic in GCS, and safe to repeat
             self._retrying(lambda: self.fs.pipe_file(self.full_path(rel), data), f"write {rel}")
@@ -99,7 +99,7 @@ class ObjectStore:
         """
         target = self.full_path(rel)
         size = 0
-        if not self.is_local:
+        if not self.is_folder:
             with self.fs.open(target, "wb") as handle:
                 for chunk in chunks:
                     handle.write(chunk)
@@ -135,7 +135,7 @@ class ObjectStore:
         (gcsfs retries each chunk on transient errors by itself).
         """
         path = self.full_path(posixpath.join(STAGING_PREFIX, rel))
-        if self.is_local:
+        if self.is_folder:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             return open(path, "wb")  # noqa: SIM115 - the caller closes it
         return self.fs.open(path, "wb", block_size=UPLOAD_CHUNK)
@@ -144,7 +144,7 @@ class ObjectStore:
         """Move a closed staged object to `rel`, replacing what was there in one step."""
         source = self.full_path(posixpath.join(STAGING_PREFIX, staged_rel))
         target = self.full_path(rel)
-        if self.is_local:
+        if self.is_folder:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             os.replace(source, target)
             return

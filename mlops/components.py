@@ -5,21 +5,19 @@ base image is our own image, which carries the `mlops` and `lakehouse` packages,
 the components share the tested logic in mlops.churn instead of copying it.
 Two URIs name what they touch: the warehouse (bigquery://project/dataset or
 duckdb:///path) and the model registry (a folder, or vertex://...; see mlops/registry/).
+The functions are plain here; `build(image)` makes them components of that base image
+(WINTERDAYS_IMAGE: Vertex pulls it), so the image is an argument, not an import-time global.
 (No `from __future__ import annotations` here: KFP reads the annotations as types.)
 """
 
 
-import os
 from typing import NamedTuple
 
 from kfp import dsl
 from kfp.dsl import ClassificationMetrics, Dataset, Input, Metrics, Model, Output
-
-# Vertex pulls this image; `winterdays mlops compile` compiles with the Artifact Registry one.
-BASE_IMAGE = os.environ.get("WINTERDAYS_IMAGE", "winter-days:local")
+from kfp.dsl.base_component import BaseComponent
 
 
-@dsl.component(base_image=BASE_IMAGE)
 def extract_features(
     warehouse_uri: str, warehouse_dataset: str, snapshot_date: str,
     training: Output[Dataset], scoring: Output[Dataset],
@@ -45,7 +43,6 @@ def extract_features(
     return namedtuple("Counts", ["training_rows", "scoring_rows"])(train_table.num_rows, score_table.num_rows)
 
 
-@dsl.component(base_image=BASE_IMAGE)
 def train_model(training: Input[Dataset], seed: int, model: Output[Model]) -> str:
     """Gradient boosting with calibrated probabilities, fitted on the older labelled snapshots."""
     import pyarrow.parquet as pq
@@ -61,7 +58,6 @@ def train_model(training: Input[Dataset], seed: int, model: Output[Model]) -> st
     return version
 
 
-@dsl.component(base_image=BASE_IMAGE)
 def evaluate_model(
     training: Input[Dataset], model: Input[Model],
     metrics: Output[Metrics], classification: Output[ClassificationMetrics],
@@ -88,7 +84,6 @@ def evaluate_model(
         results.get("roc_auc", 0.0), json.dumps(results, sort_keys=True))
 
 
-@dsl.component(base_image=BASE_IMAGE)
 def gate_model(
     registry_uri: str, metrics_json: str, min_auc: float, max_auc_drop: float,
 ) -> NamedTuple("Gate", [("passed", bool), ("reason", str), ("champion_version", str)]):
@@ -107,7 +102,6 @@ def gate_model(
         passed, reason, champion["version"] if champion else "")
 
 
-@dsl.component(base_image=BASE_IMAGE)
 def register_model(
     registry_uri: str, warehouse_uri: str, warehouse_dataset: str, model: Input[Model], model_version: str,
     metrics_json: str, snapshot_date: str, pipeline_run_id: str,
@@ -138,7 +132,6 @@ def register_model(
     return model_version
 
 
-@dsl.component(base_image=BASE_IMAGE)
 def score_customers(
     warehouse_uri: str, warehouse_dataset: str, registry_uri: str, model_version: str,
     snapshot_date: str, pipeline_run_id: str, scoring: Input[Dataset],
@@ -172,3 +165,18 @@ def score_customers(
     finally:
         warehouse.close()
     return scored(rows.num_rows, model_version)
+
+
+class Components(NamedTuple):
+    extract_features: BaseComponent
+    train_model: BaseComponent
+    evaluate_model: BaseComponent
+    gate_model: BaseComponent
+    register_model: BaseComponent
+    score_customers: BaseComponent
+
+
+def build(image: str) -> Components:
+    """The pipeline's components, each running in `image`."""
+    functions = (extract_features, train_model, evaluate_model, gate_model, register_model, score_customers)
+    return Components(*(dsl.component(function, base_image=image) for function in functions))

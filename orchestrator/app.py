@@ -75,8 +75,9 @@ class Service:
     def __init__(self, settings: Settings, resources: Resources):
         self.settings = settings
         self.resources = resources
-        self.verifier = (TokenVerifier(settings.oidc_audience, settings.allowed_invokers, settings.oidc_certs_url)
-                         if settings.oidc_audience else None)
+        auth = settings.service
+        self.verifier = (TokenVerifier(auth.oidc_audience, auth.allowed_invokers, auth.oidc_certs_url)
+                         if auth.oidc_audience else None)
         self.active: dict[str, concurrent.futures.Future] = {}
         self._lock = threading.Lock()
         self._readers = 0  # dashboard requests reading the warehouse now
@@ -103,7 +104,7 @@ class Service:
             from lakehouse.stream import DEAD_LETTER_TOPIC
             from lakehouse.stream.landing import ClickLanding
 
-            bus = self.resources.messages()
+            bus = self.resources.messages
             self._landing = ClickLanding(self.resources.bronze, self.resources.quarantine,
                                          dead_letter=lambda items: bus.publish(DEAD_LETTER_TOPIC, items),
                                          on_closed=self.resources.notify_landing)
@@ -140,10 +141,10 @@ class Service:
 
 
 def create_app(settings: Settings | None = None, resources: Resources | None = None) -> Flask:
-    logs.configure()
+    settings = settings or Settings.from_env()
+    logs.configure(settings.general.log_level)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
-    settings = settings or Settings.from_env()
     app.extensions["winterdays"] = Service(settings, resources or Resources.from_settings(settings))
     app.register_blueprint(runs)
     app.register_blueprint(health)
@@ -178,7 +179,7 @@ def _error_answer(error: Exception, status: int, headers: dict[str, str]):
 def _bind_trace() -> None:
     """Every line logged for this request (and the run it starts) carries the request's trace."""
     g.log_token = logs.bind(**logs.cloud_trace(request.headers.get("X-Cloud-Trace-Context"),
-                                               _service().settings.project))
+                                               _service().settings.gcp.project))
 
 
 def _unbind_trace(_error=None) -> None:
@@ -272,11 +273,11 @@ def _dispatch(claimed: engine.Claim, wait: bool | None):
     service = _service()
     future = service.start(claimed)
     if wait is None:
-        wait = service.settings.run_mode == "sync"
+        wait = service.settings.service.run_mode == "sync"
     if not wait:
         return _accepted(claimed)
     try:
-        run = future.result(timeout=service.settings.request_deadline_s)
+        run = future.result(timeout=service.settings.service.request_deadline_s)
     except concurrent.futures.TimeoutError:
         log.info("run continues past the request deadline", extra={"event": "run_accepted", "run_id": claimed.run_id})
         return _accepted(claimed)
@@ -337,7 +338,7 @@ def _check_firestore(service: Service) -> str:
 def _check_warehouse(service: Service) -> str:
     if service.active:  # a run of this process holds it (DuckDB: one writer process)
         return f"ok (in use by run {', '.join(sorted(service.active))})"
-    warehouse = connect(service.settings.warehouse_uri)
+    warehouse = connect(service.settings.warehouse.uri)
     try:
         warehouse.query("SELECT 1 AS ok")
     finally:
@@ -347,7 +348,7 @@ def _check_warehouse(service: Service) -> str:
 
 def _check_bronze(service: Service) -> str:
     store = service.resources.bronze
-    if store.is_local:  # a fresh local folder is created by the first write: its nearest ancestor counts
+    if store.is_folder:  # a fresh local folder is created by the first write: its nearest ancestor counts
         root = folder = store.full_path("")
         while not os.path.exists(folder):
             folder = os.path.dirname(folder)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from lakehouse.messaging import MessageBus, PubSubBus
 from lakehouse.settings import Settings
 from lakehouse.storage import ObjectStore
 from lakehouse.transform import TransformRunner
@@ -17,10 +17,15 @@ from mlops.runners import PipelineRunner
 from orchestrator.lease import Leases
 from orchestrator.ledger import Ledger
 
+if TYPE_CHECKING:
+    from lakehouse.documents import FirestoreSource
+    from lakehouse.messaging import PubSubBus
+
 
 @dataclass
 class Resources:
     settings: Settings
+    documents: FirestoreSource  # the document source (sales, the run ledger, the leases)
     bronze: ObjectStore
     quarantine: ObjectStore
     firestore: Callable[[], object]  # a google.cloud.firestore.Client, made on first use
@@ -31,8 +36,10 @@ class Resources:
     # One run per logical date may proceed. Locally one run at all: DuckDB allows one writer
     # process, and the churn step's components are processes of their own.
     lease_per_date: bool = True
-    messages: Callable[[], MessageBus] | None = None  # Pub/Sub (the emulator locally), made on first use
-    # told the name of each object that completes a source: gcp has the bucket's own notification
+    # GET /dashboard reads the warehouse of this machine; in gcp, Looker Studio is the dashboard
+    local_dashboard: bool = False
+    messages: PubSubBus | None = None  # the clickstream's topics, the landing notifications, the dead letters
+    # told the name of each object that completes a source: in gcp the bucket's own notification does it
     notify_landing: Callable[[str], object] = lambda name: None
 
     def lease_key(self, logical_date: str) -> str:
@@ -40,62 +47,86 @@ class Resources:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Resources:
-        from lakehouse import documents
-
+        documents = document_source(settings)
         client_cache: list = []
 
         def firestore_client():
             if not client_cache:
-                client_cache.append(documents.client(settings))
+                client_cache.append(documents.client())
             return client_cache[0]
-
-        bus_cache: list = []
-
-        def message_bus() -> MessageBus:
-            if not bus_cache:
-                bus_cache.append(PubSubBus(settings.project))
-            return bus_cache[0]
 
         return cls(
             settings=settings,
-            bronze=ObjectStore(settings.bronze_uri, backoff=settings.backoff),
-            quarantine=ObjectStore(settings.quarantine_uri, backoff=settings.backoff),
+            documents=documents,
+            bronze=ObjectStore(settings.storage.bronze_uri, backoff=settings.storage.backoff),
+            quarantine=ObjectStore(settings.storage.quarantine_uri, backoff=settings.storage.backoff),
             firestore=firestore_client,
             transform=_transform_runner(settings),
             pipelines=_pipeline_runner(settings),
-            ledger=Ledger(firestore_client, settings.runs_collection),
-            leases=Leases(firestore_client, settings.leases_collection, settings.lease_ttl_s),
-            lease_per_date=not settings.is_local,
-            messages=message_bus,
-            notify_landing=_landing_notifier(settings, message_bus),
+            ledger=Ledger(firestore_client, settings.firestore.runs_collection),
+            leases=Leases(firestore_client, settings.firestore.leases_collection, settings.service.lease_ttl_s),
+            lease_per_date=not one_writer_process(settings),
+            local_dashboard=_local(settings),
+            messages=(bus := message_bus(settings)),
+            notify_landing=_landing_notifier(settings, bus),
         )
 
 
-def _landing_notifier(settings: Settings, message_bus: Callable[[], MessageBus]) -> Callable[[str], object]:
-    if not settings.is_local:
-        return lambda name: None  # the bronze bucket's notification publishes (terraform/pubsub.tf)
+def _local(settings: Settings) -> bool:
+    return settings.mode == "local"
+
+
+def one_writer_process(settings: Settings) -> bool:
+    """Locally the warehouse is a DuckDB file, which one process at a time may write."""
+    return _local(settings)
+
+
+def document_source(settings: Settings) -> FirestoreSource:
+    from lakehouse.documents import EmulatedFirestoreSource, FirestoreSource
+
+    if _local(settings):
+        return EmulatedFirestoreSource(settings.gcp.project, settings.storage.home / "firestore",
+                                       settings.firestore.emulator)
+    return FirestoreSource(settings.gcp.project)
+
+
+def message_bus(settings: Settings) -> PubSubBus:
+    from lakehouse.messaging import EmulatedPubSubBus, PubSubBus
+    from lakehouse.stream import declare
+
+    if _local(settings):
+        return EmulatedPubSubBus(settings.gcp.project, settings.stream.emulator_dir, settings.stream.emulator,
+                                 topology=declare)
+    return PubSubBus(settings.gcp.project)
+
+
+def _landing_notifier(settings: Settings, bus: PubSubBus) -> Callable[[str], object]:
+    """Locally the bronze folder has no notifications: publish the one Cloud Storage would."""
+    if not _local(settings):
+        return lambda name: None  # the bucket's notification publishes it (terraform/pubsub.tf)
     from lakehouse.stream import LANDING_TOPIC
     from lakehouse.stream.notifications import LocalLandingNotifier
 
-    return lambda name: LocalLandingNotifier(message_bus(), LANDING_TOPIC, "bronze")(name)
+    return LocalLandingNotifier(bus, LANDING_TOPIC, "bronze")
 
 
 def _transform_runner(settings: Settings) -> TransformRunner:
-    if settings.is_local:
+    if _local(settings):
         from lakehouse.transform.local import LocalTransformRunner
 
-        return LocalTransformRunner(settings.dataform_dir, settings.warehouse_uri, settings.home / "dataform",
-                           workers=settings.transform_workers or None)
+        return LocalTransformRunner(settings.transform.dataform_dir, settings.warehouse.uri,
+                                    settings.storage.home / "dataform", workers=settings.transform.workers or None)
     from lakehouse.transform.dataform_api import DataformTransformRunner
 
     return DataformTransformRunner.from_settings(settings)
 
 
 def _pipeline_runner(settings: Settings) -> PipelineRunner:
-    if settings.is_local:
+    if _local(settings):
         from mlops.runners.local import LocalPipelineRunner
 
-        return LocalPipelineRunner(settings.effective_pipeline_root, settings.home / "pipelines")
+        return LocalPipelineRunner(settings.churn.pipeline_root, settings.storage.home / "pipelines",
+                                   settings.churn.image)
     from mlops.runners.vertex import VertexPipelineRunner
 
     return VertexPipelineRunner.from_settings(settings)

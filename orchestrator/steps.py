@@ -81,10 +81,10 @@ def export(ctx: StepContext) -> dict:
     """The outputs keep the watermark (the latest updated_at exported): the next export starts after it."""
     settings = ctx.resources.settings
     window = export_window(ctx.resources.ledger, ctx.options.logical_date, full=ctx.options.full_export)
-    documents = stream_documents(ctx.resources.firestore(), settings.sales_collection, **window.bounds(),
-                                 page_size=settings.export_page_size, backoff=settings.backoff)
+    documents = stream_documents(ctx.resources.firestore(), settings.firestore.sales_collection, **window.bounds(),
+                                 page_size=settings.export.page_size, backoff=settings.storage.backoff)
     result = export_sales(documents, window, ctx.resources.bronze, ctx.resources.quarantine,
-                          settings.reject_threshold, row_group_rows=settings.export_row_group)
+                          settings.export.reject_threshold, row_group_rows=settings.export.row_group)
     return {"exported": result.exported, "rejected": result.rejected, "reasons": result.reasons,
             "reject_ratio": round(result.reject_ratio, 6), "partitions": len(result.partitions),
             "watermark": result.watermark.isoformat() if result.watermark else None,
@@ -96,7 +96,7 @@ def compile_variables(settings, bronze_uri: str, logical_date: dt.date, dead_let
     """The Dataform vars of a run; in gcp WINTERDAYS_PII_KEY comes from Secret Manager."""
     return {
         "bronze_uri": bronze_uri,
-        "pii_key": settings.pii_key,
+        "pii_key": settings.general.pii_key,
         "run_date": logical_date.isoformat(),
         "snapshot_days": "90",
         "dead_letters_uri": dead_letters_uri,
@@ -140,13 +140,13 @@ def wait(ctx: StepContext) -> dict:
 def churn(ctx: StepContext) -> dict:
     settings = ctx.resources.settings
     parameters = {
-        "warehouse_uri": settings.warehouse_uri,
-        "warehouse_dataset": settings.warehouse_dataset,
-        "registry_uri": settings.model_registry_uri,
+        "warehouse_uri": settings.warehouse.uri,
+        "warehouse_dataset": settings.warehouse.dataset,
+        "registry_uri": settings.churn.registry_uri,
         "snapshot_date": ctx.options.logical_date.isoformat(),
-        "seed": settings.seed,
-        "min_auc": settings.churn_min_auc,
-        "max_auc_drop": settings.churn_max_auc_drop,
+        "seed": settings.general.seed,
+        "min_auc": settings.churn.min_auc,
+        "max_auc_drop": settings.churn.max_auc_drop,
     }
     job = ctx.checkpoint.get("job")  # submitted by an interrupted attempt: wait for it, never submit twice
     if not job:

@@ -1,18 +1,17 @@
 locals {
   # Settings every workload reads (lakehouse/settings.py).
   common_env = {
-    WINTERDAYS_MODE               = "gcp"
-    GOOGLE_CLOUD_PROJECT          = var.project_id
-    WINTERDAYS_REGION             = var.region
-    WINTERDAYS_TIMEZONE           = var.timezone
-    WINTERDAYS_BRONZE_URI         = "gs://${google_storage_bucket.bronze.name}"
-    WINTERDAYS_QUARANTINE_URI     = "gs://${google_storage_bucket.bronze.name}/_quarantine"
-    WINTERDAYS_SALES_COLLECTION   = "winter_sales"
-    WINTERDAYS_RUNS_COLLECTION    = "winter_runs"
-    WINTERDAYS_STAGING_DATASET    = google_bigquery_dataset.layers["staging"].dataset_id
-    WINTERDAYS_WAREHOUSE_DATASET  = google_bigquery_dataset.layers["warehouse"].dataset_id
-    WINTERDAYS_ASSERTIONS_DATASET = google_bigquery_dataset.layers["assertions"].dataset_id
-    WINTERDAYS_SEED               = tostring(var.seed)
+    WINTERDAYS_MODE              = "gcp"
+    GOOGLE_CLOUD_PROJECT         = var.project_id
+    WINTERDAYS_REGION            = var.region
+    WINTERDAYS_TIMEZONE          = var.timezone
+    WINTERDAYS_BRONZE_URI        = "gs://${google_storage_bucket.bronze.name}"
+    WINTERDAYS_QUARANTINE_URI    = "gs://${google_storage_bucket.bronze.name}/_quarantine"
+    WINTERDAYS_SALES_COLLECTION  = "winter_sales"
+    WINTERDAYS_RUNS_COLLECTION   = "winter_runs"
+    WINTERDAYS_STAGING_DATASET   = google_bigquery_dataset.layers["staging"].dataset_id
+    WINTERDAYS_WAREHOUSE_DATASET = google_bigquery_dataset.layers["warehouse"].dataset_id
+    WINTERDAYS_SEED              = tostring(var.seed)
   }
 
   generator_env = {

@@ -23,11 +23,12 @@ TEST_PROJECT = "winter-days-test"
 @pytest.fixture(scope="session")
 def firestore_emulator():
     """One emulator for the session; tests that need it get a wiped database."""
+    script = Settings.from_env().firestore.emulator  # WINTERDAYS_FIRESTORE_EMULATOR, if set
     try:
-        find_start_script()
+        find_start_script(script)
     except EmulatorMissing as missing:
         pytest.skip(str(missing))
-    emulator = FirestoreEmulator(TEST_PROJECT)
+    emulator = FirestoreEmulator(TEST_PROJECT, start_script=script)
     emulator.start()
     saved = {k: os.environ.get(k) for k in ("FIRESTORE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT")}
     os.environ.update(emulator.environ())

@@ -64,7 +64,7 @@ class _Staged:
         if handle.closed:
             return
         handle.flush()
-        if self.store.is_local:
+        if self.store.is_folder:
             os.fsync(handle.fileno())
         handle.close()  # GCS: the resumable upload is finalised here, under the staging name
 

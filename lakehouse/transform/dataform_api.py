@@ -59,12 +59,12 @@ class DataformTransformRunner:
     def from_settings(cls, settings, client: dataform_v1.DataformClient | None = None) -> DataformTransformRunner:
         return cls(
             client or dataform_v1.DataformClient(),
-            settings.dataform_repository,
-            workspace=settings.dataform_workspace,
-            git_commitish=settings.dataform_git_commitish,
-            release_config=settings.dataform_release_config,
-            service_account=settings.dataform_service_account,
-            default_database=settings.project,
+            settings.transform.repository,
+            workspace=settings.transform.workspace,
+            git_commitish=settings.transform.git_commitish,
+            release_config=settings.transform.release_config,
+            service_account=settings.transform.service_account,
+            default_database=settings.gcp.project,
         )
 
     # -- compile -----------------------------------------------------------------------------

@@ -21,9 +21,10 @@ from mlops.runners import PipelineResult, churn_outputs
 
 
 class LocalPipelineRunner:
-    def __init__(self, pipeline_root: str, state_dir: Path):
+    def __init__(self, pipeline_root: str, state_dir: Path, image: str):
         self.pipeline_root = pipeline_root
         self.state_dir = Path(state_dir)
+        self.image = image  # compiled into the components; kfp.local's subprocesses run in this interpreter
 
     def submit(self, parameters: dict, run_id: str) -> str:
         from kfp import local
@@ -39,7 +40,7 @@ class LocalPipelineRunner:
                 warnings.filterwarnings("ignore", message="Task .* have no effect in the current local runner")
                 # our interpreter has what our image has: the "custom base image" caveat does not apply
                 warnings.filterwarnings("ignore", message="You may be attemping to run a task that uses custom")
-                task = churn_pipeline(**parameters, pipeline_run_id=run_id)
+                task = churn_pipeline(self.image)(**parameters, pipeline_run_id=run_id)
             result = {"name": name, "state": "SUCCEEDED", "outputs": churn_outputs(task.outputs)}
         except Exception as error:  # kfp.local raises RuntimeError naming the failed task, not why it failed
             result = {"name": name, "state": "FAILED", "outputs": {}, "error": _failure(error, output)}

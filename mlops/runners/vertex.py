@@ -1,6 +1,6 @@
 """The gcp adapter of the ML pipeline runner: Vertex AI Pipelines through aiplatform.PipelineJob.
 
-It submits the spec that `winterdays mlops compile` uploaded (settings.pipeline_spec_uri),
+It submits the spec that `winterdays mlops compile` uploaded (settings.churn.spec_uri),
 so what runs is what was compiled for the deployed image, and polls the job until it ends
 or the step's timeout passes (then it reports RUNNING: a retry waits for the same job).
 """
@@ -30,8 +30,8 @@ class VertexPipelineRunner:
 
     @classmethod
     def from_settings(cls, settings: Settings, credentials=None) -> VertexPipelineRunner:
-        return cls(settings.project, settings.region, settings.pipeline_spec_uri, settings.effective_pipeline_root,
-                   settings.pipeline_service_account, credentials)
+        return cls(settings.gcp.project, settings.gcp.region, settings.churn.spec_uri, settings.churn.pipeline_root,
+                   settings.churn.service_account, credentials)
 
     def submit(self, parameters: dict, run_id: str) -> str:
         from google.cloud import aiplatform

@@ -48,11 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logs.configure()
     try:
         settings = Settings.from_env()
+        logs.configure(settings.general.log_level)
         if getattr(args, "seed", None) is not None:
-            settings = settings.with_overrides(seed=args.seed)
+            settings = settings.with_overrides(general={"seed": args.seed})
         return args.handler(args, settings)
     except KeyboardInterrupt:
         return 130

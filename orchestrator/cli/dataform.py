@@ -49,11 +49,11 @@ def push_command(args, settings: Settings) -> int:
     from lakehouse.transform.dataform_api import REPOSITORY
     from lakehouse.transform.workspace import push_project
 
-    if not REPOSITORY.match(settings.dataform_repository):
+    if not REPOSITORY.match(settings.transform.repository):
         raise SettingsError("WINTERDAYS_DATAFORM_REPOSITORY must be projects/P/locations/R/repositories/NAME, "
-                            f"got {settings.dataform_repository!r}")
-    result = push_project(dataform_client(), settings.dataform_repository, settings.dataform_workspace,
-                          settings.dataform_dir, message=args.message, author_name=args.author_name,
+                            f"got {settings.transform.repository!r}")
+    result = push_project(dataform_client(), settings.transform.repository, settings.transform.workspace,
+                          settings.transform.dataform_dir, message=args.message, author_name=args.author_name,
                           author_email=args.author_email)
     print(json.dumps({"workspace": result.workspace, "created": result.created, "written": len(result.written),
                       "removed": result.removed, "committed": result.committed}))
@@ -65,8 +65,8 @@ def compile_command(args, settings: Settings) -> int:
     from lakehouse.transform.compiler import compile_project
     from orchestrator.steps import compile_variables
 
-    variables = compile_variables(settings, settings.bronze_uri, args.date or yesterday(settings))
-    graph = compile_project(settings.dataform_dir, variables, schema_suffix=args.schema_suffix)
+    variables = compile_variables(settings, settings.storage.bronze_uri, args.date or yesterday(settings))
+    graph = compile_project(settings.transform.dataform_dir, variables, schema_suffix=args.schema_suffix)
     actions = actions_from_graph(graph)
     for key in execution_order(actions):
         action = actions[key]
@@ -86,7 +86,7 @@ def run_command(args, settings: Settings) -> int:
                           include_dependents=args.dependents, full_refresh=args.full_refresh)
     resources = Resources.from_settings(settings)
     transform = resources.transform
-    variables = compile_variables(settings, settings.bronze_uri, args.date or yesterday(settings),
+    variables = compile_variables(settings, settings.storage.bronze_uri, args.date or yesterday(settings),
                                   dead_letters_uri(resources.quarantine))
     result = transform.wait(transform.invoke(transform.compile(variables), selection), args.timeout)
     print(json.dumps(result.summary()))

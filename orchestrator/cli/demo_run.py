@@ -7,12 +7,11 @@ import sys
 
 from generators.jobs import Shard, Volumes, date_range, generate
 from generators.population import EPOCH
-from lakehouse.documents import firestore_session
 from lakehouse.progress import Progress
 from lakehouse.settings import Settings
 from lakehouse.warehouse import connect
 from orchestrator.engine import RunFailed, execute
-from orchestrator.resources import Resources
+from orchestrator.resources import Resources, document_source
 from orchestrator.run_log import detail_to
 from orchestrator.steps import RunOptions
 
@@ -21,24 +20,25 @@ BAD_RATIO = 0.01  # a few defective records, so the quarantine and the rejects t
 
 
 def demo(settings: Settings, days: int, end: dt.date, customers: int, events: int) -> int:
-    if not settings.is_local:
+    if not document_source(settings).emulated:  # never write a demo history into a real Firestore
         print("winterdays demo runs in local mode only (unset WINTERDAYS_MODE)", file=sys.stderr)
         return 2
     start = max(end - dt.timedelta(days=days - 1), EPOCH)  # nothing happened before the business opened
-    volumes = Volumes(customers=customers, events_per_day=events, bad_ratio=BAD_RATIO)
-    detail = settings.home / "logs" / f"demo-{end}.log"
+    volumes = Volumes.configured(settings.generators, customers=customers, events_per_day=events,
+                                 bad_ratio=BAD_RATIO)
+    detail = settings.storage.home / "logs" / f"demo-{end}.log"
     print(f"generating {start}..{end}, then running the pipeline for {end}; the detail goes to {detail}",
           flush=True)
-    with firestore_session(settings):
+    resources = Resources.from_settings(settings)
+    with resources.documents.session():
         n = len(date_range(start, end))
         try:
             with detail_to(detail) as terminal:
-                counts = generate(settings, SOURCES, start, end, volumes, Shard(),
+                counts = generate(settings, resources.documents, SOURCES, start, end, volumes, Shard(),
                                   progress=Progress(2 * n + len(range(0, n, 7)), "generate", terminal))
                 terminal.write("  generated " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + "\n")
                 # force: the demo regenerates the history, so a date that succeeded before runs again
-                run = execute(Resources.from_settings(settings), RunOptions(end, full_export=True), trigger="demo",
-                              force=True)
+                run = execute(resources, RunOptions(end, full_export=True), trigger="demo", force=True)
         except RunFailed as failure:
             print(f"winterdays demo: {failure}\nthe whole log: {detail}", file=sys.stderr)
             return 1
@@ -47,18 +47,18 @@ def demo(settings: Settings, days: int, end: dt.date, customers: int, events: in
 
 
 def summary(settings: Settings, run: dict) -> str:
-    warehouse = connect(settings.warehouse_uri)
+    warehouse = connect(settings.warehouse.uri)
     try:
         layers = {
-            "bronze": _counts(warehouse, settings.staging_dataset, "src_"),
-            "silver": _counts(warehouse, settings.staging_dataset, "stg_"),
-            "gold": _counts(warehouse, settings.warehouse_dataset, ""),
+            "bronze": _counts(warehouse, settings.warehouse.staging_dataset, "src_"),
+            "silver": _counts(warehouse, settings.warehouse.staging_dataset, "stg_"),
+            "gold": _counts(warehouse, settings.warehouse.dataset, ""),
         }
-        scored = warehouse.table_exists(settings.warehouse_dataset, "fct_predictions_churn")  # not if no champion
+        scored = warehouse.table_exists(settings.warehouse.dataset, "fct_predictions_churn")  # not if no champion
         at_risk = scored and warehouse.query(
             f"SELECT p.customer_id, p.churn_probability, p.risk_band, d.region, d.channel, d.last_purchase_date "
-            f"FROM `{settings.warehouse_dataset}.fct_predictions_churn` p "
-            f"LEFT JOIN `{settings.warehouse_dataset}.dim_customer` d USING (customer_id) "
+            f"FROM `{settings.warehouse.dataset}.fct_predictions_churn` p "
+            f"LEFT JOIN `{settings.warehouse.dataset}.dim_customer` d USING (customer_id) "
             f"WHERE p.snapshot_date = DATE '{run['logical_date']}' "
             f"ORDER BY p.churn_probability DESC, p.customer_id LIMIT 5"
         )
@@ -84,7 +84,7 @@ def summary(settings: Settings, run: dict) -> str:
     for row in at_risk or ():
         lines.append(f"  {row['customer_id']}  p={row['churn_probability']:.2f} ({row['risk_band']})  "
                      f"{row['region']}/{row['channel']}, last purchase {row['last_purchase_date']}")
-    lines.append(f"\nwarehouse: {settings.warehouse_path}")
+    lines.append(f"\nwarehouse: {settings.warehouse.path}")
     return "\n".join(lines)
 
 
@@ -94,12 +94,12 @@ def _champion_vs_oracle(settings: Settings, warehouse, as_of: dt.date) -> str:
     from mlops.oracle import compare_with_oracle
     from mlops.registry import open_registry
 
-    registry = open_registry(settings.model_registry_uri)
+    registry = open_registry(settings.churn.registry_uri)
     champion = registry.champion()
     if champion is None:
         return "champion vs oracle: no champion model yet"
     model = churn.load(registry.load(champion["version"]))
-    q = compare_with_oracle(warehouse, settings.warehouse_dataset, settings.oracle_uri, as_of, model)
+    q = compare_with_oracle(warehouse, settings.warehouse.dataset, settings.storage.oracle_uri, as_of, model)
     return (f"champion {champion['version']} vs the oracle on the same {q['rows']:,} held-out rows "
             f"({q['snapshots'][0]}..{q['snapshots'][1]}): ROC AUC {q['model_auc']:.3f} vs oracle "
             f"{q['oracle_auc']:.3f} ({q['model_auc'] / q['oracle_auc']:.1%}), top-decile lift "

@@ -7,11 +7,10 @@ one-off run overrides it: `gcloud run jobs execute gen-sales --args=--date,2026-
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 
-from lakehouse.settings import Settings
+from lakehouse.settings import Settings, describe
 from orchestrator.cli.common import parse_date, yesterday
 
 SOURCES = ("sales", "clickstream", "startups")
@@ -24,16 +23,17 @@ def register(sub) -> None:
                     "CLOUD_RUN_TASK_INDEX/CLOUD_RUN_TASK_COUNT: the tasks' union equals one task's output.",
     )
     gen.add_argument("source", choices=SOURCES + ("all",))
-    gen.add_argument("--date", type=parse_date, default=os.environ.get("WINTERDAYS_DATE") or None,
-                     help="one logical date (default: WINTERDAYS_DATE, else yesterday)")
+    gen.add_argument("--date", type=parse_date, help="one logical date (default: WINTERDAYS_DATE, else yesterday)")
     gen.add_argument("--from", dest="start", type=parse_date, help="first date of a backfill")
     gen.add_argument("--to", dest="end", type=parse_date, help="last date of a backfill")
-    gen.add_argument("--seed", type=int, help="random seed (WINTERDAYS_SEED, default 42)")
-    gen.add_argument("--customers", type=int, help="customer population (WINTERDAYS_CUSTOMERS, default 300)")
-    gen.add_argument("--events", type=int, help="clickstream events a day (WINTERDAYS_EVENTS_PER_DAY, default 1000)")
-    gen.add_argument("--startups", type=int, help="startups in the first full load (WINTERDAYS_STARTUPS, default 100)")
+    gen.add_argument("--seed", type=int, help=f"random seed ({describe('general', 'seed')})")
+    gen.add_argument("--customers", type=int, help=f"customer population ({describe('generators', 'customers')})")
+    gen.add_argument("--events", type=int,
+                     help=f"clickstream events a day ({describe('generators', 'events_per_day')})")
+    gen.add_argument("--startups", type=int,
+                     help=f"startups in the first full load ({describe('generators', 'startups')})")
     gen.add_argument("--bad-ratio", type=_ratio,
-                     help="share of records with a realistic defect (WINTERDAYS_BAD_RATIO, default 0)")
+                     help=f"share of records with a realistic defect ({describe('generators', 'bad_ratio')})")
     gen.add_argument("--full", action="store_true", help="startups: write a full snapshot, not a delta")
     gen.add_argument("--no-oracle", action="store_true",
                      help="sales: skip the churn oracle (its Monte Carlo costs more than the sales at scale)")
@@ -60,23 +60,19 @@ def run(args, settings: Settings) -> int:
     from generators.errors import GeneratorInputError
     from generators.jobs import Shard, Volumes, date_range, generate
     from lakehouse.progress import Progress
+    from orchestrator.resources import document_source
 
     if bool(args.start) != bool(args.end):
         raise GeneratorInputError("--from and --to go together")
     if args.start:
         start, end = args.start, args.end
     else:
-        day = args.date if isinstance(args.date, dt.date) else (
-            parse_date(args.date) if args.date else yesterday(settings))
-        start = end = day
+        start = end = args.date or settings.generators.date or yesterday(settings)
     sources = SOURCES if args.source == "all" else (args.source,)
-    volumes = Volumes(
-        customers=_first(args.customers, settings.customers),
-        events_per_day=_first(args.events, settings.events_per_day),
-        startups=_first(args.startups, settings.startups),
-        bad_ratio=_first(args.bad_ratio, settings.bad_ratio),
-        oracle=not args.no_oracle,
-    )
+    flags = {"customers": args.customers, "events_per_day": args.events, "startups": args.startups,
+             "bad_ratio": args.bad_ratio}
+    volumes = Volumes.configured(settings.generators, oracle=not args.no_oracle,
+                                 **{name: value for name, value in flags.items() if value is not None})
     if args.sink == "pubsub":
         if sources != ("clickstream",):
             raise GeneratorInputError("--sink pubsub publishes the clickstream only: "
@@ -87,30 +83,16 @@ def run(args, settings: Settings) -> int:
     shard = Shard(args.task_index, args.task_count)
     days = len(date_range(start, end))
     steps = sum(days if s != "startups" else len(range(0, days, 7)) for s in sources)
-    counts = generate(settings, sources, start, end, volumes, shard, full_startups=args.full or None,
-                      progress=Progress(steps, "generate"))
+    counts = generate(settings, document_source(settings), sources, start, end, volumes, shard,
+                      full_startups=args.full or None, progress=Progress(steps, "generate"))
     print(json.dumps({"from": start.isoformat(), "to": end.isoformat(), "written": counts}))
     return 0
 
 
-def _publish(settings: Settings, start: dt.date, end: dt.date, volumes, rate: float) -> int:
-    from generators.errors import GeneratorInputError
+def _publish(settings: Settings, start, end, volumes, rate: float) -> int:
     from generators.publish import publish_clickstream
-    from lakehouse.emulator import PubSubEmulator, local_session
-    from lakehouse.stream import declare
-    from orchestrator.resources import Resources
+    from orchestrator.resources import message_bus
 
-    emulator = PubSubEmulator(settings.project, data_dir=settings.pubsub_data_dir)
-    if settings.is_local and not os.environ.get(emulator.host_variable) and not emulator.running():
-        # an emulator started here would take the messages with it when this command ends
-        raise GeneratorInputError("no Pub/Sub emulator is running: start the subscriber first "
-                                  "(`winterdays ingest`), which runs it under WINTERDAYS_HOME")
-    with local_session(emulator, settings.is_local):
-        bus = Resources.from_settings(settings).messages()
-        if settings.is_local:
-            declare(bus)
+    bus = message_bus(settings)
+    with bus.session(start=False):  # an emulator started here would take the messages with it when it ends
         return publish_clickstream(settings, bus, start, end, volumes, rate)
-
-
-def _first(flag, setting):
-    return setting if flag is None else flag

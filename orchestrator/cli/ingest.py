@@ -26,19 +26,16 @@ def register(sub) -> None:
 
 
 def run(args, settings: Settings) -> int:
-    from lakehouse.emulator import PubSubEmulator, local_session
-    from lakehouse.stream import CLICK_SUBSCRIPTION, DEAD_LETTER_TOPIC, declare
+    from lakehouse.stream import CLICK_SUBSCRIPTION, DEAD_LETTER_TOPIC
     from lakehouse.stream.landing import ClickLanding
     from lakehouse.stream.worker import BatchPolicy, run_worker
     from orchestrator.resources import Resources
 
-    policy = BatchPolicy(args.batch_size or settings.stream_batch_size,
-                         args.batch_seconds or settings.stream_batch_seconds)
-    with local_session(PubSubEmulator(settings.project, data_dir=settings.pubsub_data_dir), settings.is_local):
-        resources = Resources.from_settings(settings)
-        bus = resources.messages()
-        if settings.is_local:
-            declare(bus)
+    policy = BatchPolicy(args.batch_size or settings.stream.batch_size,
+                         args.batch_seconds or settings.stream.batch_seconds)
+    resources = Resources.from_settings(settings)
+    bus = resources.messages
+    with bus.session():
         landing = ClickLanding(resources.bronze, resources.quarantine,
                                dead_letter=lambda items: bus.publish(DEAD_LETTER_TOPIC, items),
                                on_closed=resources.notify_landing)

@@ -41,22 +41,22 @@ def register(sub) -> None:
 
 
 def template_id(settings: Settings, report: str) -> str:
-    return {"pre-ml": settings.looker_pre_ml_report_id, "post-ml": settings.looker_post_ml_report_id}[report]
+    return {"pre-ml": settings.looker.pre_ml_report_id, "post-ml": settings.looker.post_ml_report_id}[report]
 
 
 def report_url(settings: Settings, report: str, mode: str = "edit") -> str:
     title, views = REPORTS[report]
-    params = {"c.mode": mode, "r.reportName": f"{title} ({settings.project})"}
+    params = {"c.mode": mode, "r.reportName": f"{title} ({settings.gcp.project})"}
     if template_id(settings, report):
         params["c.reportId"] = template_id(settings, report)
     for alias, view in aliases(report).items():
         params |= {
             f"ds.{alias}.connector": "bigQuery",
             f"ds.{alias}.type": "TABLE",
-            f"ds.{alias}.projectId": settings.project,
-            f"ds.{alias}.datasetId": settings.warehouse_dataset,
+            f"ds.{alias}.projectId": settings.gcp.project,
+            f"ds.{alias}.datasetId": settings.warehouse.dataset,
             f"ds.{alias}.tableId": view,
-            f"ds.{alias}.billingProjectId": settings.looker_billing_project or settings.project,
+            f"ds.{alias}.billingProjectId": settings.looker.billing_project or settings.gcp.project,
             f"ds.{alias}.datasourceName": f"winter-days {view}",
         }
     return f"{LINKING_API}?{urlencode(params, quote_via=quote)}"
@@ -68,8 +68,8 @@ def aliases(report: str) -> dict[str, str]:
 
 def run(args, settings: Settings) -> int:
     chosen = list(REPORTS) if args.report == "all" else [args.report]
-    if settings.is_local:
-        print(f"winterdays looker-url: local mode, so the links name project {settings.project}; for your "
+    if settings.mode == "local":  # a message only
+        print(f"winterdays looker-url: local mode, so the links name project {settings.gcp.project}; for your "
               "deployment set WINTERDAYS_MODE=gcp and GOOGLE_CLOUD_PROJECT (Terraform's cli_environment output)",
               file=sys.stderr)
     reports = [{"report": r, "name": REPORTS[r][0], "template": template_id(settings, r) or "blank report",

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 import tempfile
 from pathlib import Path
 
-from lakehouse.settings import Settings
+from lakehouse.settings import Settings, describe
 
 
 def register(sub) -> None:
     mlops = sub.add_parser("mlops", help="the churn pipeline: compile its spec, show the champion model")
     commands = mlops.add_subparsers(dest="mlops_command", required=True, metavar="SUBCOMMAND")
     compile_ = commands.add_parser("compile", help="compile the pipeline to YAML and upload it to <bronze>/mlops/")
-    compile_.add_argument("--image", default=os.environ.get("WINTERDAYS_IMAGE"),
-                          help="the components' base image (default: WINTERDAYS_IMAGE, else winter-days:local)")
+    compile_.add_argument("--image", help=f"the components' base image ({describe('churn', 'image')})")
     compile_.set_defaults(handler=compile_pipeline)
     champion = commands.add_parser("champion", help="show the champion model of the registry")
     champion.set_defaults(handler=show_champion)
@@ -24,27 +21,19 @@ def register(sub) -> None:
 
 def compile_pipeline(args, settings: Settings) -> int:
     from lakehouse.storage import ObjectStore
-
-    if args.image:
-        os.environ["WINTERDAYS_IMAGE"] = args.image  # read when mlops.components is imported, just below
-    from mlops.components import BASE_IMAGE
     from mlops.pipeline import SPEC_FILE, compile_spec
 
-    if args.image and BASE_IMAGE != args.image:  # this process imported the components before
-        print(f"winterdays: the components were already built for {BASE_IMAGE}; run the command anew",
-              file=sys.stderr)
-        return 2
-
+    image = args.image or settings.churn.image
     with tempfile.TemporaryDirectory() as scratch:
-        spec = compile_spec(Path(scratch) / SPEC_FILE).read_bytes()
-    mlops_dir = ObjectStore(settings.pipeline_spec_uri.rsplit("/", 1)[0])
+        spec = compile_spec(Path(scratch) / SPEC_FILE, image).read_bytes()
+    mlops_dir = ObjectStore(settings.churn.spec_uri.rsplit("/", 1)[0])
     mlops_dir.write_bytes(SPEC_FILE, spec)
-    print(json.dumps({"spec": settings.pipeline_spec_uri, "image": BASE_IMAGE, "bytes": len(spec)}))
+    print(json.dumps({"spec": settings.churn.spec_uri, "image": image, "bytes": len(spec)}))
     return 0
 
 
 def show_champion(args, settings: Settings) -> int:
     from mlops.registry import open_registry
 
-    print(json.dumps(open_registry(settings.model_registry_uri).champion(), indent=2))
+    print(json.dumps(open_registry(settings.churn.registry_uri).champion(), indent=2))
     return 0

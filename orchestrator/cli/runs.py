@@ -67,12 +67,11 @@ def retry_run(args, settings: Settings) -> int:
 
 
 def _run_with(settings: Settings, claim) -> int:
-    from lakehouse.documents import firestore_session
     from orchestrator import engine
     from orchestrator.resources import Resources
 
-    with firestore_session(settings):
-        resources = Resources.from_settings(settings)
+    resources = Resources.from_settings(settings)
+    with resources.documents.session():
         claimed = claim(resources)
         record = claimed.run if claimed.lease is None else engine.run_claimed(resources, claimed)
     print(json.dumps({"run_id": record["run_id"], "state": record["state"], "outcome": claimed.outcome,
@@ -81,12 +80,12 @@ def _run_with(settings: Settings, claim) -> int:
 
 
 def show_status(args, settings: Settings) -> int:
-    from lakehouse.documents import firestore_session
     from orchestrator.ledger import public
     from orchestrator.resources import Resources
 
-    with firestore_session(settings):
-        ledger = Resources.from_settings(settings).ledger
+    resources = Resources.from_settings(settings)
+    with resources.documents.session():
+        ledger = resources.ledger
         if args.run_id:
             record = ledger.get(args.run_id)
             if record is None:

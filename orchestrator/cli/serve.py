@@ -29,20 +29,20 @@ def register(sub) -> None:
 
 
 def gunicorn_command(args, settings: Settings) -> list[str]:
-    host = args.host or ("127.0.0.1" if settings.is_local else "0.0.0.0")  # noqa: S104 - Cloud Run needs it
+    host = args.host or settings.service.host
     return [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{args.port}",
             "--workers", str(args.workers), "--worker-class", "gthread", "--threads", str(args.threads),
             "--graceful-timeout", str(GRACEFUL_TIMEOUT_S), "orchestrator.app:create_app()"]
 
 
 def run(args, settings: Settings) -> int:
-    from lakehouse.documents import firestore_session
+    from orchestrator.resources import document_source, one_writer_process
 
-    if settings.is_local and args.workers != 1:
+    if one_writer_process(settings) and args.workers != 1:
         print("winterdays serve: local mode serves with one worker (DuckDB allows one writer process)",
               file=sys.stderr)
         return 2
-    with firestore_session(settings):
+    with document_source(settings).session():
         server = subprocess.Popen(gunicorn_command(args, settings), env=os.environ.copy())
         # gunicorn shuts down gracefully on SIGTERM: pass it on, then save the emulator's data
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -27,7 +27,7 @@ POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri
 @dashboard.before_request
 def _local_and_authenticated():
     service = current_app.extensions["winterdays"]
-    if not service.settings.is_local:
+    if not service.resources.local_dashboard:
         return _page("local_only.html", 404)
     if service.verifier is not None:
         service.verifier.verify(request.headers.get("Authorization"))
@@ -49,18 +49,18 @@ def show():
 
 def _read(settings, runs, ledger_error) -> tuple[dict, dict]:
     try:
-        warehouse = connect(settings.warehouse_uri, read_only=True)
+        warehouse = connect(settings.warehouse.uri, read_only=True)
     except WarehouseMissing:
         warehouse = None  # no run yet: every chart says so
     try:
-        reports = Reports(warehouse or _Nothing(), settings.warehouse_dataset)
+        reports = Reports(warehouse or _Nothing(), settings.warehouse.dataset)
         sections = {"before": panels.before_ml(reports), "after": panels.after_ml(reports),
                     "health": panels.health(reports, runs, ledger_error)}
         window = reports.sales_window() or {}
     finally:
         if warehouse is not None:
             warehouse.close()
-    facts = {"as_of": window.get("last_day"), "warehouse": settings.warehouse_path,
+    facts = {"as_of": window.get("last_day"), "warehouse": settings.warehouse.path,
              "built": warehouse is not None, "latest_run": (runs or [None])[0],
              "rendered": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}
     return sections, facts

@@ -65,9 +65,9 @@ def screenshots_dir(tmp_path) -> Path:
 
 
 def most_at_risk(settings) -> str:
-    warehouse = connect(settings.warehouse_uri, read_only=True)
+    warehouse = connect(settings.warehouse.uri, read_only=True)
     try:
-        return warehouse.query(f"SELECT customer_id FROM `{settings.warehouse_dataset}.fct_predictions_churn` "
+        return warehouse.query(f"SELECT customer_id FROM `{settings.warehouse.dataset}.fct_predictions_churn` "
                                "ORDER BY churn_probability DESC, customer_id LIMIT 1")[0]["customer_id"]
     finally:
         warehouse.close()

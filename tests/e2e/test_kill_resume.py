@@ -37,7 +37,7 @@ from lakehouse.settings import Settings
 from lakehouse.storage import ObjectStore
 from lakehouse.warehouse import connect
 from orchestrator import engine
-from orchestrator.resources import Resources
+from orchestrator.resources import Resources, document_source
 from orchestrator.steps import RunOptions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.firestore, pytest.mark.dataform]
@@ -162,14 +162,14 @@ def trigger(server, run_id=None, timeout=60):
 
 
 def checksums(settings: Settings) -> dict:
-    warehouse = connect(settings.warehouse_uri)
+    warehouse = connect(settings.warehouse.uri)
     try:
         sums = {}
         for table in GOLD:
-            columns = [c for c in warehouse.columns(settings.warehouse_dataset, table)
+            columns = [c for c in warehouse.columns(settings.warehouse.dataset, table)
                        if c not in WALL_CLOCK_COLUMNS.get(table, set())]
             rows = warehouse.query(f"SELECT {', '.join(f'`{c}`' for c in columns)} "
-                                   f"FROM `{settings.warehouse_dataset}.{table}`")
+                                   f"FROM `{settings.warehouse.dataset}.{table}`")
             lines = sorted(json.dumps(r, sort_keys=True, default=str) for r in rows)
             sums[table] = (len(lines), hashlib.sha256("\n".join(lines).encode()).hexdigest())
         return sums
@@ -179,15 +179,14 @@ def checksums(settings: Settings) -> dict:
 
 def files(settings: Settings) -> dict:
     return {name: ObjectStore(uri).list("") for name, uri in
-            (("bronze", settings.bronze_uri), ("quarantine", settings.quarantine_uri))}
+            (("bronze", settings.storage.bronze_uri), ("quarantine", settings.storage.quarantine_uri))}
 
 
 def home_settings(settings, tmp_path, name, source_home) -> Settings:
     home = tmp_path / name
     shutil.copytree(source_home / "bronze", home / "bronze")
-    return settings.with_overrides(home=home, bronze_uri=str(home / "bronze"),
-                                   quarantine_uri=str(home / "quarantine"),
-                                   runs_collection=f"runs_{name}", leases_collection=f"leases_{name}")
+    return settings.with_overrides(storage={"home": home},  # bronze, quarantine, warehouse follow
+                                   firestore={"runs_collection": f"runs_{name}", "leases_collection": f"leases_{name}"})
 
 
 @pytest.fixture
@@ -201,17 +200,19 @@ def quick_thread_switches():
 
 def test_sigkill_during_each_step_then_resume_gives_the_uninterrupted_gold(settings, firestore, dataform_dir,
                                                                            tmp_path, quick_thread_switches):
-    generate(settings, ("sales", "clickstream", "startups"), FIRST, LAST,
-             Volumes(customers=80, events_per_day=150, startups=30, oracle=False), Shard())
+    generate(settings, document_source(settings), ("sales", "clickstream", "startups"), FIRST, LAST,
+             Volumes(customers=80, events_per_day=150, startups=30, bad_ratio=0.0, oracle=False), Shard())
 
     # the uninterrupted baseline runs in this process, alongside the killed server (own home and ledger)
-    baseline = home_settings(settings, tmp_path, "baseline", settings.home)
+    baseline = home_settings(settings, tmp_path, "baseline", settings.storage.home)
     uninterrupted = concurrent.futures.ThreadPoolExecutor(1).submit(
         engine.execute, Resources.from_settings(baseline), RunOptions(LAST, full_export=True), "test")
 
-    killed = home_settings(settings, tmp_path, "killed", settings.home)
-    env = {**os.environ, "WINTERDAYS_HOME": str(killed.home), "WINTERDAYS_RUNS_COLLECTION": killed.runs_collection,
-           "WINTERDAYS_LEASES_COLLECTION": killed.leases_collection, "WINTERDAYS_LEASE_TTL_S": str(LEASE_TTL_S)}
+    killed = home_settings(settings, tmp_path, "killed", settings.storage.home)
+    env = {**os.environ, "WINTERDAYS_HOME": str(killed.storage.home),
+           "WINTERDAYS_RUNS_COLLECTION": killed.firestore.runs_collection,
+           "WINTERDAYS_LEASES_COLLECTION": killed.firestore.leases_collection,
+           "WINTERDAYS_LEASE_TTL_S": str(LEASE_TTL_S)}
     ledger = Resources.from_settings(killed).ledger
     run_id = None
     for step, how, predicate in KILL_POINTS:

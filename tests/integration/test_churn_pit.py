@@ -15,14 +15,14 @@ from generators.jobs import Shard, Volumes, generate
 from lakehouse.warehouse import connect
 from mlops import churn
 from orchestrator.engine import execute
-from orchestrator.resources import Resources
+from orchestrator.resources import Resources, document_source
 from orchestrator.steps import RunOptions
 
 pytestmark = [pytest.mark.firestore, pytest.mark.dataform]
 FIRST, D = dt.date(2026, 1, 1), dt.date(2026, 1, 24)
 NEXT = D + dt.timedelta(days=1)
 FEATURES = ("customer_id", "snapshot_date", *churn.NUMERIC_FEATURES, *churn.CATEGORICAL_FEATURES)
-VOLUMES = Volumes(customers=40, events_per_day=80, startups=10)
+VOLUMES = Volumes(customers=40, events_per_day=80, startups=10, bad_ratio=0.0)
 
 
 def build(settings, day, first=False):
@@ -32,10 +32,10 @@ def build(settings, day, first=False):
 
 
 def features_up_to(settings, day):
-    warehouse = connect(settings.warehouse_uri)
+    warehouse = connect(settings.warehouse.uri)
     try:
         return warehouse.query(f"SELECT {', '.join(FEATURES)} "
-                               f"FROM `{settings.warehouse_dataset}.customer_churn_features` "
+                               f"FROM `{settings.warehouse.dataset}.customer_churn_features` "
                                f"WHERE snapshot_date <= DATE '{day}' ORDER BY snapshot_date, customer_id")
     finally:
         warehouse.close()
@@ -43,7 +43,7 @@ def features_up_to(settings, day):
 
 def refund_an_old_sale(firestore, settings):
     """The latest completed sale before D of a customer active at D, refunded on D+1."""
-    sales = firestore.collection(settings.sales_collection)
+    sales = firestore.collection(settings.firestore.sales_collection)
     completed = [doc for doc in sales.where(filter=FieldFilter("status", "==", "completed")).stream()
                  if doc.get("updated_at").date() < D - dt.timedelta(days=3)]
     doc = max(completed, key=lambda d: d.get("updated_at"))
@@ -54,13 +54,13 @@ def refund_an_old_sale(firestore, settings):
 
 @pytest.fixture
 def history(settings, firestore, dataform_dir):
-    generate(settings, ("sales", "clickstream", "startups"), FIRST, D, VOLUMES, Shard())
+    generate(settings, document_source(settings), ("sales", "clickstream", "startups"), FIRST, D, VOLUMES, Shard())
     build(settings, D, first=True)
     return features_up_to(settings, D)
 
 
 def test_new_sales_and_clicks_after_a_snapshot_leave_its_features_unchanged(settings, history):
-    generate(settings, ("sales", "clickstream"), NEXT, NEXT, VOLUMES, Shard())
+    generate(settings, document_source(settings), ("sales", "clickstream"), NEXT, NEXT, VOLUMES, Shard())
     build(settings, NEXT)
     assert features_up_to(settings, NEXT) != features_up_to(settings, D)  # the new day is there
     assert features_up_to(settings, D) == history

@@ -77,9 +77,9 @@ def ids_by_partition(documents) -> dict[str, list[str]]:
 
 
 def test_a_killed_export_leaves_whole_partitions_and_the_next_run_exports_exactly(settings, firestore):
-    env = {**os.environ, "WINTERDAYS_HOME": str(settings.home), "WINTERDAYS_EXPORT_ROW_GROUP": str(ROW_GROUP),
+    env = {**os.environ, "WINTERDAYS_HOME": str(settings.storage.home), "WINTERDAYS_EXPORT_ROW_GROUP": str(ROW_GROUP),
            "WINTERDAYS_LEASE_TTL_S": "1"}
-    bronze = settings.home / "bronze"
+    bronze = settings.storage.home / "bronze"
     first = [sale(k, day) for day in DAYS for k in range(PER_DAY)]
     load(firestore, first)
     finished(export(env))

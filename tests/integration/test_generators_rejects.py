@@ -29,10 +29,11 @@ CAUGHT_LATER = {"deduplicated", "accepted"}  # kinds that no check rejects
 def _expected_sales(settings):
     """The kind of defect of each document as it stands after the last write (None: good)."""
     final = {}
-    population = Population(settings.seed, VOLUMES.customers)
+    population = Population(settings.general.seed, VOLUMES.customers)
     states = population.days(START - dt.timedelta(days=LATE_REFUND_MAX_DAYS), END)
-    for sales in daily_sales(states, START, settings.seed, Catalog(settings.seed), settings.pii_key):
-        defects = Defects("sales", settings.seed, sales.state.day, VOLUMES.bad_ratio)
+    seed = settings.general.seed
+    for sales in daily_sales(states, START, seed, Catalog(seed), settings.general.pii_key):
+        defects = Defects("sales", settings.general.seed, sales.state.day, VOLUMES.bad_ratio)
         for k in range(len(sales)):
             kind = defects.kind(k)
             for doc_id, data in defects.documents(k, sales.record(k)):
@@ -44,7 +45,7 @@ def _expected_lines(source, settings, records_by_day):
     """{raw line: kind} of the JSONL defects that silver must reject."""
     rejected = {}
     for day, records in records_by_day:
-        defects = Defects(source, settings.seed, day, VOLUMES.bad_ratio)
+        defects = Defects(source, settings.general.seed, day, VOLUMES.bad_ratio)
         for k, kind in defects.among(0, len(records)).items():
             if not EXPECTED[source][kind] & CAUGHT_LATER:
                 rejected[defects.lines(k, records[k])[0]] = kind
@@ -52,9 +53,9 @@ def _expected_lines(source, settings, records_by_day):
 
 
 def _click_records(settings):
-    population = Population(settings.seed, VOLUMES.customers)
+    population = Population(settings.general.seed, VOLUMES.customers)
     for state in population.days(START, END):
-        yield state.day, [b.record(i) for b in click_blocks(state, settings.seed, VOLUMES.events_per_day)
+        yield state.day, [b.record(i) for b in click_blocks(state, settings.general.seed, VOLUMES.events_per_day)
                           for i in range(len(b))]
 
 
@@ -68,7 +69,7 @@ def _check(rows, expected, source):
 
 
 def test_defects_are_rejected_with_the_expected_reasons_and_nothing_else(settings, firestore, dataform_dir):
-    settings = settings.with_overrides(reject_threshold=1.0)
+    settings = settings.with_overrides(export={"reject_threshold": 1.0})
     generate_sales(settings, START, END, VOLUMES, Shard(), firestore)
     generate_clickstream(settings, START, END, VOLUMES, Shard())
     generate_startups(settings, START, VOLUMES, Shard(), full=True)
@@ -76,7 +77,7 @@ def test_defects_are_rejected_with_the_expected_reasons_and_nothing_else(setting
     run = execute(Resources.from_settings(settings), options)
     assert run["state"] == "SUCCEEDED"
 
-    quarantined = [json.loads(line) for path in sorted((settings.home / "quarantine").rglob("rejects.jsonl"))
+    quarantined = [json.loads(line) for path in sorted((settings.storage.home / "quarantine").rglob("rejects.jsonl"))
                    for line in path.read_text().splitlines()]
     expected_sales = _expected_sales(settings)
     assert {q["document_id"] for q in quarantined} == set(expected_sales)
@@ -85,12 +86,13 @@ def test_defects_are_rejected_with_the_expected_reasons_and_nothing_else(setting
     assert {expected_sales[q["document_id"]] for q in quarantined} == set(EXPECTED["sales"])
 
     clicks = list(_click_records(settings))
-    startups = [(START, list(startup_records(settings.seed, START, True, settings.pii_key, VOLUMES.startups)))]
+    general = settings.general
+    startups = [(START, list(startup_records(general.seed, START, True, general.pii_key, VOLUMES.startups)))]
     expected_clicks = _expected_lines("clickstream", settings, clicks)
     expected_startups = _expected_lines("startups", settings, startups)
-    warehouse = connect(settings.warehouse_uri)
+    warehouse = connect(settings.warehouse.uri)
     try:
-        staging = settings.staging_dataset
+        staging = settings.warehouse.staging_dataset
         _check(warehouse.query(f"SELECT reject_reason, raw FROM `{staging}.stg_click_rejects`"),
                dict(expected_clicks), "clickstream")
         _check(warehouse.query(f"SELECT reject_reason, raw FROM `{staging}.stg_startups_rejects`"),

@@ -60,7 +60,7 @@ def stream(pubsub_emulator, settings):
     bus = PubSubBus(project)
     declare(bus)
     bus.ensure_subscription("dead-letters-seen", DEAD_LETTER_TOPIC)
-    return bus, settings.with_overrides(project=project)
+    return bus, settings.with_overrides(gcp={"project": project})
 
 
 def bronze_events(store: ObjectStore, day: dt.date = DAY) -> list[dict]:
@@ -83,7 +83,7 @@ def drain(bus, landing, idle_s: float = 2.0):
 
 def test_each_valid_event_lands_once_and_each_malformed_one_is_quarantined(stream, dataform_dir):
     bus, settings = stream
-    store, quarantine = ObjectStore(settings.bronze_uri), ObjectStore(settings.quarantine_uri)
+    store, quarantine = ObjectStore(settings.storage.bronze_uri), ObjectStore(settings.storage.quarantine_uri)
     valid = [event(n) for n in range(400)]
     valid.append(event(400, schema_version="2.1.0", campaign_id="spring-sale"))  # a new minor, declared
     valid.append(event(401, schema_version="2.2.0", experiment="b"))  # a newer minor, not declared yet
@@ -124,14 +124,14 @@ def _silver(settings, dataform_dir) -> tuple[dict, dict]:
     from lakehouse.warehouse import connect
     from orchestrator.steps import compile_variables, dead_letters_uri
 
-    _other_sources_empty(ObjectStore(settings.bronze_uri))  # rpt_rejects reads every source's rejects
-    runner = LocalTransformRunner(dataform_dir, settings.warehouse_uri, settings.home / "dataform")
-    variables = compile_variables(settings, settings.bronze_uri, DAY,
-                                  dead_letters_uri(ObjectStore(settings.quarantine_uri)))
+    _other_sources_empty(ObjectStore(settings.storage.bronze_uri))  # rpt_rejects reads every source's rejects
+    runner = LocalTransformRunner(dataform_dir, settings.warehouse.uri, settings.storage.home / "dataform")
+    variables = compile_variables(settings, settings.storage.bronze_uri, DAY,
+                                  dead_letters_uri(ObjectStore(settings.storage.quarantine_uri)))
     compiled = runner.compile(variables)
     runner.wait(runner.invoke(compiled, Selection(targets=("stg_click", "rpt_rejects"), include_dependencies=True))
                 ).raise_for_state()
-    warehouse = connect(settings.warehouse_uri)
+    warehouse = connect(settings.warehouse.uri)
     try:
         rows = warehouse.query("SELECT event_id, campaign_id FROM winter_days_staging.stg_click")
         rejects = warehouse.query("SELECT bronze_date, reject_reason, records FROM winter_days_warehouse.rpt_rejects "
@@ -158,10 +158,10 @@ def _other_sources_empty(store: ObjectStore) -> None:
 
 def test_a_worker_killed_mid_stream_loses_nothing_and_duplicates_nothing(stream):
     bus, settings = stream
-    store = ObjectStore(settings.bronze_uri)
+    store = ObjectStore(settings.storage.bronze_uri)
     records = [event(n) for n in range(6000)]
     bus.publish(CLICK_TOPIC, [(encoded(r), {}) for r in records])
-    env = {**os.environ, "GOOGLE_CLOUD_PROJECT": settings.project, "WINTERDAYS_HOME": str(settings.home),
+    env = {**os.environ, "GOOGLE_CLOUD_PROJECT": settings.gcp.project, "WINTERDAYS_HOME": str(settings.storage.home),
            "WINTERDAYS_STREAM_BATCH_SIZE": "100", "WINTERDAYS_STREAM_BATCH_SECONDS": "0.2"}
     command = [sys.executable, "-m", "orchestrator.cli", "ingest", "--idle-exit", "3"]
     worker = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True,

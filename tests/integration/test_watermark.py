@@ -29,14 +29,14 @@ def export(resources, day, force=False) -> dict:
 def bronze(settings) -> dict[str, list[tuple]]:
     """Every partition's rows (without exported_at, the time of the export)."""
     found = {}
-    for path in sorted((settings.home / "bronze" / "sales").glob("dt=*/*.parquet")):
+    for path in sorted((settings.storage.home / "bronze" / "sales").glob("dt=*/*.parquet")):
         table = pq.read_table(path).drop(["exported_at"])
         found[path.parent.name] = sorted(tuple(r.values()) for r in table.to_pylist())
     return found
 
 
 def ids(settings, day) -> list[str]:
-    return sorted(pq.read_table(settings.home / "bronze" / "sales" / f"dt={day}").column("sale_id").to_pylist())
+    return sorted(pq.read_table(settings.storage.home / "bronze" / "sales" / f"dt={day}").column("sale_id").to_pylist())
 
 
 def test_days_without_a_successful_export_are_read_by_the_next_one_and_reruns_give_the_same_bronze(
@@ -87,6 +87,6 @@ def test_a_late_refund_lands_in_its_own_day_and_the_first_version_stays(resource
 
     assert export(resources, D + dt.timedelta(days=1))["exported"] == 1
     versions = [(path.parent.name, row["status"])
-                for path in sorted((settings.home / "bronze" / "sales").glob("dt=*/*.parquet"))
+                for path in sorted((settings.storage.home / "bronze" / "sales").glob("dt=*/*.parquet"))
                 for row in pq.read_table(path).to_pylist() if row["sale_id"] == refunded_id]
     assert versions == [(f"dt={DAYS[1]}", "completed"), (f"dt={D + dt.timedelta(days=1)}", "refunded")]

@@ -64,16 +64,16 @@ def build(home: Path, project: str) -> DemoRun:
     demo.generated = _cli(env, "generate", "all", "--from", FIRST, "--to", LAST,
                           "--customers", "80", "--events", "150", "--startups", "30", "--bad-ratio", BAD_RATIO)
     demo.first = _cli({**env, "WINTERDAYS_CHURN_MIN_AUC": FIRST_GATE_AUC}, "run", "--date", LAST, "--full-export")
-    demo.champion = open_registry(settings.model_registry_uri).champion()["version"]
+    demo.champion = open_registry(settings.churn.registry_uri).champion()["version"]
     demo.counts_after_first, demo.predictions_after_first = counts(settings), predictions(settings)
 
-    strict = settings.with_overrides(churn_min_auc=STRICT_GATE_AUC)
+    strict = settings.with_overrides(churn={"min_auc": STRICT_GATE_AUC})
     client = create_app(strict, Resources.from_settings(strict)).test_client()
     response = client.post("/runs", json={"date": LAST})
     demo.second, demo.second_status = response.get_json(), response.status_code
     demo.second_read_back = client.get(f"/runs/{demo.second['run_id']}").get_json()
     demo.counts_after_second, demo.predictions_after_second = counts(settings), predictions(settings)
-    demo.champion_after_second = open_registry(settings.model_registry_uri).champion()["version"]
+    demo.champion_after_second = open_registry(settings.churn.registry_uri).champion()["version"]
     demo.ledger = Resources.from_settings(settings).ledger.recent(10)
     return demo
 
@@ -87,18 +87,18 @@ def _cli(env: dict, *args) -> dict:
 
 
 def counts(settings: Settings) -> dict:
-    warehouse = connect(settings.warehouse_uri)
+    warehouse = connect(settings.warehouse.uri)
     try:
-        return {t: warehouse.query(f"SELECT COUNT(*) AS n FROM `{settings.warehouse_dataset}.{t}`")[0]["n"]
+        return {t: warehouse.query(f"SELECT COUNT(*) AS n FROM `{settings.warehouse.dataset}.{t}`")[0]["n"]
                 for t in GOLD}
     finally:
         warehouse.close()
 
 
 def predictions(settings: Settings) -> list[dict]:
-    warehouse = connect(settings.warehouse_uri)
+    warehouse = connect(settings.warehouse.uri)
     try:
         return warehouse.query(f"SELECT customer_id, churn_probability, model_version "
-                               f"FROM `{settings.warehouse_dataset}.fct_predictions_churn` ORDER BY customer_id")
+                               f"FROM `{settings.warehouse.dataset}.fct_predictions_churn` ORDER BY customer_id")
     finally:
         warehouse.close()

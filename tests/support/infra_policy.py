@@ -302,15 +302,14 @@ def bronze_bucket_rules(config: Config) -> list[str]:
 
 # -- settings ------------------------------------------------------------------
 SETTING = re.compile(r"\bWINTERDAYS_[A-Z0-9_]*[A-Z0-9]\b")
-CODE = ("lakehouse", "orchestrator", "generators", "mlops")
 
 
 def unknown_settings(config_dir: Path) -> list[str]:
-    """A WINTERDAYS_* name Terraform sets (or mentions) that no code reads is a typo or dead."""
-    root = Path(__file__).resolve().parents[2]
-    read = {name for package in CODE for path in (root / package).rglob("*.py")
-            for name in SETTING.findall(path.read_text())}
-    return [f"{path.name} sets {name}, which no code in {'/, '.join(CODE)}/ reads"
+    """A WINTERDAYS_* name Terraform sets (or mentions) that the settings table lacks is a typo or dead."""
+    from lakehouse.settings import table
+
+    read = {row.variable for row in table()}
+    return [f"{path.name} sets {name}, which is not in the settings table (lakehouse/settings.py)"
             for path in sorted(Path(config_dir).glob("*.tf"))
             for name in sorted(set(SETTING.findall(path.read_text())) - read)]
 

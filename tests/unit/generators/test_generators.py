@@ -145,9 +145,9 @@ def test_shards_partition_the_records_and_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="outside"):
         Shard(4, 4)
     with pytest.raises(ValueError, match="between 0 and 1"):
-        Volumes(bad_ratio=1.5)
+        Volumes(customers=300, events_per_day=1000, startups=100, bad_ratio=1.5)
     with pytest.raises(ValueError, match="customers must be at least 1"):
-        Volumes(customers=0)
+        Volumes(customers=0, events_per_day=1000, startups=100, bad_ratio=0.0)
     with pytest.raises(ValueError, match="business opened"):
         date_range(dt.date(2025, 12, 1), DAY)
 

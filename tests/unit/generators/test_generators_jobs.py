@@ -23,7 +23,7 @@ BAD = Volumes(customers=400, events_per_day=3000, startups=60, bad_ratio=0.1, or
 
 
 def _partition_files(settings, source):
-    return sorted((settings.home / "bronze" / source).rglob("*.jsonl"))
+    return sorted((settings.storage.home / "bronze" / source).rglob("*.jsonl"))
 
 
 def _lines(files):
@@ -36,7 +36,7 @@ def _sold_on(doc_id: str) -> dt.date | None:
 
 
 def _documents(firestore, settings):
-    return dict(stream_documents(firestore, settings.sales_collection))
+    return dict(stream_documents(firestore, settings.firestore.sales_collection))
 
 
 @pytest.mark.firestore
@@ -57,7 +57,7 @@ def test_four_sales_tasks_write_exactly_the_documents_of_one(settings, firestore
 
 @pytest.mark.firestore
 def test_sales_reruns_overwrite_and_late_refunds_update_the_same_document(settings, firestore):
-    volumes = Volumes(customers=600, oracle=True)
+    volumes = Volumes.configured(settings.generators, customers=600, oracle=True)
     start = DAY - dt.timedelta(days=4)
     first = generate_sales(settings, start, DAY, volumes, Shard(), firestore)
     before = _documents(firestore, settings)
@@ -65,7 +65,7 @@ def test_sales_reruns_overwrite_and_late_refunds_update_the_same_document(settin
     assert _documents(firestore, settings) == before  # same ids, same data: nothing duplicated
     late = [i for i, d in before.items() if _sold_on(i) and d["updated_at"].date() > _sold_on(i)]
     assert late, "a refund days after the sale rewrote the sale's document"
-    oracle = sorted((settings.home / "oracle" / "churn").rglob("*.parquet"))
+    oracle = sorted((settings.storage.home / "oracle" / "churn").rglob("*.parquet"))
     assert len(oracle) == 5
 
 
@@ -82,7 +82,7 @@ def test_four_clickstream_tasks_union_equals_one_task_and_replace_an_older_layou
 
 
 def test_four_startups_tasks_union_equals_one_task(settings):
-    volumes = Volumes(startups=60, bad_ratio=0.1)
+    volumes = Volumes.configured(settings.generators, startups=60, bad_ratio=0.1)
     rows = generate_startups(settings, DAY, volumes, Shard(), full=True)
     whole = _lines(_partition_files(settings, "startups"))
     assert rows == len(whole) >= 60
@@ -98,13 +98,14 @@ def test_jsonl_files_are_byte_identical_on_rerun(settings):
         generate_clickstream(settings, DAY, DAY, BAD, Shard(1, 3))
         generate_startups(settings, DAY, BAD, Shard(1, 3), full=True)
         files = _partition_files(settings, "clickstream") + _partition_files(settings, "startups")
-        digests.append({f.relative_to(settings.home): hashlib.sha256(f.read_bytes()).hexdigest() for f in files})
+        home = settings.storage.home
+        digests.append({f.relative_to(home): hashlib.sha256(f.read_bytes()).hexdigest() for f in files})
     assert len(digests[0]) == 2 and digests[0] == digests[1]
-    assert not list((settings.home / "bronze" / "_staging").glob("*"))  # no temporary file left
+    assert not list((settings.storage.home / "bronze" / "_staging").glob("*"))  # no temporary file left
 
 
 def test_cli_takes_the_cloud_run_environment(settings, tmp_path):
-    env = {"WINTERDAYS_HOME": str(settings.home), "WINTERDAYS_DATE": DAY.isoformat(),
+    env = {"WINTERDAYS_HOME": str(settings.storage.home), "WINTERDAYS_DATE": DAY.isoformat(),
            "WINTERDAYS_SEED": "11", "WINTERDAYS_EVENTS_PER_DAY": "500", "WINTERDAYS_CUSTOMERS": "50",
            "WINTERDAYS_BAD_RATIO": "0.2", "CLOUD_RUN_TASK_INDEX": "1", "CLOUD_RUN_TASK_COUNT": "2",
            "PATH": "/usr/bin:/bin"}
@@ -113,7 +114,7 @@ def test_cli_takes_the_cloud_run_environment(settings, tmp_path):
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["written"]["clickstream"] > 250
     files = _partition_files(settings, "clickstream")
-    assert [f.relative_to(settings.home / "bronze").as_posix() for f in files] == \
+    assert [f.relative_to(settings.storage.home / "bronze").as_posix() for f in files] == \
            [f"clickstream/dt={DAY}/part-00001-of-00002.jsonl"]
 
     bad = subprocess.run([sys.executable, "-m", "orchestrator.cli", "generate", "clickstream", "--bad-ratio", "7"],
@@ -155,7 +156,7 @@ def test_clickstream_streams_into_a_gcs_bucket(settings, gcs):
 
     store = ObjectStore("gs://bronze-test")
     store.fs.mkdir("bronze-test")
-    gcs_settings = settings.with_overrides(bronze_uri="gs://bronze-test")
+    gcs_settings = settings.with_overrides(storage={"bronze_uri": "gs://bronze-test"})
     generate_clickstream(gcs_settings, DAY, DAY, BAD, Shard(0, 2))
     generate_clickstream(gcs_settings, DAY, DAY, BAD, Shard(0, 1))  # another task count replaces the layout
     assert store.list("clickstream") == [f"clickstream/dt={DAY}/part-00000-of-00001.jsonl"]

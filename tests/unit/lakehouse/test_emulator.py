@@ -4,14 +4,18 @@ import pytest
 from google.cloud import firestore
 
 from lakehouse.emulator import EmulatorMissing, FirestoreEmulator, find_start_script
+from lakehouse.settings import Settings
 
 pytestmark = pytest.mark.firestore
+
+
+SCRIPT = Settings.from_env().firestore.emulator  # WINTERDAYS_FIRESTORE_EMULATOR, if set
 
 
 @pytest.fixture(autouse=True)
 def _needs_emulator():
     try:
-        find_start_script()
+        find_start_script(SCRIPT)
     except EmulatorMissing as missing:
         pytest.skip(str(missing))
 
@@ -22,7 +26,7 @@ def _client(emulator, monkeypatch):
 
 
 def test_data_survives_a_restart_and_the_process_group_dies(tmp_path, monkeypatch):
-    first = FirestoreEmulator("persist-test", data_dir=tmp_path)
+    first = FirestoreEmulator("persist-test", data_dir=tmp_path, start_script=SCRIPT)
     first.start()
     pid = first.process.pid
     _client(first, monkeypatch).collection("c").document("d").set({"n": 1})
@@ -30,7 +34,7 @@ def test_data_survives_a_restart_and_the_process_group_dies(tmp_path, monkeypatc
     with pytest.raises(ProcessLookupError):
         os.killpg(pid, 0)  # the start script and its Java child are gone
 
-    second = FirestoreEmulator("persist-test", data_dir=tmp_path)
+    second = FirestoreEmulator("persist-test", data_dir=tmp_path, start_script=SCRIPT)
     second.start()
     try:
         assert _client(second, monkeypatch).collection("c").document("d").get().to_dict() == {"n": 1}
@@ -39,10 +43,10 @@ def test_data_survives_a_restart_and_the_process_group_dies(tmp_path, monkeypatc
 
 
 def test_a_second_command_reuses_the_running_emulator(tmp_path):
-    owner = FirestoreEmulator("reuse-test", data_dir=tmp_path)
+    owner = FirestoreEmulator("reuse-test", data_dir=tmp_path, start_script=SCRIPT)
     owner.start()
     try:
-        guest = FirestoreEmulator("reuse-test", data_dir=tmp_path)
+        guest = FirestoreEmulator("reuse-test", data_dir=tmp_path, start_script=SCRIPT)
         assert guest.start() == owner.host
         assert not guest.owned
         guest.stop()  # a guest never stops the owner's emulator
@@ -58,8 +62,8 @@ def test_clear_wipes_documents(firestore_emulator, firestore):
 
 
 def test_missing_emulator_says_how_to_install(monkeypatch, tmp_path):
-    monkeypatch.setenv("WINTERDAYS_FIRESTORE_EMULATOR", str(tmp_path / "nope"))
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr("lakehouse.emulator.SDK_LOCATIONS", [])
+    script = Settings.from_env({"WINTERDAYS_FIRESTORE_EMULATOR": str(tmp_path / "nope")}).firestore.emulator
     with pytest.raises(EmulatorMissing, match="gcloud components install cloud-firestore-emulator"):
-        find_start_script()
+        find_start_script(script)

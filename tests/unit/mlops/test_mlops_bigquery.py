@@ -60,7 +60,7 @@ def bigquery(monkeypatch):
 
 def test_extract_queries_the_dataset_of_the_uri(bigquery, tmp_path):
     training, scoring = Dataset(uri=str(tmp_path / "training")), Dataset(uri=str(tmp_path / "scoring"))
-    counts = extract_features.python_func(warehouse_uri=URI, warehouse_dataset=DATASET,
+    counts = extract_features(warehouse_uri=URI, warehouse_dataset=DATASET,
                                           snapshot_date=TODAY.isoformat(), training=training, scoring=scoring)
     assert (counts.training_rows, counts.scoring_rows) == (50 * 30, 20)
     assert bigquery.project == "acme"
@@ -81,7 +81,7 @@ def test_score_loads_a_scratch_table_and_swaps_the_snapshot_in_one_transaction(b
     blob = churn.dump(churn.train(train))
     registry.promote(churn.version_of(blob), blob, {"roc_auc": 0.9}, {})
 
-    scored = score_customers.python_func(
+    scored = score_customers(
         warehouse_uri=URI, warehouse_dataset=DATASET, registry_uri=str(tmp_path / "models"),
         model_version=churn.version_of(blob), snapshot_date=TODAY.isoformat(), pipeline_run_id="run-9",
         scoring=scoring)

@@ -1,4 +1,4 @@
-"""Each KFP component's python_func on a small DuckDB warehouse and a registry folder.
+"""Each KFP component's function on a small DuckDB warehouse and a registry folder.
 
 The chain is the pipeline's, step by step: extract -> train -> evaluate -> gate ->
 register -> score (gate passed), or score with the champion (gate failed).
@@ -51,36 +51,36 @@ def artifact(kind, env, name):
 
 def extract(env):
     training, scoring = artifact(Dataset, env, "training"), artifact(Dataset, env, "scoring")
-    counts = extract_features.python_func(warehouse_uri=env["uri"], warehouse_dataset=DATASET,
+    counts = extract_features(warehouse_uri=env["uri"], warehouse_dataset=DATASET,
                                           snapshot_date=TODAY.isoformat(), training=training, scoring=scoring)
     return training, scoring, counts
 
 
 def train(env, training, name="model", seed=42):
     model = artifact(Model, env, name)
-    version = train_model.python_func(training=training, seed=seed, model=model)
+    version = train_model(training=training, seed=seed, model=model)
     return model, version
 
 
 def evaluate(env, training, model):
     metrics, curves = artifact(Metrics, env, "metrics"), artifact(ClassificationMetrics, env, "curves")
-    result = evaluate_model.python_func(training=training, model=model, metrics=metrics, classification=curves)
+    result = evaluate_model(training=training, model=model, metrics=metrics, classification=curves)
     return result, metrics, curves
 
 
 def gate(env, metrics_json):
-    return gate_model.python_func(registry_uri=env["registry"], metrics_json=metrics_json, **GATE)
+    return gate_model(registry_uri=env["registry"], metrics_json=metrics_json, **GATE)
 
 
 def register(env, model, version, metrics_json, run_id="run-1"):
-    return register_model.python_func(registry_uri=env["registry"], warehouse_uri=env["uri"],
+    return register_model(registry_uri=env["registry"], warehouse_uri=env["uri"],
                                       warehouse_dataset=DATASET, model=model, model_version=version,
                                       metrics_json=metrics_json, snapshot_date=TODAY.isoformat(),
                                       pipeline_run_id=run_id)
 
 
 def score(env, scoring, version, run_id="run-1"):
-    return score_customers.python_func(warehouse_uri=env["uri"], warehouse_dataset=DATASET,
+    return score_customers(warehouse_uri=env["uri"], warehouse_dataset=DATASET,
                                        registry_uri=env["registry"], model_version=version,
                                        snapshot_date=TODAY.isoformat(), pipeline_run_id=run_id, scoring=scoring)
 

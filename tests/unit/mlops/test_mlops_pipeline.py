@@ -14,7 +14,7 @@ from mlops.pipeline import compile_spec
 
 @pytest.fixture(scope="module")
 def spec(tmp_path_factory):
-    return yaml.safe_load(compile_spec(tmp_path_factory.mktemp("spec") / "churn.yaml").read_text())
+    return yaml.safe_load(compile_spec(tmp_path_factory.mktemp("spec") / "churn.yaml", "winter-days:test").read_text())
 
 
 def branches(spec):
@@ -51,15 +51,35 @@ def test_nothing_outside_the_branches_registers_or_writes_predictions(spec):
     assert outputs["scored_version"]["valueFromParameter"]["producerSubtask"] == "condition-branches-1"
 
 
-def test_mlops_commands_compile_into_bronze_and_show_the_champion(settings, capsys):
+def images(spec: dict) -> set[str]:
+    return {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()}
+
+
+def test_mlops_commands_compile_into_bronze_and_show_the_champion(settings, capsys, monkeypatch):
     from orchestrator.cli import main
 
     assert main(["mlops", "champion"]) == 0
     assert capsys.readouterr().out.strip() == "null"
+    monkeypatch.setenv("WINTERDAYS_IMAGE", "registry.example/winter-days:7")
     assert main(["mlops", "compile"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["spec"] == str(settings.home / "bronze" / "mlops" / "churn_pipeline.yaml")
-    assert yaml.safe_load(open(printed["spec"]).read())["pipelineInfo"]["name"] == "winter-days-churn"
+    assert printed["spec"] == str(settings.storage.home / "bronze" / "mlops" / "churn_pipeline.yaml")
+    spec = yaml.safe_load(open(printed["spec"]).read())
+    assert spec["pipelineInfo"]["name"] == "winter-days-churn"
+    assert printed["image"] == "registry.example/winter-days:7" and images(spec) == {printed["image"]}
+
+
+def test_one_process_compiles_for_any_image_and_leaves_the_environment_alone(settings, capsys):
+    """The image is an argument of the build, not read from os.environ when the components are imported."""
+    import os
+
+    from orchestrator.cli import main
+
+    for image in ("first.example/wd:1", "second.example/wd:2"):
+        assert main(["mlops", "compile", "--image", image]) == 0
+        printed = json.loads(capsys.readouterr().out)
+        assert images(yaml.safe_load(open(printed["spec"]).read())) == {image}
+    assert "WINTERDAYS_IMAGE" not in os.environ
 
 
 def test_the_local_runner_reports_why_a_component_failed(capfd):
@@ -86,7 +106,7 @@ def test_the_gate_and_the_registry_come_from_settings(tmp_path):
 
     s = Settings.from_env({"WINTERDAYS_HOME": str(tmp_path), "WINTERDAYS_CHURN_MIN_AUC": "0.8",
                            "WINTERDAYS_CHURN_MAX_AUC_DROP": "0.05"})
-    assert (s.churn_min_auc, s.churn_max_auc_drop) == (0.8, 0.05)
-    assert s.model_registry_uri == str(tmp_path / "models")
+    assert (s.churn.min_auc, s.churn.max_auc_drop) == (0.8, 0.05)
+    assert s.churn.registry_uri == str(tmp_path / "models")
     with pytest.raises(SettingsError, match="WINTERDAYS_CHURN_MIN_AUC must be a number"):
         Settings.from_env({"WINTERDAYS_CHURN_MIN_AUC": "high"})

@@ -30,7 +30,7 @@ def client(settings, firestore):
 
 def stored(firestore, settings):
     return {c: [d.id for d in firestore.collection(c).stream()]
-            for c in (settings.runs_collection, settings.leases_collection)}
+            for c in (settings.firestore.runs_collection, settings.firestore.leases_collection)}
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_readyz_checks_firestore_the_warehouse_and_bronze(client):
 
 def test_readyz_reports_an_unreachable_dependency(settings, firestore, tmp_path):
     (tmp_path / "not-a-folder").write_text("x")  # the warehouse path's folder is a file: DuckDB cannot open it
-    client = make_client(settings, home=tmp_path / "not-a-folder" / "home")
+    client = make_client(settings, storage={"home": tmp_path / "not-a-folder" / "home"})
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["checks"]["warehouse"].startswith("unreachable")
@@ -101,7 +101,8 @@ def test_malformed_requests_get_a_clear_4xx_and_leave_the_ledger_alone(client, s
     response = client.post("/runs", **kwargs)
     assert response.status_code == status
     assert message in response.get_json()["error"]
-    assert stored(firestore, settings) == {settings.runs_collection: [], settings.leases_collection: []}
+    collections = settings.firestore
+    assert stored(firestore, settings) == {collections.runs_collection: [], collections.leases_collection: []}
 
 
 @pytest.mark.parametrize(
@@ -126,7 +127,8 @@ def test_malformed_paths_and_queries_get_a_clear_4xx(client, settings, firestore
     response = getattr(client, method)(path, **kwargs)
     assert response.status_code == status
     assert message in response.get_json()["error"]
-    assert stored(firestore, settings) == {settings.runs_collection: [], settings.leases_collection: []}
+    collections = settings.firestore
+    assert stored(firestore, settings) == {collections.runs_collection: [], collections.leases_collection: []}
 
 
 def test_a_run_and_its_idempotent_repeat(client, blocking_step):
@@ -186,7 +188,7 @@ def test_the_dashboard_answers_busy_while_a_run_of_this_process_writes(settings,
 
 def test_sync_answers_202_at_the_deadline_while_the_run_goes_on(settings, firestore, blocking_step):
     started, release = blocking_step
-    client = make_client(settings, request_deadline_s=0.5)
+    client = make_client(settings, service={"request_deadline_s": 0.5})
     accepted = client.post("/runs", json={"date": DAY})
     assert accepted.status_code == 202 and accepted.get_json()["state"] == "RUNNING"
     release.set()
@@ -241,7 +243,7 @@ def test_fifty_concurrent_triggers_run_one_export(client, settings, firestore, m
     run_ids = {body["run_id"] for _, body in answers}
     assert run_ids == {runs[0]}  # every 409 and every 200 names the one run
     assert [b["outcome"] for s, b in answers if s == 200].count("new") == 1
-    assert stored(firestore, settings)[settings.runs_collection] == runs
+    assert stored(firestore, settings)[settings.firestore.runs_collection] == runs
 
 
 class JsonLines(logging.Handler):
@@ -269,7 +271,7 @@ def test_request_logs_carry_the_cloud_trace(client, settings, blocking_step):
     steps = [e for e in handler.entries if e.get("event") == "step_started"]
     assert len(steps) == 5
     for entry in steps:
-        assert entry["logging.googleapis.com/trace"] == f"projects/{settings.project}/traces/{trace}"
+        assert entry["logging.googleapis.com/trace"] == f"projects/{settings.gcp.project}/traces/{trace}"
         assert entry["run_id"].startswith("20260301-") and entry["severity"] == "INFO"
         assert entry["logging.googleapis.com/labels"] == {"run_id": entry["run_id"]}
 

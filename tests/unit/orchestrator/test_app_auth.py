@@ -69,8 +69,8 @@ def token(google_keys, key="key", kid="key-1", **claims):
 
 @pytest.fixture
 def client(settings, firestore, google_keys):
-    settings = settings.with_overrides(oidc_audience=AUDIENCE, allowed_invokers=(SCHEDULER,),
-                                       oidc_certs_url=google_keys["url"])
+    settings = settings.with_overrides(service={"oidc_audience": AUDIENCE, "allowed_invokers": (SCHEDULER,),
+                                                "oidc_certs_url": google_keys["url"]})
     return create_app(settings, Resources.from_settings(settings)).test_client()
 
 
@@ -109,7 +109,7 @@ def test_bad_claims_are_refused_and_the_ledger_is_unchanged(client, settings, fi
     response = client.post("/runs", json={"date": "2026-03-01"}, headers=bearer(token(google_keys, **claims)))
     assert response.status_code == status
     assert message in response.get_json()["error"]
-    assert list(firestore.collection(settings.runs_collection).stream()) == []
+    assert list(firestore.collection(settings.firestore.runs_collection).stream()) == []
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ DAY = dt.date(2026, 3, 1)
 
 @pytest.fixture
 def resources(settings, firestore):
-    return Resources.from_settings(settings.with_overrides(lease_ttl_s=0.6))
+    return Resources.from_settings(settings.with_overrides(service={"lease_ttl_s": 0.6}))
 
 
 @pytest.fixture

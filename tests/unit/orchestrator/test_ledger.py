@@ -15,7 +15,7 @@ pytestmark = pytest.mark.firestore
 
 @pytest.fixture
 def resources(settings, firestore):
-    return Resources.from_settings(settings.with_overrides(lease_ttl_s=0.6))
+    return Resources.from_settings(settings.with_overrides(service={"lease_ttl_s": 0.6}))
 
 
 def take(resources, key="2026-03-01", run_id="20260301-aaaaaaaa"):

@@ -141,7 +141,7 @@ def test_release_config_or_commitish_replaces_the_workspace(fake):
 
 def test_from_settings_refuses_a_bare_repository_name(settings):
     with pytest.raises(ValueError, match="projects/P/locations/R/repositories/NAME"):
-        DataformTransformRunner.from_settings(settings.with_overrides(dataform_repository="winter-days"),
+        DataformTransformRunner.from_settings(settings.with_overrides(transform={"repository": "winter-days"}),
                                               client=object())
 
 

@@ -113,7 +113,7 @@ def churn_step(settings, runner, timeout_s=60):
 
 def test_compile_uploads_a_spec_that_runs_every_component_in_our_image(gcp):
     printed = compile_for_gcp(gcp)
-    assert printed["spec"] == f"gs://{BUCKET}/mlops/churn_pipeline.yaml" == gcp.pipeline_spec_uri
+    assert printed["spec"] == f"gs://{BUCKET}/mlops/churn_pipeline.yaml" == gcp.churn.spec_uri
     spec = yaml.safe_load(ObjectStore(f"gs://{BUCKET}").read_bytes("mlops/churn_pipeline.yaml"))
     assert spec["pipelineInfo"]["name"] == "winter-days-churn"
     images = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()}
@@ -219,7 +219,7 @@ class FakeModelService:
 
 def test_vertex_registry_versions_promotes_and_moves_the_champion_alias(gcp, monkeypatch):
     service = FakeModelService(monkeypatch)
-    registry = open_registry(gcp.model_registry_uri)
+    registry = open_registry(gcp.churn.registry_uri)
     assert registry.champion() is None
 
     registry.promote("churn-aaa", b"model a", {"roc_auc": 0.94}, {"snapshot_date": "2026-03-30",

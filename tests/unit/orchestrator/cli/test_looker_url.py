@@ -66,7 +66,7 @@ def test_local_mode_says_the_links_name_the_local_project(settings, capsys):
     assert main(["looker-url", "--report", "pre-ml"]) == 0
     out, err = capsys.readouterr()
     assert "local mode" in err and "WINTERDAYS_MODE=gcp" in err
-    assert f"ds.ds0.projectId={settings.project}&" in out
+    assert f"ds.ds0.projectId={settings.gcp.project}&" in out
 
 
 @pytest.mark.dataform

@@ -3,6 +3,7 @@
 The dashboard over a whole demo run is the browser test's (test_dashboard_browser.py).
 """
 
+import dataclasses
 import re
 import subprocess
 import sys
@@ -30,7 +31,7 @@ def test_before_any_run_every_chart_says_why_it_is_empty(settings, firestore):
     assert len(figures) == CHARTS and all(points == "0" for _, points in figures)
     assert html.count("not built yet: run the transform") == CHARTS - 2  # all but the two of the ledger
     assert "no runs yet" in html and "no warehouse yet" in html
-    assert not settings.warehouse_path.exists()  # a reader never creates the warehouse
+    assert not settings.warehouse.path.exists()  # a reader never creates the warehouse
 
 
 @pytest.mark.firestore
@@ -43,8 +44,8 @@ def test_the_page_loads_nothing_from_anywhere(settings, firestore):
 
 @pytest.mark.firestore
 def test_a_warehouse_another_process_writes_answers_busy(settings, firestore):
-    settings.warehouse_path.parent.mkdir(parents=True)
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(settings.warehouse_path)], stdin=subprocess.PIPE,
+    settings.warehouse.path.parent.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(settings.warehouse.path)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "open"
@@ -55,9 +56,10 @@ def test_a_warehouse_another_process_writes_answers_busy(settings, firestore):
     assert "retry in a moment" in page.text and "Another process" in page.text
 
 
-def test_gcp_mode_points_to_looker_studio(settings):
-    gcp = settings.with_overrides(mode="gcp", bronze_uri="gs://b", project="acme")
-    page = create_app(gcp, Resources.from_settings(settings)).test_client().get("/dashboard")
+def test_without_a_local_dashboard_it_points_to_looker_studio(settings):
+    gcp = settings.with_overrides(mode="gcp", storage={"bronze_uri": "gs://b"}, gcp={"project": "acme"})
+    resources = dataclasses.replace(Resources.from_settings(settings), local_dashboard=False)  # as gcp's are
+    page = create_app(gcp, resources).test_client().get("/dashboard")
     assert page.status_code == 404 and "winterdays looker-url" in page.text
 
 
