@@ -22,7 +22,9 @@ from typing import Protocol
 from lakehouse.emulator import EmulatorError, PubSubEmulator, local_session
 from lakehouse.errors import LakehouseError
 
-ACK_DEADLINE_S = 60  # a pulled micro-batch must be landed and acknowledged within this
+# A pulled micro-batch must be landed and acknowledged within this; messages a killed worker held
+# come again once it has passed.
+ACK_DEADLINE_S = 20
 
 
 class BadEnvelope(LakehouseError, ValueError):

@@ -20,7 +20,7 @@ import uuid
 import pytest
 
 from lakehouse import bronze
-from lakehouse.messaging import PubSubBus
+from lakehouse.messaging import ACK_DEADLINE_S, PubSubBus
 from lakehouse.storage import ObjectStore
 from lakehouse.stream import CLICK_SUBSCRIPTION, CLICK_TOPIC, DEAD_LETTER_TOPIC, declare
 from lakehouse.stream.landing import WATERMARK, ClickLanding
@@ -164,6 +164,8 @@ def test_a_worker_killed_mid_stream_loses_nothing_and_duplicates_nothing(stream)
     env = {**os.environ, "GOOGLE_CLOUD_PROJECT": settings.gcp.project, "WINTERDAYS_HOME": str(settings.storage.home),
            "WINTERDAYS_STREAM_BATCH_SIZE": "100", "WINTERDAYS_STREAM_BATCH_SECONDS": "0.2"}
     command = [sys.executable, "-m", "orchestrator.cli", "ingest", "--idle-exit", "3"]
+    # the killed worker's unacknowledged batch comes again once its ack deadline has passed
+    restart = command[:-1] + [str(ACK_DEADLINE_S + 5)]
     worker = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -176,7 +178,7 @@ def test_a_worker_killed_mid_stream_loses_nothing_and_duplicates_nothing(stream)
     landed_before = len(bronze_events(store))
     assert 0 < landed_before < len(records), "the kill came before or after the stream, not in it"
 
-    restarted = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    restarted = subprocess.run(restart, env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert restarted.returncode == 0, restarted.stderr[-2000:]
     ids = [e["event_id"] for e in bronze_events(store)]
     assert len(ids) == len(set(ids)) == len(records)
