@@ -234,6 +234,9 @@ class StreamSettings:
     batch_seconds: float = setting("WINTERDAYS_STREAM_BATCH_SECONDS", as_seconds, "2")  # or this after its first
     emulator: str = setting("WINTERDAYS_PUBSUB_EMULATOR", as_text)  # local; empty: the Google Cloud CLI's
     emulator_dir: Path = derived(as_path, "{storage.home}/pubsub")  # local: its log and address
+    # local: where the emulator pushes bronze landing notifications (`winterdays serve`); gcp: Terraform's
+    landing_push_endpoint: str = setting("WINTERDAYS_LANDING_PUSH_ENDPOINT", as_text,
+                                         local="http://127.0.0.1:8080/events/gcs", gcp="")
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def message_bus(settings: Settings) -> PubSubBus:
 
     if _local(settings):
         return EmulatedPubSubBus(settings.gcp.project, settings.stream.emulator_dir, settings.stream.emulator,
-                                 topology=declare)
+                                 topology=lambda bus: declare(bus, settings.stream.landing_push_endpoint))
     return PubSubBus(settings.gcp.project)
 
 

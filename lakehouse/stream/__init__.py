@@ -12,10 +12,14 @@ CLICK_TOPIC = "winter-clickstream"
 CLICK_SUBSCRIPTION = "winter-clickstream-ingest"
 DEAD_LETTER_TOPIC = "winter-clickstream-dead-letter"
 LANDING_TOPIC = "winter-bronze-landing"  # object-finalize notifications of the bronze bucket
+LANDING_SUBSCRIPTION = "winter-bronze-landing-runs"  # pushes them to POST /events/gcs
 
 
-def declare(bus) -> None:
-    """Locally, what Terraform creates in gcp: the topics and the pull subscription (on the emulator)."""
+def declare(bus, landing_push_endpoint: str = "") -> None:
+    """Locally, what Terraform creates in gcp (on the emulator): the topics, the clickstream's pull
+    subscription, and the push subscription that delivers landing notifications to the service."""
     for topic in (CLICK_TOPIC, DEAD_LETTER_TOPIC, LANDING_TOPIC):
         bus.ensure_topic(topic)
     bus.ensure_subscription(CLICK_SUBSCRIPTION, CLICK_TOPIC)
+    if landing_push_endpoint:
+        bus.ensure_subscription(LANDING_SUBSCRIPTION, LANDING_TOPIC, push_endpoint=landing_push_endpoint)
