@@ -109,10 +109,3 @@ resource "google_pubsub_subscription_iam_member" "pubsub_agent_subscriber" {
   role         = "roles/pubsub.subscriber"
   member       = "serviceAccount:${google_project_service_identity.pubsub.email}"
 }
-
-resource "google_pubsub_topic_iam_member" "grants" {
-  for_each = { for g in local.iam_grants : "${g.account} ${g.target} ${g.role}" => g if g.kind == "topic" }
-  topic    = google_pubsub_topic.this[each.value.target].id
-  role     = each.value.role
-  member   = "serviceAccount:${google_service_account.this[each.value.account].email}"
-}

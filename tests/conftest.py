@@ -101,3 +101,25 @@ def demo_run(firestore_emulator, dataform_dir, tmp_path_factory):
 def demo(demo_run):
     demo_run.restore_ledger()
     return demo_run
+
+
+@pytest.fixture
+def blocking_step(monkeypatch):
+    """`export` waits until the test releases it; every other step returns at once."""
+    import threading
+
+    from orchestrator.steps import STEPS
+
+    release = threading.Event()
+    started = threading.Event()
+
+    def export(ctx):
+        started.set()
+        assert release.wait(30), "the test never released the step"
+        return {"exported": 3}
+
+    monkeypatch.setitem(STEPS, "export", export)
+    for name in ("compile", "invoke", "wait", "churn"):
+        monkeypatch.setitem(STEPS, name, lambda ctx: {})
+    yield started, release
+    release.set()

@@ -33,23 +33,6 @@ def stored(firestore, settings):
             for c in (settings.firestore.runs_collection, settings.firestore.leases_collection)}
 
 
-@pytest.fixture
-def blocking_step(monkeypatch):
-    """`export` waits until the test releases it; every other step returns at once."""
-    release = threading.Event()
-    started = threading.Event()
-
-    def export(ctx):
-        started.set()
-        assert release.wait(30), "the test never released the step"
-        return {"exported": 3}
-
-    monkeypatch.setitem(STEPS, "export", export)
-    for name in ("compile", "invoke", "wait", "churn"):
-        monkeypatch.setitem(STEPS, name, lambda ctx: {})
-    return started, release
-
-
 def test_healthz(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
 

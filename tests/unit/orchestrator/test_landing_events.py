@@ -13,7 +13,6 @@ from lakehouse import bronze
 from lakehouse.stream.notifications import object_finalized
 from orchestrator.app import create_app
 from orchestrator.resources import Resources
-from orchestrator.steps import STEPS
 
 pytestmark = pytest.mark.firestore
 DAY = dt.date(2026, 3, 1)
@@ -26,22 +25,10 @@ def envelope(name: str, message_id: str = "1") -> dict:
 
 
 @pytest.fixture
-def service(settings, firestore, monkeypatch):
+def service(settings, firestore, blocking_step):
     """The app, with `export` held until the test releases it and the other steps instant."""
-    release, started = threading.Event(), threading.Event()
-
-    def export(ctx):
-        started.set()
-        assert release.wait(30), "the test never released the step"
-        return {"exported": 1}
-
-    monkeypatch.setitem(STEPS, "export", export)
-    for name in ("compile", "invoke", "wait", "churn"):
-        monkeypatch.setitem(STEPS, name, lambda ctx: {})
     resources = Resources.from_settings(settings)
-    client = create_app(settings, resources).test_client()
-    yield client, resources, started, release
-    release.set()
+    return create_app(settings, resources).test_client(), resources, *blocking_step
 
 
 def land(resources, name: str) -> str:
