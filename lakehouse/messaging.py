@@ -14,6 +14,7 @@ import base64
 import contextlib
 import datetime as dt
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from lakehouse.errors import LakehouseError
 # A pulled micro-batch must be landed and acknowledged within this; messages a killed worker held
 # come again once it has passed.
 ACK_DEADLINE_S = 20
+_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)")
 
 
 class BadEnvelope(LakehouseError, ValueError):
@@ -178,4 +180,17 @@ def from_push(envelope: object) -> Message:
     if not isinstance(attributes, dict):
         raise BadEnvelope("the message's attributes must be an object")
     return Message(str(message.get("messageId") or message.get("message_id")), data,
-                   {str(k): str(v) for k, v in attributes.items()})
+                   {str(k): str(v) for k, v in attributes.items()}, _timestamp(message.get("publishTime")))
+
+
+def _timestamp(text: object) -> dt.datetime | None:
+    """RFC 3339 as Pub/Sub writes it (nanoseconds, Z); None when absent or unreadable."""
+    match = _RFC3339.fullmatch(text) if isinstance(text, str) else None
+    if not match:
+        return None
+    fraction = (match.group(2) or ".0")[:7]  # Python keeps microseconds
+    zone = "+00:00" if match.group(3) == "Z" else match.group(3)
+    try:
+        return dt.datetime.fromisoformat(f"{match.group(1)}{fraction}{zone}")
+    except ValueError:
+        return None
