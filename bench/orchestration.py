@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lakehouse.emulator import FirestoreEmulator, free_port  # noqa: E402
+from orchestrator.records import RunState  # noqa: E402
 
 FIRST, LAST = dt.date(2026, 2, 1), dt.date(2026, 3, 17)
 EMPTY_DAY = dt.date(2025, 1, 1)
@@ -50,7 +51,7 @@ def measure(port: int, body: dict, times: int) -> list[dict]:
     rows = []
     for _ in range(times):
         elapsed, run = post(port, {**body, "force": True, "wait": True})
-        if run["state"] != "SUCCEEDED":
+        if run["state"] != RunState.SUCCEEDED:
             raise SystemExit(f"run {run['run_id']} failed: {run.get('error')}")
         work = sum(step["duration_s"] for step in run["steps"].values())
         rows.append({"end_to_end_s": elapsed, "steps_s": work, "overhead_s": elapsed - work,

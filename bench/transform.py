@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from synthetic_bronze import write_bronze  # noqa: E402
 
+from lakehouse.transform import ActionState  # noqa: E402
 from lakehouse.transform.actions import Selection, actions_from_graph, select  # noqa: E402
 from lakehouse.transform.compiler import compile_project  # noqa: E402
 from lakehouse.transform.executor import Executor, default_workers  # noqa: E402
@@ -58,7 +59,7 @@ def run_executor(graph: dict, path: Path, workers: int) -> float:
     results = Executor(warehouse, workers).run(actions, select(actions, Selection()))
     elapsed = time.perf_counter() - started
     warehouse.close()
-    failed = [r for r in results if r.state != "SUCCEEDED"]
+    failed = [r for r in results if r.state != ActionState.SUCCEEDED]
     if failed:
         raise SystemExit(f"the executor failed: {failed[0].target}: {failed[0].error}")
     return elapsed

@@ -56,7 +56,7 @@ class DaySales:
     """
 
     def __init__(self, state: DayState, seed: int, catalog: Catalog, pii_key: str,
-                 due: list[tuple[int, dict]] = ()):
+                 due: Iterable[tuple[int, dict]] = ()):
         self.state, self.seed, self.catalog, self.pii_key, self.due = state, seed, catalog, pii_key, list(due)
         rng = day_rng(seed, state.day, STREAM_SALES)
         self.slots = np.repeat(np.arange(len(state.purchases)), state.purchases)

@@ -33,7 +33,7 @@ def shard_file(source: str, task_index: int, task_count: int) -> str:
 def is_stale_shard(name: str, task_count: int) -> bool:
     """A shard file written by an earlier run with another task count."""
     match = _SHARD_FILE.search(name)
-    return bool(match) and int(match.group(2)) != task_count
+    return match is not None and int(match.group(2)) != task_count
 
 
 CONTROL_PREFIX = "_control"

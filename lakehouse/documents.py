@@ -8,9 +8,11 @@ orchestrator/resources.py chooses the adapter.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from google.api_core.retry import Retry
 from google.cloud import firestore
@@ -67,9 +69,9 @@ class EmulatedFirestoreSource(FirestoreSource):
 
 
 def stream_documents(
-    db: firestore.Client, collection: str, changed_from=None, changed_to=None,
-    page_size: int = PAGE_SIZE, backoff: Backoff = DEFAULT_BACKOFF,
-) -> Iterator[tuple[str, dict]]:
+    db: firestore.Client, collection: str, changed_from: dt.datetime | None = None,
+    changed_to: dt.datetime | None = None, page_size: int = PAGE_SIZE, backoff: Backoff = DEFAULT_BACKOFF,
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """(id, data) of a collection's documents, read as stream_snapshots reads them.
 
     `data` is the snapshot's own dict, to be read, not changed: DocumentSnapshot.to_dict()
@@ -80,15 +82,17 @@ def stream_documents(
         yield snapshot.id, _fields(snapshot)
 
 
-def _fields(snapshot: firestore.DocumentSnapshot) -> dict:
+def _fields(snapshot: firestore.DocumentSnapshot[Any]) -> dict[str, Any]:
     data = getattr(snapshot, "_data", None)  # private in the client; to_dict() if it ever goes
-    return data if isinstance(data, dict) else snapshot.to_dict()
+    if isinstance(data, dict):
+        return data
+    return snapshot.to_dict() or {}  # a streamed snapshot exists, so to_dict() is never None
 
 
 def stream_snapshots(
-    db: firestore.Client, collection: str, changed_from=None, changed_to=None,
-    page_size: int = PAGE_SIZE, backoff: Backoff = DEFAULT_BACKOFF,
-) -> Iterator[firestore.DocumentSnapshot]:
+    db: firestore.Client, collection: str, changed_from: dt.datetime | None = None,
+    changed_to: dt.datetime | None = None, page_size: int = PAGE_SIZE, backoff: Backoff = DEFAULT_BACKOFF,
+) -> Iterator[firestore.DocumentSnapshot[Any]]:
     """A collection's documents, in pages of `page_size` read after a cursor.
 
     With bounds, only documents whose `updated_at` lies in [changed_from, changed_to).
@@ -97,7 +101,7 @@ def stream_snapshots(
     (retry.is_transient) re-queries after it with a backoff, so no document is yielded twice
     and none is skipped.
     """
-    query = db.collection(collection)
+    query: firestore.CollectionReference | firestore.Query = db.collection(collection)
     if changed_from is not None:
         query = query.where(filter=firestore.FieldFilter("updated_at", ">=", changed_from))
     if changed_to is not None:

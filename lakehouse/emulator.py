@@ -67,13 +67,14 @@ def find_start_script(override: str = "", component: str = "cloud-firestore-emul
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def is_ready(host: str, timeout: float = 1.0) -> bool:
     try:
         with urllib.request.urlopen(f"http://{host}/", timeout=timeout) as response:
-            return response.status == 200
+            return bool(response.status == 200)
     except (urllib.error.URLError, OSError):
         return False
 
@@ -90,7 +91,7 @@ class Emulator:
         self.data_dir = Path(data_dir) if data_dir else None
         self.port = port
         self.host: str | None = None
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
         self.owned = False
 
     # -- lifecycle -------------------------------------------------------------
@@ -168,7 +169,7 @@ class Emulator:
         self.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop(save=True)
 
     # -- helpers ---------------------------------------------------------------
@@ -196,7 +197,7 @@ class Emulator:
         except (ValueError, KeyError, ProcessLookupError, PermissionError, OSError):
             return None
         if state.get("project") == self.project and is_ready(state["host"]):
-            return state["host"]
+            return str(state["host"])
         return None
 
 
@@ -279,7 +280,7 @@ class PubSubEmulator(Emulator):
         return [str(script), "--host=127.0.0.1", f"--port={port}"]
 
 
-def _kill_group(process: subprocess.Popen, grace_s: float = 15.0) -> None:
+def _kill_group(process: subprocess.Popen[bytes], grace_s: float = 15.0) -> None:
     """SIGTERM the whole group, wait until every member (Java included) is gone, then SIGKILL."""
     try:
         os.killpg(process.pid, signal.SIGTERM)

@@ -13,15 +13,17 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Iterator
+from typing import Any
 
 _run_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("run_id", default=None)
-_bound: contextvars.ContextVar[dict | None] = contextvars.ContextVar("bound", default=None)
+_bound: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("bound", default=None)
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, Any] = {
             "severity": record.levelname,
             "message": record.getMessage(),
             "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(),
@@ -56,7 +58,7 @@ def configure(level: str = "INFO") -> None:
 
 
 @contextlib.contextmanager
-def run_context(run_id: str):
+def run_context(run_id: str) -> Iterator[None]:
     token = _run_id.set(run_id)
     try:
         yield
@@ -68,23 +70,23 @@ def current_run_id() -> str | None:
     return _run_id.get()
 
 
-def bind(**fields) -> contextvars.Token:
+def bind(**fields: Any) -> contextvars.Token[dict[str, Any] | None]:
     """Add `fields` to every line logged in this context (e.g. a request's trace); undo with unbind."""
     return _bound.set({**(_bound.get() or {}), **fields})
 
 
-def unbind(token: contextvars.Token) -> None:
+def unbind(token: contextvars.Token[dict[str, Any] | None]) -> None:
     _bound.reset(token)
 
 
-def cloud_trace(header: str | None, project: str) -> dict:
+def cloud_trace(header: str | None, project: str) -> dict[str, Any]:
     """Cloud Logging's trace fields from an `X-Cloud-Trace-Context: TRACE/SPAN;o=1` header, so a
     request's lines are grouped under its trace in the Logs Explorer; {} when absent or malformed."""
     match = re.fullmatch(r"([0-9a-fA-F]{32})(?:/(\d{1,20}))?(?:;o=([01]))?", (header or "").strip())
     if not match:
         return {}
     trace, span, sampled = match.groups()
-    fields = {"logging.googleapis.com/trace": f"projects/{project}/traces/{trace.lower()}"}
+    fields: dict[str, Any] = {"logging.googleapis.com/trace": f"projects/{project}/traces/{trace.lower()}"}
     if span:
         fields["logging.googleapis.com/spanId"] = span
     if sampled:

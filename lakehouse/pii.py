@@ -5,12 +5,21 @@ source application and one hashed in silver can be compared when they share a ke
 """
 
 import hashlib
+from typing import overload
 
 from lakehouse.errors import LakehouseError
 
 
 class MissingKey(LakehouseError, ValueError):
     pass
+
+
+@overload
+def keyed_hash(key: str, value: str) -> str: ...
+
+
+@overload
+def keyed_hash(key: str, value: None) -> None: ...
 
 
 def keyed_hash(key: str, value: str | None) -> str | None:

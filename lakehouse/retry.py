@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import requests.exceptions
 from google.api_core import exceptions as api
@@ -37,7 +37,7 @@ def is_transient(error: BaseException) -> bool:
             and _status(error.code) in TRANSIENT_STATUS)
 
 
-def _status(code) -> int | None:
+def _status(code: Any) -> int | None:
     try:
         return int(code)
     except (TypeError, ValueError):

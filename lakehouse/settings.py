@@ -284,7 +284,6 @@ class LookerSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    mode: str = setting("WINTERDAYS_MODE", one_of(*MODES), "local")
     general: GeneralSettings = field()
     gcp: GcpSettings = field()
     storage: StorageSettings = field()
@@ -297,6 +296,9 @@ class Settings:
     churn: ChurnSettings = field()
     service: ServiceSettings = field()
     looker: LookerSettings = field()
+    # read before every section (their defaults depend on it); declared after them, as type checkers
+    # take setting() for a default, which may not precede the sections' required fields
+    mode: str = setting("WINTERDAYS_MODE", one_of(*MODES), "local")
     # the variables and overrides it was made from: with_overrides re-derives the defaults
     origin: tuple[Mapping[str, str], Mapping[str, Any]] = field(default=({}, {}), compare=False, repr=False)
 

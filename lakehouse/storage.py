@@ -9,17 +9,19 @@ GCS (an object is replaced whole). Calls to GCS are retried on transient errors 
 
 from __future__ import annotations
 
+import builtins
 import os
 import posixpath
 import uuid
-from collections.abc import Iterable
-from typing import IO
+from collections.abc import Callable, Iterable
+from typing import IO, TypeVar
 
 import fsspec
 
 from lakehouse.retry import DEFAULT_BACKOFF, Backoff, retrying
 
 STAGING_PREFIX = "_staging"
+T = TypeVar("T")
 UPLOAD_CHUNK = 1 << 20  # a resumable upload sends (and holds) this much at a time; GCS wants 256 KiB multiples
 
 
@@ -60,12 +62,13 @@ class ObjectStore:
 
     # -- reads ---------------------------------------------------------------
     def exists(self, rel: str) -> bool:
-        return self._retrying(lambda: self.fs.exists(self.full_path(rel)), f"exists {rel}")
+        return self._retrying(lambda: bool(self.fs.exists(self.full_path(rel))), f"exists {rel}")
 
     def read_bytes(self, rel: str) -> bytes:
         def read() -> bytes:
             with self.fs.open(self.full_path(rel), "rb") as handle:
-                return handle.read()
+                data: bytes = handle.read()
+                return data
 
         return self._retrying(read, f"read {rel}")
 
@@ -78,7 +81,7 @@ class ObjectStore:
         root = self._root.rstrip("/") + "/"
         return sorted(p[len(root):] if p.startswith(root) else p for p in found)
 
-    def _retrying(self, operation, what: str):
+    def _retrying(self, operation: Callable[[], T], what: str) -> T:
         """GCS calls are retried on transient errors; a local file system has none."""
         return operation() if self.is_folder else retrying(operation, f"{what} in {self.root_uri}", self.backoff)
 
@@ -138,7 +141,8 @@ class ObjectStore:
         if self.is_folder:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             return open(path, "wb")  # noqa: SIM115 - the caller closes it
-        return self.fs.open(path, "wb", block_size=UPLOAD_CHUNK)
+        handle: IO[bytes] = self.fs.open(path, "wb", block_size=UPLOAD_CHUNK)
+        return handle
 
     def publish(self, staged_rel: str, rel: str) -> None:
         """Move a closed staged object to `rel`, replacing what was there in one step."""
@@ -155,7 +159,7 @@ class ObjectStore:
         """Remove what a crashed writer left under `_staging/<prefix>`; only the writer's own prefix."""
         self.delete(self.list(posixpath.join(STAGING_PREFIX, prefix)))
 
-    def replace_partition(self, partition: str, files: dict[str, bytes]) -> list[str]:
+    def replace_partition(self, partition: str, files: dict[str, bytes]) -> builtins.list[str]:
         """Make `partition` hold exactly `files` (name -> bytes) and nothing else.
 
         New objects are written first under their final names (each write atomic),

@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from orchestrator.errors import OrchestratorError
-from orchestrator.ledger import RUN_STATES
+from orchestrator.records import RunState
 from orchestrator.steps import STEPS, RunOptions
 
 EARLIEST_DATE = dt.date(2000, 1, 1)
@@ -68,8 +69,8 @@ def list_query(args: dict[str, str], today: dt.date) -> tuple[str | None, str | 
     _known_fields(args, LIST_PARAMETERS, what="query parameter")
     day = parse_date(args["date"], today).isoformat() if "date" in args else None
     state = args.get("state")
-    if state is not None and state.upper() not in RUN_STATES:
-        raise BadRequest(f'"state" must be one of {list(RUN_STATES)}, got {state[:20]!r}')
+    if state is not None and state.upper() not in list(RunState):
+        raise BadRequest(f'"state" must be one of {[s.value for s in RunState]}, got {state[:20]!r}')
     raw_limit = args.get("limit", "20")
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
         raise BadRequest(f'"limit" must be a whole number from 1 to 100, got {raw_limit[:20]!r}')
@@ -96,17 +97,17 @@ def run_id(value: str) -> str:
     return value
 
 
-def _known_fields(body: dict, allowed: set[str], what: str = "field") -> None:
+def _known_fields(body: dict[str, Any], allowed: set[str], what: str = "field") -> None:
     unknown = sorted(str(k)[:40] for k in body if k not in allowed)
     if unknown:
         raise BadRequest(f"unknown {what}(s) {unknown}; allowed: {sorted(allowed)}")
 
 
-def _flag(body: dict, name: str) -> bool:
+def _flag(body: dict[str, Any], name: str) -> bool:
     return bool(_optional_flag(body, name))
 
 
-def _optional_flag(body: dict, name: str) -> bool | None:
+def _optional_flag(body: dict[str, Any], name: str) -> bool | None:
     value = body.get(name)
     if value is not None and not isinstance(value, bool):
         raise BadRequest(f'"{name}" must be true or false')

@@ -23,8 +23,11 @@ import functools
 import logging
 import os
 import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
 from generators.errors import GeneratorError
@@ -40,6 +43,7 @@ from orchestrator.auth import Forbidden, TokenVerifier, Unauthorized
 from orchestrator.dashboard import dashboard
 from orchestrator.errors import OrchestratorError
 from orchestrator.ledger import Contended, public
+from orchestrator.records import UNFINISHED, RunRecord, RunState
 from orchestrator.resources import Resources
 
 log = logging.getLogger(__name__)
@@ -78,14 +82,14 @@ class Service:
         auth = settings.service
         self.verifier = (TokenVerifier(auth.oidc_audience, auth.allowed_invokers, auth.oidc_certs_url)
                          if auth.oidc_audience else None)
-        self.active: dict[str, concurrent.futures.Future] = {}
+        self.active: dict[str, concurrent.futures.Future[RunRecord]] = {}
         self._lock = threading.Lock()
         self._readers = 0  # dashboard requests reading the warehouse now
         self._idle = threading.Condition(self._lock)
         self._landing = None  # the clickstream subscriber's landing (its dedupe record), made on first push
 
     @contextlib.contextmanager
-    def reading_warehouse(self):
+    def reading_warehouse(self) -> Iterator[None]:
         """Read the local warehouse between this process's runs: DuckDB lets one process write, and a
         run opens it read-write (its churn components from subprocesses), so readers keep out of its way."""
         with self._lock:
@@ -110,16 +114,17 @@ class Service:
                                          on_closed=self.resources.notify_landing)
         return self._landing
 
-    def start(self, claimed: engine.Claim) -> concurrent.futures.Future:
+    def start(self, claimed: engine.Claim) -> concurrent.futures.Future[RunRecord]:
         """Run a claimed run in a thread; the future holds the final run record."""
-        future: concurrent.futures.Future = concurrent.futures.Future()
+        future: concurrent.futures.Future[RunRecord] = concurrent.futures.Future()
         with self._lock:
             # readers finish in well under a second; past the wait the run goes on (and a step that
             # cannot open the warehouse fails, to be resumed)
             self._idle.wait_for(lambda: not self._readers, timeout=READERS_WAIT_S)
             self.active[claimed.run_id] = future
 
-        def work():
+        def work() -> None:
+            outcome: RunRecord | BaseException
             try:
                 outcome = engine.run_claimed(self.resources, claimed)
             except engine.RunFailed as failure:
@@ -159,14 +164,15 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
 
 
 def _service() -> Service:
-    return current_app.extensions["winterdays"]
+    service: Service = current_app.extensions["winterdays"]
+    return service
 
 
-def _error(status: int, message: str):
+def _error(status: int, message: str) -> tuple[Response, int]:
     return jsonify(error=message), status
 
 
-def _error_answer(error: Exception, status: int, headers: dict[str, str]):
+def _error_answer(error: Exception, status: int, headers: dict[str, str]) -> ResponseReturnValue:
     if status >= 500:
         log.error("request failed", exc_info=error, extra={"event": "request_failed", "error": str(error)[:2000]})
     body = {"error": str(error)}
@@ -182,7 +188,7 @@ def _bind_trace() -> None:
                                                _service().settings.gcp.project))
 
 
-def _unbind_trace(_error=None) -> None:
+def _unbind_trace(_error: BaseException | None = None) -> None:
     if "log_token" in g:
         logs.unbind(g.log_token)
 
@@ -197,7 +203,7 @@ def _authenticate() -> None:
 
 
 @runs.post("/runs")
-def create_run():
+def create_run() -> ResponseReturnValue:
     service = _service()
     wanted = api_input.run_request(_json_body(), service.settings.today())
     claimed = engine.claim(service.resources, wanted.options, trigger="http", force=wanted.force)
@@ -208,7 +214,7 @@ def create_run():
 
 
 @runs.post("/runs/<run_id>/retry")
-def retry_run(run_id: str):
+def retry_run(run_id: str) -> ResponseReturnValue:
     run_id = api_input.run_id(run_id)
     wait = api_input.retry_request(_json_body())
     claimed = engine.claim_retry(_service().resources, run_id, trigger="http-retry")
@@ -239,19 +245,19 @@ def click_pushed():
 
 
 @runs.get("/runs")
-def list_runs():
+def list_runs() -> ResponseReturnValue:
     day, state, limit = api_input.list_query(request.args.to_dict(), _service().settings.today())
     found = _service().resources.ledger.recent(limit, logical_date=day, state=state)
     return jsonify(runs=[_summary(r) for r in found])
 
 
 @runs.get("/runs/<run_id>")
-def get_run(run_id: str):
+def get_run(run_id: str) -> ResponseReturnValue:
     resources = _service().resources
     run = resources.ledger.get(api_input.run_id(run_id))
     if run is None:
         return _error(404, f"no run {run_id}")
-    if run["state"] in ("PENDING", "RUNNING"):  # still held, or did its process die?
+    if run["state"] in UNFINISHED:  # still held, or did its process die?
         live, _ = resources.leases.read(None, resources.lease_key(run["logical_date"]))
         run["interrupted"] = not (live and live["run_id"] == run_id)
     return jsonify(public(run))
@@ -269,7 +275,7 @@ def _json_body() -> object:
     return body
 
 
-def _dispatch(claimed: engine.Claim, wait: bool | None):
+def _dispatch(claimed: engine.Claim, wait: bool | None) -> ResponseReturnValue:
     service = _service()
     future = service.start(claimed)
     if wait is None:
@@ -286,32 +292,33 @@ def _dispatch(claimed: engine.Claim, wait: bool | None):
     return _answer(run, claimed.outcome)
 
 
-def _answer(run: dict, outcome: str):
-    status = 200 if run["state"] == "SUCCEEDED" else 500
+def _answer(run: RunRecord, outcome: str) -> ResponseReturnValue:
+    status = 200 if run["state"] == RunState.SUCCEEDED else 500
     return jsonify({**public(run), "outcome": outcome}), status
 
 
-def _accepted(claimed: engine.Claim):
-    body = {"run_id": claimed.run_id, "logical_date": claimed.run["logical_date"], "state": "RUNNING",
+def _accepted(claimed: engine.Claim) -> ResponseReturnValue:
+    body = {"run_id": claimed.run_id, "logical_date": claimed.run["logical_date"], "state": RunState.RUNNING,
             "outcome": claimed.outcome, "poll": f"/runs/{claimed.run_id}"}
     return jsonify(body), 202, {"Location": f"/runs/{claimed.run_id}"}
 
 
-def _summary(run: dict) -> dict:
+def _summary(run: RunRecord) -> dict[str, Any]:
     keep = ("run_id", "logical_date", "state", "trigger", "attempt", "created_at", "ended_at", "failed_step", "error")
-    summary = {k: run[k] for k in keep if k in run}
+    record: Mapping[str, object] = run
+    summary = {k: record[k] for k in keep if k in record}
     summary["steps"] = {name: step["state"] for name, step in run.get("steps", {}).items()}
     return public(summary)
 
 
 # -- probes (no token: Cloud Run's probes call them directly) -------------------------------------
 @health.get("/healthz")
-def healthz():
+def healthz() -> ResponseReturnValue:
     return jsonify(status="ok")
 
 
 @health.get("/readyz")
-def readyz():
+def readyz() -> ResponseReturnValue:
     service = _service()
     checks = {"firestore": _check_firestore, "warehouse": _check_warehouse, "bronze": _check_bronze}
     with concurrent.futures.ThreadPoolExecutor(len(checks)) as pool:
@@ -321,7 +328,7 @@ def readyz():
     return jsonify(status="ready" if ready else "unready", checks=results), 200 if ready else 503
 
 
-def _outcome(future: concurrent.futures.Future) -> str:
+def _outcome(future: concurrent.futures.Future[str]) -> str:
     try:
         return future.result(timeout=CHECK_TIMEOUT_S)
     except concurrent.futures.TimeoutError:

@@ -13,6 +13,7 @@ import json
 import re
 import threading
 import time
+from typing import Any
 
 from google.auth import exceptions, jwt
 from google.auth.transport.requests import Request
@@ -42,7 +43,7 @@ class TokenVerifier:
         self._fetched_at = 0.0
         self._lock = threading.Lock()
 
-    def verify(self, authorization: str | None) -> dict:
+    def verify(self, authorization: str | None) -> dict[str, Any]:
         """The token's claims, or Unauthorized/Forbidden naming what is wrong."""
         match = re.fullmatch(r"Bearer ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)", authorization or "")
         if not match:
@@ -55,7 +56,7 @@ class TokenVerifier:
         if header.get("alg") != "RS256":
             raise Unauthorized("the ID token must be signed with RS256")
         try:
-            claims = jwt.decode(token, certs=self._certs_for(header.get("kid")), audience=self.audience,
+            claims: dict[str, Any] = jwt.decode(token, certs=self._certs_for(header.get("kid")), audience=self.audience,
                                 clock_skew_in_seconds=CLOCK_SKEW_S)
         except (ValueError, exceptions.GoogleAuthError) as error:
             raise Unauthorized(f"the ID token does not verify: {error}") from None
@@ -84,4 +85,5 @@ class TokenVerifier:
             raise Unauthorized(f"cannot fetch Google's certificates ({error}); try again") from None
         if response.status != 200:
             raise Unauthorized(f"cannot fetch Google's certificates (HTTP {response.status}); try again")
-        return json.loads(response.data.decode())
+        certs: dict[str, str] = json.loads(response.data.decode())
+        return certs

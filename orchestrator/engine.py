@@ -16,12 +16,18 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from google.cloud import firestore
 
 from lakehouse.logs import run_context
 from orchestrator.errors import Busy, OrchestratorError
-from orchestrator.lease import Lease, LeaseLost
+from orchestrator.lease import Lease, LeaseLost, LeaseRecord
 from orchestrator.ledger import now
+from orchestrator.records import UNFINISHED, OptionsRecord, RunRecord, RunState, StepOutputs, StepRecord
+from orchestrator.resources import Resources
 from orchestrator.steps import STEPS, RunOptions, StepContext
 
 log = logging.getLogger(__name__)
@@ -29,7 +35,7 @@ INTERRUPTED = "interrupted: the process running it stopped before it ended (its 
 
 
 class RunFailed(OrchestratorError, RuntimeError):
-    def __init__(self, run: dict, message: str):
+    def __init__(self, run: RunRecord, message: str):
         super().__init__(f"run {run['run_id']} failed: {message}")
         self.run = run
 
@@ -50,7 +56,7 @@ class RunNotFound(OrchestratorError, LookupError):
 
 @dataclass
 class Claim:
-    run: dict
+    run: RunRecord
     lease: Lease | None  # None: `run` already succeeded and is the answer; nothing to execute
     outcome: str  # new | resumed | existing
     took_over_from: str | None = None  # the run id of a dead holder whose lease expired
@@ -60,48 +66,50 @@ class Claim:
         return self.run["run_id"]
 
 
-def new_run(options: RunOptions, trigger: str) -> dict:
+def new_run(options: RunOptions, trigger: str) -> RunRecord:
     run_id = f"{options.logical_date:%Y%m%d}-{uuid.uuid4().hex[:8]}"
     record = options.to_record()
     return {
         "run_id": run_id,
         "logical_date": options.logical_date.isoformat(),
-        "state": "PENDING",
+        "state": RunState.PENDING,
         "trigger": trigger,
         "attempt": 1,
         "options": record,
         "options_key": options_key(record),
         "created_at": now(),
-        "steps": {name: {"state": "PENDING"} for name in record["steps"]},
+        "steps": {name: {"state": RunState.PENDING} for name in record["steps"]},
     }
 
 
-def options_key(record: dict) -> str:
-    return "|".join(f"{k}={record[k]}" for k in sorted(record))
+def options_key(record: OptionsRecord) -> str:
+    return "|".join(f"{k}={v}" for k, v in sorted(record.items()))
 
 
 _CLAIMS = threading.Lock()  # one claim transaction at a time per process: a burst queues here, not in Firestore
 
 
-def claim(resources, options: RunOptions, trigger: str, force: bool = False) -> Claim:
+def claim(resources: Resources, options: RunOptions, trigger: str, force: bool = False) -> Claim:
     """Decide, atomically with taking the lease, what a trigger for `options` does."""
     day = options.logical_date.isoformat()
     wanted = options_key(options.to_record())
     key = resources.lease_key(day)
 
-    def settled(transaction=None) -> tuple[Claim | None, dict | None, list[dict]]:
+    def settled(
+            transaction: firestore.Transaction | None = None,
+    ) -> tuple[Claim | None, LeaseRecord | None, list[RunRecord]]:
         """A success that stands (nothing runs again), or RunInProgress; else the lease a dead
         holder left (or None) and the date's runs, for the claim to decide on."""
         runs = resources.ledger.for_date(day, transaction)
         latest = _latest(runs, wanted)
-        if latest and latest["state"] == "SUCCEEDED" and not force:
+        if latest and latest["state"] == RunState.SUCCEEDED and not force:
             return Claim(latest, None, "existing"), None, runs
         live, expired = resources.leases.read(transaction, key)
         if live:
             raise RunInProgress(live["run_id"], live["logical_date"])
         return None, expired, runs
 
-    def decide(transaction) -> Claim:
+    def decide(transaction: firestore.Transaction) -> Claim:
         answer, expired, runs = settled(transaction)
         if answer is not None:
             return answer
@@ -111,8 +119,8 @@ def claim(resources, options: RunOptions, trigger: str, force: bool = False) -> 
         else:
             run, outcome = new_run(options, trigger), "new"
         for stale in runs:  # no lease is live, so no other run of the date is really running
-            if stale["state"] in ("PENDING", "RUNNING") and stale["run_id"] != run["run_id"]:
-                stale.update(state="FAILED", error=INTERRUPTED, ended_at=now())
+            if stale["state"] in UNFINISHED and stale["run_id"] != run["run_id"]:
+                stale.update({"state": RunState.FAILED, "error": INTERRUPTED, "ended_at": now()})
                 resources.ledger.save(stale, transaction)
         resources.ledger.save(run, transaction)
         return Claim(run, resources.leases.take(transaction, key, run["run_id"], day), outcome,
@@ -124,13 +132,13 @@ def claim(resources, options: RunOptions, trigger: str, force: bool = False) -> 
         return settled()[0] or resources.leases.transact(decide)
 
 
-def _latest(runs: list[dict], wanted: str) -> dict | None:
+def _latest(runs: list[RunRecord], wanted: str) -> RunRecord | None:
     return next((r for r in runs if r.get("options_key") == wanted), None)
 
 
-def claim_retry(resources, run_id: str, trigger: str) -> Claim:
+def claim_retry(resources: Resources, run_id: str, trigger: str) -> Claim:
     """Resume one run by id (POST /runs/<id>/retry), whatever its options."""
-    def decide(transaction) -> Claim:
+    def decide(transaction: firestore.Transaction) -> Claim:
         run = resources.ledger.get(run_id, transaction)
         if run is None:
             raise RunNotFound(f"no run {run_id}")
@@ -138,7 +146,7 @@ def claim_retry(resources, run_id: str, trigger: str) -> Claim:
         live, expired = resources.leases.read(transaction, key)
         if live:
             raise RunInProgress(live["run_id"], live["logical_date"])
-        if run["state"] == "SUCCEEDED":
+        if run["state"] == RunState.SUCCEEDED:
             raise NotRetryable(f"run {run_id} already succeeded; POST /runs with \"force\": true runs the date again")
         run = _resumed(run, trigger)
         resources.ledger.save(run, transaction)
@@ -148,25 +156,28 @@ def claim_retry(resources, run_id: str, trigger: str) -> Claim:
     return resources.leases.transact(decide)
 
 
-def _resumed(run: dict, trigger: str) -> dict:
-    run = dict(run, state="PENDING", trigger=trigger, attempt=run.get("attempt", 1) + 1, resumed_at=now())
-    for stale in ("error", "failed_step", "ended_at"):
-        run.pop(stale, None)
-    return run
+def _resumed(run: RunRecord, trigger: str) -> RunRecord:
+    resumed = run.copy()
+    resumed.update({"state": RunState.PENDING, "trigger": trigger, "attempt": run.get("attempt", 1) + 1,
+                    "resumed_at": now()})
+    resumed.pop("error", None)
+    resumed.pop("failed_step", None)
+    resumed.pop("ended_at", None)
+    return resumed
 
 
-def resume_point(run: dict) -> int:
+def resume_point(run: RunRecord) -> int:
     """Index of the first step to (re)run: the first unfinished one, or the earlier one it asks to redo."""
     names = run["options"]["steps"]
     for index, name in enumerate(names):
         record = run["steps"][name]
-        if record["state"] != "SUCCEEDED":
+        if record["state"] != RunState.SUCCEEDED:
             redo = record.get("redo_from")
             return names.index(redo) if redo in names else index
     return len(names)
 
 
-def execute(resources, options: RunOptions, trigger: str = "cli", force: bool = False) -> dict:
+def execute(resources: Resources, options: RunOptions, trigger: str = "cli", force: bool = False) -> RunRecord:
     """Claim and run; returns the run record (an existing successful one, or this one), or raises."""
     claimed = claim(resources, options, trigger, force)
     if claimed.lease is None:
@@ -174,9 +185,11 @@ def execute(resources, options: RunOptions, trigger: str = "cli", force: bool = 
     return run_claimed(resources, claimed)
 
 
-def run_claimed(resources, claimed: Claim) -> dict:
+def run_claimed(resources: Resources, claimed: Claim) -> RunRecord:
     """Run the claimed run's steps from its resume point; raises RunFailed, or LeaseLost."""
     run, lease = claimed.run, claimed.lease
+    if lease is None:
+        raise ValueError(f"run {run['run_id']} was not claimed to run: it already succeeded")
     options = RunOptions.from_record(run["logical_date"], run["options"])
     ctx = StepContext(resources=resources, run_id=run["run_id"], options=options)
 
@@ -191,10 +204,10 @@ def run_claimed(resources, claimed: Claim) -> dict:
             _release(lease)
 
 
-def _run_steps(ctx: StepContext, run: dict, claimed: Claim, save) -> dict:
+def _run_steps(ctx: StepContext, run: RunRecord, claimed: Claim, save: Callable[[], None]) -> RunRecord:
     names = run["options"]["steps"]
     start = resume_point(run)
-    run["state"] = "RUNNING"
+    run["state"] = RunState.RUNNING
     save()
     _log_start(run, claimed, names[start] if start < len(names) else None)
     began = time.perf_counter()
@@ -203,7 +216,7 @@ def _run_steps(ctx: StepContext, run: dict, claimed: Claim, save) -> dict:
             ctx.outputs[name] = run["steps"][name].get("outputs", {})
         else:
             _run_step(ctx, run, name, save)
-    run.update(state="SUCCEEDED", ended_at=now())
+    run.update({"state": RunState.SUCCEEDED, "ended_at": now()})
     save()
     log.info("run succeeded", extra={
         "event": "run_succeeded", "logical_date": run["logical_date"], "attempt": run["attempt"],
@@ -212,18 +225,17 @@ def _run_steps(ctx: StepContext, run: dict, claimed: Claim, save) -> dict:
     return run
 
 
-def _run_step(ctx: StepContext, run: dict, name: str, save) -> None:
+def _run_step(ctx: StepContext, run: RunRecord, name: str, save: Callable[[], None]) -> None:
     record = run["steps"][name]
 
-    def keep_checkpoint(checkpoint: dict) -> None:
+    def keep_checkpoint(checkpoint: dict[str, Any]) -> None:
         record["checkpoint"] = checkpoint
         save()
 
     ctx.checkpoint = dict(record.get("checkpoint") or {})
     ctx.on_checkpoint = keep_checkpoint
-    for stale in ("error", "redo_from", "outputs", "ended_at", "duration_s"):
-        record.pop(stale, None)
-    record.update(state="RUNNING", started_at=now())
+    _clear_attempt(record)
+    record.update({"state": RunState.RUNNING, "started_at": now()})
     save()
     log.info("step started", extra={"event": "step_started", "step": name})
     started = time.perf_counter()
@@ -232,27 +244,37 @@ def _run_step(ctx: StepContext, run: dict, name: str, save) -> None:
     except LeaseLost:
         raise
     except Exception as error:
-        record.update(state="FAILED", error=str(error)[:4000], ended_at=now(),
-                      duration_s=round(time.perf_counter() - started, 3))
+        record.update({"state": RunState.FAILED, "error": str(error)[:4000], "ended_at": now(),
+                       "duration_s": round(time.perf_counter() - started, 3)})
         redo = getattr(error, "redo_from", None)
         if redo:
             record["redo_from"] = redo
-        run.update(state="FAILED", failed_step=name, error=f"step {name} failed: {error}"[:4000], ended_at=now())
+        run.update({"state": RunState.FAILED, "failed_step": name, "error": f"step {name} failed: {error}"[:4000],
+                    "ended_at": now()})
         save()
         log.error("run failed", extra={"event": "run_failed", "run_id": run["run_id"],
                                        "logical_date": run["logical_date"], "step": name,
                                        "error": str(error)[:2000]})
-        raise RunFailed(run, run["error"]) from error
+        raise RunFailed(run, run.get("error", "")) from error
     ctx.outputs[name] = outputs
     record.pop("checkpoint", None)
-    record.update(state="SUCCEEDED", outputs=outputs, ended_at=now(),
-                  duration_s=round(time.perf_counter() - started, 3))
+    record.update({"state": RunState.SUCCEEDED, "outputs": outputs, "ended_at": now(),
+                   "duration_s": round(time.perf_counter() - started, 3)})
     save()
     log.info("step succeeded", extra={"event": "step_succeeded", "step": name, "duration_s": record["duration_s"],
                                       "counts": _counts(outputs)})
 
 
-def _counts(outputs: dict) -> dict:
+def _clear_attempt(record: StepRecord) -> None:
+    """Forget what an earlier attempt of the step left (its checkpoint stays until it succeeds)."""
+    record.pop("error", None)
+    record.pop("redo_from", None)
+    record.pop("outputs", None)
+    record.pop("ended_at", None)
+    record.pop("duration_s", None)
+
+
+def _counts(outputs: StepOutputs) -> dict[str, Any]:
     """The numbers worth a metric: top-level ints and the per-table row counts."""
     counts = {k: v for k, v in outputs.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     if isinstance(outputs.get("rows"), dict):
@@ -260,7 +282,7 @@ def _counts(outputs: dict) -> dict:
     return counts
 
 
-def _log_start(run: dict, claimed: Claim, first_step: str | None) -> None:
+def _log_start(run: RunRecord, claimed: Claim, first_step: str | None) -> None:
     if claimed.took_over_from:
         log.warning("lease taken over", extra={"event": "lease_taken_over", "previous_run_id": claimed.took_over_from})
     event = "run_resumed" if claimed.outcome == "resumed" else "run_started"

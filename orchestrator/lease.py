@@ -25,15 +25,31 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any, TypedDict, TypeVar, cast
 
 from google.api_core.exceptions import FailedPrecondition
+from google.cloud import firestore
 
 from orchestrator.errors import OrchestratorError
 from orchestrator.ledger import now, transact
 
 log = logging.getLogger(__name__)
 EXTEND_ATTEMPTS = 5  # a write of the holder itself can race its heartbeat's; the next read settles it
+T = TypeVar("T")
+
+
+class LeaseRecord(TypedDict):
+    """A lease document, one per key."""
+
+    key: str
+    run_id: str
+    logical_date: str
+    token: str
+    holder: str  # host:pid
+    acquired_at: dt.datetime
+    renewed_at: dt.datetime
+    expires_at: dt.datetime
 
 
 class LeaseLost(OrchestratorError, RuntimeError):
@@ -41,36 +57,38 @@ class LeaseLost(OrchestratorError, RuntimeError):
 
 
 class Leases:
-    def __init__(self, client: Callable[[], object], collection: str, ttl_s: float):
+    def __init__(self, client: Callable[[], firestore.Client], collection: str, ttl_s: float):
         self._client = client
         self.collection = collection
         self.ttl_s = ttl_s
 
-    def ref(self, key: str):
+    def ref(self, key: str) -> firestore.DocumentReference:
         return self._client().collection(self.collection).document(key)
 
-    def unchanged_since(self, snapshot):
+    def unchanged_since(self, snapshot: firestore.DocumentSnapshot[Any]) -> firestore.WriteOption:
         return self._client().write_option(last_update_time=snapshot.update_time)
 
-    def read(self, transaction, key: str) -> tuple[dict | None, dict | None]:
+    def read(self, transaction: firestore.Transaction | None,
+             key: str) -> tuple[LeaseRecord | None, LeaseRecord | None]:
         """(the live lease, or None; the expired one a dead holder left, or None)."""
         snapshot = self.ref(key).get(transaction=transaction)
         if not snapshot.exists:
             return None, None
-        lease = snapshot.to_dict()
+        lease = cast(LeaseRecord, snapshot.to_dict())
         return (lease, None) if lease["expires_at"] > now() else (None, lease)
 
-    def take(self, transaction, key: str, run_id: str, logical_date: str) -> Lease:
+    def take(self, transaction: firestore.Transaction, key: str, run_id: str, logical_date: str) -> Lease:
         token = uuid.uuid4().hex
         at = now()
-        transaction.set(self.ref(key), {
+        lease: LeaseRecord = {
             "key": key, "run_id": run_id, "logical_date": logical_date, "token": token,
             "holder": f"{socket.gethostname()}:{os.getpid()}", "acquired_at": at, "renewed_at": at,
             "expires_at": at + dt.timedelta(seconds=self.ttl_s),
-        })
+        }
+        transaction.set(self.ref(key), dict(lease))
         return Lease(self, key, token, run_id)
 
-    def transact(self, body):
+    def transact(self, body: Callable[[firestore.Transaction], T]) -> T:
         return transact(self._client(), body)
 
 
@@ -82,9 +100,9 @@ class Lease:
         self.lost = threading.Event()
         self._renewed = time.monotonic()  # every ledger write renews too: the heartbeat fills the gaps
 
-    def renew(self, write: Callable[[object], None] | None = None) -> None:
+    def renew(self, write: Callable[[firestore.Transaction], None] | None = None) -> None:
         """Push the expiry forward; `write(transaction)` is committed only while the lease is ours."""
-        def body(transaction):
+        def body(transaction: firestore.Transaction) -> None:
             snapshot = self.leases.ref(self.key).get(transaction=transaction)
             if not snapshot.exists or snapshot.get("token") != self.token:
                 raise LeaseLost(f"the lease {self.key!r} of run {self.run_id} was taken over")
@@ -120,7 +138,7 @@ class Lease:
         raise RuntimeError(f"the lease {self.key!r} changed under {EXTEND_ATTEMPTS} extensions in a row")
 
     def release(self) -> None:
-        def body(transaction):
+        def body(transaction: firestore.Transaction) -> None:
             snapshot = self.leases.ref(self.key).get(transaction=transaction)
             if snapshot.exists and snapshot.get("token") == self.token:
                 transaction.delete(self.leases.ref(self.key))
@@ -128,12 +146,12 @@ class Lease:
         self.leases.transact(body)
 
     @contextlib.contextmanager
-    def heartbeat(self):
+    def heartbeat(self) -> Iterator[Lease]:
         """Renew every third of the lease's life while the block runs (a step may take an hour)."""
         stop = threading.Event()
         interval = self.leases.ttl_s / 3
 
-        def beat():
+        def beat() -> None:
             while not stop.wait(max(0.0, self._renewed + interval - time.monotonic())):
                 if time.monotonic() - self._renewed < interval:
                     continue  # a ledger write renewed it meanwhile

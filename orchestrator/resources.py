@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from google.cloud import firestore
+
 from lakehouse.settings import Settings
 from lakehouse.storage import ObjectStore
 from lakehouse.transform import TransformRunner
@@ -28,7 +30,7 @@ class Resources:
     documents: FirestoreSource  # the document source (sales, the run ledger, the leases)
     bronze: ObjectStore
     quarantine: ObjectStore
-    firestore: Callable[[], object]  # a google.cloud.firestore.Client, made on first use
+    firestore: Callable[[], firestore.Client]  # made on first use
     transform: TransformRunner
     pipelines: PipelineRunner
     ledger: Ledger
@@ -48,9 +50,9 @@ class Resources:
     @classmethod
     def from_settings(cls, settings: Settings) -> Resources:
         documents = document_source(settings)
-        client_cache: list = []
+        client_cache: list[firestore.Client] = []
 
-        def firestore_client():
+        def firestore_client() -> firestore.Client:
             if not client_cache:
                 client_cache.append(documents.client())
             return client_cache[0]

@@ -13,14 +13,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from lakehouse.documents import stream_documents
 from lakehouse.export.sales import export_sales
 from lakehouse.export.watermark import export_window
-from lakehouse.transform import TERMINAL_STATES, TransformFailed
+from lakehouse.settings import Settings
+from lakehouse.storage import ObjectStore
+from lakehouse.transform import TERMINAL_STATES, InvocationResult, TransformFailed
 from lakehouse.transform.actions import Selection
-from mlops.runners import PipelineFailed
+from mlops.runners import PipelineFailed, PipelineState
 from orchestrator.errors import OrchestratorError
+from orchestrator.ledger import Ledger
+from orchestrator.records import OptionsRecord, RunRecord, RunState, StepOutputs
+from orchestrator.resources import Resources
 
 
 class StepFailed(OrchestratorError, RuntimeError):
@@ -50,37 +56,39 @@ class RunOptions:
                 raise ValueError(f"step {step} needs step {needs} in the same run")
         return chosen
 
-    def to_record(self) -> dict:
+    def to_record(self) -> OptionsRecord:
         """What the ledger keeps; two triggers with the same record are the same request."""
         return {"full_export": self.full_export, "full_refresh": self.full_refresh,
                 "tags": sorted(self.tags), "steps": self.selected_steps()}
 
     @classmethod
-    def from_record(cls, logical_date: str, record: dict) -> RunOptions:
+    def from_record(cls, logical_date: str, record: OptionsRecord) -> RunOptions:
         return cls(logical_date=dt.date.fromisoformat(logical_date), full_export=record["full_export"],
                    full_refresh=record["full_refresh"], tags=tuple(record["tags"]), steps=tuple(record["steps"]))
 
 
 @dataclass
 class StepContext:
-    resources: object  # orchestrator.resources.Resources
+    resources: Resources
     run_id: str
     options: RunOptions
-    outputs: dict[str, dict] = field(default_factory=dict)  # earlier steps' outputs, by step name
+    outputs: dict[str, StepOutputs] = field(default_factory=dict)  # earlier steps' outputs, by step name
     # What this step saved with save_checkpoint in an earlier attempt that was interrupted:
     # e.g. the name of a job still running remotely, to wait for it instead of starting another.
-    checkpoint: dict = field(default_factory=dict)
-    on_checkpoint: Callable[[dict], None] = lambda checkpoint: None  # the engine saves it in the ledger
+    checkpoint: dict[str, Any] = field(default_factory=dict)
+    on_checkpoint: Callable[[dict[str, Any]], None] = lambda checkpoint: None  # the engine saves it in the ledger
 
-    def save_checkpoint(self, **values) -> None:
+    def save_checkpoint(self, **values: Any) -> None:
         self.checkpoint.update(values)
         self.on_checkpoint(dict(self.checkpoint))
 
 
-def export(ctx: StepContext) -> dict:
+def export(ctx: StepContext) -> StepOutputs:
     """The outputs keep the watermark (the latest updated_at exported): the next export starts after it."""
     settings = ctx.resources.settings
-    window = export_window(ctx.resources.ledger, ctx.options.logical_date, full=ctx.options.full_export)
+    day = ctx.options.logical_date
+    previous = None if ctx.options.full_export else previous_export(ctx.resources.ledger, day)
+    window = export_window(previous, day, full=ctx.options.full_export)
     documents = stream_documents(ctx.resources.firestore(), settings.firestore.sales_collection, **window.bounds(),
                                  page_size=settings.export.page_size, backoff=settings.storage.backoff)
     result = export_sales(documents, window, ctx.resources.bronze, ctx.resources.quarantine,
@@ -92,7 +100,23 @@ def export(ctx: StepContext) -> dict:
             "window_to": None if window.full else (window.logical_date + dt.timedelta(days=1)).isoformat()}
 
 
-def compile_variables(settings, bronze_uri: str, logical_date: dt.date, dead_letters_uri: str = "") -> dict[str, str]:
+def previous_export(ledger: Ledger, logical_date: dt.date) -> StepOutputs | None:
+    """The outputs of the successful export of the latest logical date before `logical_date`
+    (of its newest run, if the date was run again): where the next incremental export starts."""
+    found: list[RunRecord] = []
+    for run in ledger.before(logical_date.isoformat()):
+        if found and run["logical_date"] != found[0]["logical_date"]:
+            break
+        step = (run.get("steps") or {}).get("export")
+        if step and step["state"] == RunState.SUCCEEDED and "watermark" in (step.get("outputs") or {}):
+            found.append(run)
+    if not found:
+        return None
+    return max(found, key=lambda run: run["created_at"])["steps"]["export"]["outputs"]
+
+
+def compile_variables(settings: Settings, bronze_uri: str, logical_date: dt.date,
+                      dead_letters_uri: str = "") -> dict[str, str]:
     """The Dataform vars of a run; in gcp WINTERDAYS_PII_KEY comes from Secret Manager."""
     return {
         "bronze_uri": bronze_uri,
@@ -103,25 +127,25 @@ def compile_variables(settings, bronze_uri: str, logical_date: dt.date, dead_let
     }
 
 
-def dead_letters_uri(quarantine) -> str:
+def dead_letters_uri(quarantine: ObjectStore) -> str:
     """The subscriber's dead letters for rpt_rejects, or "" while there are none (an empty prefix fails a read)."""
     return quarantine.uri("clickstream") if quarantine.exists("clickstream") else ""
 
 
-def compile(ctx: StepContext) -> dict:  # noqa: A001 - the step's name in the ledger
+def compile(ctx: StepContext) -> StepOutputs:  # noqa: A001 - the step's name in the ledger
     variables = compile_variables(ctx.resources.settings, ctx.resources.bronze.uri(), ctx.options.logical_date,
                                   dead_letters_uri(ctx.resources.quarantine))
     return {"compilation": ctx.resources.transform.compile(variables)}
 
 
-def invoke(ctx: StepContext) -> dict:
+def invoke(ctx: StepContext) -> StepOutputs:
     selection = Selection(tags=ctx.options.tags, include_dependencies=bool(ctx.options.tags),
                           full_refresh=ctx.options.full_refresh)
     return {"invocation": ctx.resources.transform.invoke(ctx.outputs["compile"]["compilation"], selection)}
 
 
-def wait(ctx: StepContext) -> dict:
-    result = None
+def wait(ctx: StepContext) -> StepOutputs:
+    result: InvocationResult | None = None
     try:
         result = ctx.resources.transform.wait(ctx.outputs["invoke"]["invocation"], ctx.options.timeout_s)
         result.raise_for_state()
@@ -137,7 +161,7 @@ def wait(ctx: StepContext) -> dict:
     return summary
 
 
-def churn(ctx: StepContext) -> dict:
+def churn(ctx: StepContext) -> StepOutputs:
     settings = ctx.resources.settings
     parameters = {
         "warehouse_uri": settings.warehouse.uri,
@@ -153,12 +177,13 @@ def churn(ctx: StepContext) -> dict:
         job = ctx.resources.pipelines.submit(parameters, run_id=ctx.run_id)
         ctx.save_checkpoint(job=job)
     result = ctx.resources.pipelines.wait(job, ctx.options.timeout_s)
-    if result.state != "SUCCEEDED":
-        if result.state in ("FAILED", "CANCELLED"):
+    if result.state != PipelineState.SUCCEEDED:
+        if result.state in (PipelineState.FAILED, PipelineState.CANCELLED):
             ctx.save_checkpoint(job=None)  # it ended: the next attempt submits a new job
         raise PipelineFailed(f"churn pipeline {job} ended {result.state}: {result.error or 'no detail'}")
     return {"job": job, **result.outputs}
 
 
 NEEDS = {"invoke": "compile", "wait": "invoke"}  # steps that use an earlier step's output
-STEPS = {"export": export, "compile": compile, "invoke": invoke, "wait": wait, "churn": churn}
+STEPS: dict[str, Callable[[StepContext], StepOutputs]] = {
+    "export": export, "compile": compile, "invoke": invoke, "wait": wait, "churn": churn}

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Firestore emulator, a scratch WINTERDAYS_HOME, the Dataform CLI."""
+"""Shared fixtures: a real Firestore emulator, a scratch WINTERDAYS_HOME, the Dataform CLI, GoogleSQL's
+reference implementation."""
 
 from __future__ import annotations
 
@@ -123,3 +124,34 @@ def blocking_step(monkeypatch):
         monkeypatch.setitem(STEPS, name, lambda ctx: {})
     yield started, release
     release.set()
+
+
+@pytest.fixture(scope="session")
+def googlesql():
+    """A client of the session's one ZetaSQL local service (GoogleSQL's reference implementation)."""
+    from googlesql_service import GoogleSQLMissing, GoogleSQLServer, check_installed
+
+    try:
+        check_installed()
+    except GoogleSQLMissing as missing:
+        if "Linux x86-64 only" in str(missing):
+            pytest.skip(str(missing))
+        pytest.fail(str(missing))
+    from googlesql_client import GoogleSQL
+
+    server = GoogleSQLServer()
+    server.start()
+    try:  # stopped even when the client cannot connect
+        client = GoogleSQL(server.address, log=server.log)
+        yield client
+        client.close()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_lake(dataform_dir, tmp_path_factory):
+    """The parity tests' lake (tests/support/tiny_lake.py): (compiled graph, DuckDB warehouse URI)."""
+    from tiny_lake import build
+
+    return build(tmp_path_factory.mktemp("tiny-lake"), dataform_dir)

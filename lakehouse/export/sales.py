@@ -165,7 +165,8 @@ def export_sales(
     return result
 
 
-def _stream(documents, window: Window, rows: ParquetPartitions, rejects: RejectPartitions) -> ExportResult:
+def _stream(documents: Iterable[tuple[str, dict[str, Any]]], window: Window, rows: ParquetPartitions,
+            rejects: RejectPartitions) -> ExportResult:
     exported_at = dt.datetime.now(dt.UTC)
     result = ExportResult(window=window)
     reasons: Counter[str] = Counter()
@@ -186,7 +187,7 @@ def _stream(documents, window: Window, rows: ParquetPartitions, rejects: RejectP
     return result
 
 
-def _reject_day(data: dict, window: Window) -> dt.date:
+def _reject_day(data: dict[str, Any], window: Window) -> dt.date:
     """A reject goes to the partition of its change date when it has one, else the logical date's."""
     try:
         return parse_timestamp(data.get("updated_at")).date()
@@ -201,7 +202,7 @@ def _quarantine(window: Window, rejects: RejectPartitions, store: ObjectStore) -
     """
     days = window.days() | set(rejects.handles) | {window.logical_date}
     if window.full:
-        days |= {bronze.partition_date(path) for path in store.list("sales")} - {None}
+        days |= {day for path in store.list("sales") if (day := bronze.partition_date(path)) is not None}
     rejects.publish(days)
 
 

@@ -16,7 +16,9 @@ a later partition and the earlier version stays where it was (point-in-time feat
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -34,23 +36,24 @@ class Window:
 
     def days(self) -> set[dt.date]:
         """The partitions replaced even when no change fell on them (none for a full export)."""
-        if self.full:
+        if self.first is None:  # full
             return set()
         return {self.first + dt.timedelta(days=n) for n in range((self.logical_date - self.first).days + 1)}
 
-    def bounds(self) -> dict:
+    def bounds(self) -> dict[str, dt.datetime]:
         """The `updated_at` range to read: [first 00:00, the day after D 00:00) in UTC."""
-        if self.full:
+        if self.first is None:  # full
             return {}
         start = dt.datetime.combine(self.first, dt.time(), dt.UTC)
         end = dt.datetime.combine(self.logical_date + dt.timedelta(days=1), dt.time(), dt.UTC)
         return {"changed_from": start, "changed_to": end}
 
 
-def export_window(ledger, logical_date: dt.date, full: bool) -> Window:
+def export_window(previous: Mapping[str, Any] | None, logical_date: dt.date, full: bool) -> Window:
+    """`previous`: the outputs of the latest successful export of an earlier logical date (the run
+    ledger keeps them), or None."""
     if full:
         return Window(logical_date, None)
-    previous = previous_export(ledger, logical_date)
     if previous is None:  # the first export of this ledger: only D (a new deployment starts with --full)
         return Window.day(logical_date)
     watermark = previous.get("watermark")
@@ -59,18 +62,3 @@ def export_window(ledger, logical_date: dt.date, full: bool) -> Window:
     else:  # it exported nothing: it covered its window, and nothing before it changed since
         after = dt.date.fromisoformat(previous.get("window_to") or logical_date.isoformat())
     return Window(logical_date, min(logical_date, after))
-
-
-def previous_export(ledger, logical_date: dt.date) -> dict | None:
-    """The outputs of the successful export of the latest logical date before `logical_date`
-    (of its newest run, if the date was run again)."""
-    found: list[dict] = []
-    for run in ledger.before(logical_date.isoformat()):
-        if found and run["logical_date"] != found[0]["logical_date"]:
-            break
-        step = (run.get("steps") or {}).get("export") or {}
-        if step.get("state") == "SUCCEEDED" and "watermark" in (step.get("outputs") or {}):
-            found.append(run)
-    if not found:
-        return None
-    return max(found, key=lambda run: run["created_at"])["steps"]["export"]["outputs"]

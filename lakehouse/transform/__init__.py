@@ -9,12 +9,32 @@ so the orchestrator's steps are the same in both modes:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from enum import StrEnum
+from typing import Any, Protocol
 
 from lakehouse.errors import LakehouseError
 from lakehouse.transform.actions import Selection
 
-TERMINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")
+
+class InvocationState(StrEnum):
+    """A workflow invocation's state, as the Dataform API names it (its transient CANCELING aside)."""
+
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class ActionState(StrEnum):
+    """The state of one action of an invocation that ended (the local executor's subset of the API's)."""
+
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"  # a dependency did not succeed
+    DISABLED = "DISABLED"
+
+
+TERMINAL_STATES = (InvocationState.SUCCEEDED, InvocationState.FAILED, InvocationState.CANCELLED)
 
 
 class TransformFailed(LakehouseError, RuntimeError):
@@ -24,14 +44,14 @@ class TransformFailed(LakehouseError, RuntimeError):
 @dataclass
 class InvocationResult:
     name: str
-    state: str  # RUNNING | SUCCEEDED | FAILED | CANCELLED
-    actions: list[dict] = field(default_factory=list)  # target, state, duration_s, rows, error, file
+    state: InvocationState
+    actions: list[dict[str, Any]] = field(default_factory=list)  # target, kind, state, duration_s, rows, error, file
 
     @property
-    def failures(self) -> list[dict]:
-        return [a for a in self.actions if a.get("state") == "FAILED"]
+    def failures(self) -> list[dict[str, Any]]:
+        return [a for a in self.actions if a.get("state") == ActionState.FAILED]
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
         for action in self.actions:
             counts[action["state"]] = counts.get(action["state"], 0) + 1
@@ -40,12 +60,12 @@ class InvocationResult:
             "invocation": self.name,
             "state": self.state,
             "actions": counts,
-            "assertions_passed": sum(a["state"] == "SUCCEEDED" for a in assertions),
-            "assertions_failed": sum(a["state"] == "FAILED" for a in assertions),
+            "assertions_passed": sum(a["state"] == ActionState.SUCCEEDED for a in assertions),
+            "assertions_failed": sum(a["state"] == ActionState.FAILED for a in assertions),
         }
 
     def raise_for_state(self) -> None:
-        if self.state == "SUCCEEDED":
+        if self.state == InvocationState.SUCCEEDED:
             return
         lines = [f"{a['target']}: {a.get('error') or a['state']}" for a in self.failures] or [self.state]
         raise TransformFailed(f"Dataform invocation {self.name} ended {self.state}:\n  " + "\n  ".join(lines))

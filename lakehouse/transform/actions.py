@@ -6,8 +6,10 @@ transitive dependencies and dependents. Nothing selected means everything.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
+from typing import Any
 
 from lakehouse.errors import LakehouseError
 
@@ -50,14 +52,14 @@ class Selection:
     include_dependencies: bool = False
     include_dependents: bool = False
     full_refresh: bool = False
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def target_key(target: dict) -> str:
+def target_key(target: dict[str, Any]) -> str:
     return f"{target['schema']}.{target['name']}"
 
 
-def actions_from_graph(graph: dict) -> dict[str, Action]:
+def actions_from_graph(graph: dict[str, Any]) -> dict[str, Action]:
     actions: dict[str, Action] = {}
     for table in graph.get("tables", []):
         kind = table.get("type") or table.get("enumType", "table").lower()
@@ -140,7 +142,7 @@ def select(actions: dict[str, Action], selection: Selection) -> list[str]:
     return [k for k in order if k in chosen]
 
 
-def _closure(start: set[str], neighbours) -> set[str]:
+def _closure(start: set[str], neighbours: Callable[[str], Iterable[str]]) -> set[str]:
     seen, stack = set(start), list(start)
     while stack:
         for nxt in neighbours(stack.pop()):

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import yaml  # PyYAML comes with kfp
 
@@ -36,7 +37,7 @@ def cli_path(project_dir: Path) -> Path:
 def compile_project(
     project_dir: Path, variables: dict[str, str], *, schema_suffix: str = "", default_database: str = "",
     timeout_s: float = 120,
-) -> dict:
+) -> dict[str, Any]:
     """The compiled graph as JSON (tables, operations, assertions, declarations)."""
     project_dir = Path(project_dir).resolve()
     cli = cli_path(project_dir)
@@ -82,7 +83,7 @@ def _write_settings(path: Path, variables: dict[str, str]) -> None:
     path.write_text(yaml.safe_dump(settings, sort_keys=False))
 
 
-def _errors(graph: dict) -> list[str]:
+def _errors(graph: dict[str, Any]) -> list[str]:
     found = []
     for error in (graph.get("graphErrors") or {}).get("compilationErrors", []) or []:
         found.append(f"{error.get('fileName', '?')}: {error.get('message', error)}")

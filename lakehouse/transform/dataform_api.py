@@ -17,13 +17,14 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from typing import Any
 
 from google.api_core import exceptions as api_exceptions
 from google.api_core import retry as api_retry
 from google.cloud import dataform_v1
 
-from lakehouse.settings import SettingsError
-from lakehouse.transform import TERMINAL_STATES, InvocationResult, TransformFailed
+from lakehouse.settings import Settings, SettingsError
+from lakehouse.transform import TERMINAL_STATES, InvocationResult, InvocationState, TransformFailed
 from lakehouse.transform.actions import Selection
 from lakehouse.transform.compiler import CompilationError
 
@@ -56,7 +57,8 @@ class DataformTransformRunner:
         self.sleep = sleep
 
     @classmethod
-    def from_settings(cls, settings, client: dataform_v1.DataformClient | None = None) -> DataformTransformRunner:
+    def from_settings(cls, settings: Settings,
+                      client: dataform_v1.DataformClient | None = None) -> DataformTransformRunner:
         return cls(
             client or dataform_v1.DataformClient(),
             settings.transform.repository,
@@ -83,7 +85,7 @@ class DataformTransformRunner:
         log.info("dataform compiled", extra={"compilation": result.name, **source})
         return result.name
 
-    def _source(self) -> dict:
+    def _source(self) -> dict[str, Any]:
         if self.release_config:
             return {"release_config": f"{self.repository}/releaseConfigs/{self.release_config}"}
         if self.git_commitish:
@@ -128,9 +130,9 @@ class DataformTransformRunner:
             delay = min(delay * 2, self.poll_max_s)
         actions = self._actions(invocation, current.compilation_result)
         log.info("dataform invocation ended", extra={"invocation": invocation, "state": state})
-        return InvocationResult(name=invocation, state=state, actions=actions)
+        return InvocationResult(name=invocation, state=InvocationState(state), actions=actions)
 
-    def _actions(self, invocation: str, compilation: str) -> list[dict]:
+    def _actions(self, invocation: str, compilation: str) -> list[dict[str, Any]]:
         declared = self._compiled_actions(compilation)
         found = []
         pages = self.client.query_workflow_invocation_actions(request={"name": invocation}, retry=self.retry)

@@ -18,9 +18,11 @@ import os
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
+from lakehouse.transform import ActionState
 from lakehouse.transform.actions import Action
-from lakehouse.warehouse import UnsupportedSQL, WarehouseError
+from lakehouse.warehouse import ScriptWarehouse, UnsupportedSQL, Warehouse, WarehouseError
 
 log = logging.getLogger(__name__)
 ASSERTION_SAMPLE = 5
@@ -31,13 +33,13 @@ class ActionResult:
     target: str
     kind: str
     file: str
-    state: str  # SUCCEEDED | FAILED | SKIPPED | DISABLED
+    state: ActionState
     duration_s: float = 0.0
     rows: int | None = None
     error: str | None = None
-    sample: list[dict] = field(default_factory=list)
+    sample: list[dict[str, Any]] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -56,7 +58,7 @@ def default_workers() -> int:
 
 
 class Executor:
-    def __init__(self, warehouse, workers: int | None = None):
+    def __init__(self, warehouse: ScriptWarehouse, workers: int | None = None):
         self.warehouse = warehouse
         self.workers = workers or default_workers()
 
@@ -66,19 +68,20 @@ class Executor:
         for dataset in sorted({actions[k].dataset for k in runnable}):
             self.warehouse.execute(f"CREATE SCHEMA IF NOT EXISTS `{dataset}`")
         results: dict[str, ActionResult] = {}
-        if self.workers == 1 or not hasattr(self.warehouse, "worker"):
+        if self.workers == 1:
             for key in runnable:
                 results[key] = self._settle(actions[key], results, full_refresh, self.warehouse)
         else:
             self._run_concurrently(actions, runnable, full_refresh, results)
         return [results[k] for k in runnable]
 
-    def _run_concurrently(self, actions, runnable, full_refresh, results) -> None:
+    def _run_concurrently(self, actions: dict[str, Action], runnable: list[str], full_refresh: bool,
+                          results: dict[str, ActionResult]) -> None:
         selected = set(runnable)
         waiting = {k: {d for d in actions[k].dependencies if d in selected} for k in runnable}
         connections = [self.warehouse.worker() for _ in range(self.workers)]
         free = list(connections)
-        running: dict[Future, tuple[str, object]] = {}
+        running: dict[Future[ActionResult], tuple[str, ScriptWarehouse]] = {}
         try:
             with ThreadPoolExecutor(self.workers, thread_name_prefix="dataform") as pool:
                 while waiting or running:
@@ -101,34 +104,36 @@ class Executor:
             for connection in connections:
                 connection.close()
 
-    def _settle(self, action: Action, results: dict[str, ActionResult], full_refresh: bool, warehouse) -> ActionResult:
+    def _settle(self, action: Action, results: dict[str, ActionResult], full_refresh: bool,
+                warehouse: ScriptWarehouse) -> ActionResult:
         """Run one action unless a dependency did not succeed (then it is skipped)."""
-        blocked = [d for d in action.dependencies if d in results and results[d].state not in ("SUCCEEDED", "DISABLED")]
+        blocked = [d for d in action.dependencies
+                   if d in results and results[d].state not in (ActionState.SUCCEEDED, ActionState.DISABLED)]
         if blocked:
-            return ActionResult(action.key, action.kind, action.file, "SKIPPED",
+            return ActionResult(action.key, action.kind, action.file, ActionState.SKIPPED,
                                 error=f"dependency {blocked[0]} did not succeed")
         if action.disabled:
-            return ActionResult(action.key, action.kind, action.file, "DISABLED")
+            return ActionResult(action.key, action.kind, action.file, ActionState.DISABLED)
         result = self._run_one(action, full_refresh, warehouse)
         log.info("dataform action %s", result.state.lower(),
                  extra={"target": action.key, "duration_s": round(result.duration_s, 3), "rows": result.rows})
         return result
 
-    def _run_one(self, action: Action, full_refresh: bool, warehouse) -> ActionResult:
+    def _run_one(self, action: Action, full_refresh: bool, warehouse: ScriptWarehouse) -> ActionResult:
         started = time.perf_counter()
-        result = ActionResult(action.key, action.kind, action.file, "SUCCEEDED")
+        result = ActionResult(action.key, action.kind, action.file, ActionState.SUCCEEDED)
         try:
             if action.kind == "assertion":
                 self._assert(action, result, warehouse)
             else:
                 result.rows = self._materialise(action, full_refresh, warehouse)
         except (WarehouseError, UnsupportedSQL, ValueError) as error:
-            result.state = "FAILED"
+            result.state = ActionState.FAILED
             result.error = f"{action.file}: {error}"
         result.duration_s = time.perf_counter() - started
         return result
 
-    def _materialise(self, action: Action, full_refresh: bool, wh) -> int | None:
+    def _materialise(self, action: Action, full_refresh: bool, wh: ScriptWarehouse) -> int | None:
         """Run the action's script; rows affected by its main statement."""
         statements, main = self.script(action, full_refresh, wh)
         counts = wh.run_script(statements)
@@ -136,7 +141,7 @@ class Executor:
             return counts[-1] if counts else None
         return None if action.kind == "view" or counts[main] < 0 else counts[main]
 
-    def script(self, action: Action, full_refresh: bool, wh) -> tuple[list[str], int]:
+    def script(self, action: Action, full_refresh: bool, wh: Warehouse) -> tuple[list[str], int]:
         """The BigQuery statements Dataform runs for a table, view, incremental or operations action,
         and the index of the main one. `wh` tells whether an incremental table exists yet."""
         target = _quote(action.key)
@@ -154,8 +159,8 @@ class Executor:
             main = f"CREATE OR REPLACE TABLE {target} AS\n{_body(action.query)}"
         else:
             raise ValueError(f"unsupported action type {action.kind!r}")
-        pre = [s for s in pre if s.strip()]
-        return pre + [main] + [s for s in post if s.strip()], len(pre)
+        before = [s for s in pre if s.strip()]
+        return before + [main] + [s for s in post if s.strip()], len(before)
 
     @staticmethod
     def _incremental_statement(action: Action, columns: list[str]) -> str:
@@ -180,7 +185,7 @@ class Executor:
         return [*[s for s in action.pre_ops if s.strip()], f"CREATE OR REPLACE VIEW {view} AS\n{_body(action.query)}",
                 f"SELECT COUNT(*) AS n FROM {view}"]
 
-    def _assert(self, action: Action, result: ActionResult, wh) -> None:
+    def _assert(self, action: Action, result: ActionResult, wh: ScriptWarehouse) -> None:
         """Any row in the assertion's view fails the action, with a sample of the rows."""
         *setup, count_rows = self.assertion_script(action)
         view = _quote(action.key)
@@ -189,7 +194,7 @@ class Executor:
         result.rows = int(count["n"])
         if result.rows:
             result.sample = wh.query(f"SELECT * FROM {view} LIMIT {ASSERTION_SAMPLE}")
-            result.state = "FAILED"
+            result.state = ActionState.FAILED
             result.error = (
                 f"{action.file}: assertion {action.key} failed: {result.rows} offending row(s); "
                 f"sample: {json.dumps(result.sample, default=str)}"

@@ -11,12 +11,14 @@ import hashlib
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
-from lakehouse.transform import InvocationResult
+from lakehouse.settings import SettingsError
+from lakehouse.transform import ActionState, InvocationResult, InvocationState
 from lakehouse.transform.actions import Selection, actions_from_graph, select
 from lakehouse.transform.compiler import compile_project
 from lakehouse.transform.executor import Executor
-from lakehouse.warehouse import connect
+from lakehouse.warehouse import ScriptWarehouse, connect
 
 
 class LocalTransformRunner:
@@ -35,18 +37,23 @@ class LocalTransformRunner:
         self._write(name, body)
         return name
 
-    def graph(self, compilation: str) -> dict:
-        return json.loads(self._path(compilation).read_text())
+    def graph(self, compilation: str) -> dict[str, Any]:
+        graph: dict[str, Any] = json.loads(self._path(compilation).read_text())
+        return graph
 
     def invoke(self, compilation: str, selection: Selection) -> str:
         actions = actions_from_graph(self.graph(compilation))
         keys = select(actions, selection)
         warehouse = connect(self.warehouse_uri)
         try:
+            if not isinstance(warehouse, ScriptWarehouse):
+                raise SettingsError(f"the local transform runner runs Dataform's scripts on DuckDB, not "
+                                    f"{self.warehouse_uri}")
             results = Executor(warehouse, self.workers).run(actions, keys, full_refresh=selection.full_refresh)
         finally:
             warehouse.close()
-        state = "FAILED" if any(r.state in ("FAILED", "SKIPPED") for r in results) else "SUCCEEDED"
+        failed = any(r.state in (ActionState.FAILED, ActionState.SKIPPED) for r in results)
+        state = InvocationState.FAILED if failed else InvocationState.SUCCEEDED
         name = f"workflowInvocations/{uuid.uuid4().hex[:12]}"
         record = {"name": name, "compilation": compilation, "state": state,
                   "actions": [r.to_dict() for r in results]}
@@ -55,7 +62,7 @@ class LocalTransformRunner:
 
     def wait(self, invocation: str, timeout_s: float = 0) -> InvocationResult:
         record = json.loads(self._path(invocation).read_text())
-        return InvocationResult(name=record["name"], state=record["state"], actions=record["actions"])
+        return InvocationResult(name=record["name"], state=InvocationState(record["state"]), actions=record["actions"])
 
     def _path(self, name: str) -> Path:
         return self.state_dir / f"{name}.json"

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from google.api_core import exceptions as api_exceptions
+from google.api_core import retry as api_retry
 from google.cloud import dataform_v1
 
 from lakehouse.transform.dataform_api import transient_retry
@@ -68,7 +69,8 @@ def push_project(client: dataform_v1.DataformClient, repository: str, workspace_
     return result
 
 
-def _ensure_workspace(client, repository: str, workspace_id: str, retry) -> bool:
+def _ensure_workspace(client: dataform_v1.DataformClient, repository: str, workspace_id: str,
+                      retry: api_retry.Retry) -> bool:
     try:
         client.get_workspace(name=f"{repository}/workspaces/{workspace_id}", retry=retry)
         return False
@@ -78,7 +80,8 @@ def _ensure_workspace(client, repository: str, workspace_id: str, retry) -> bool
         return True
 
 
-def _existing_files(client, workspace: str, retry, directory: str = "") -> list[str]:
+def _existing_files(client: dataform_v1.DataformClient, workspace: str, retry: api_retry.Retry,
+                    directory: str = "") -> list[str]:
     found = []
     pages = client.query_directory_contents(request={"workspace": workspace, "path": directory}, retry=retry)
     for entry in pages:

@@ -7,7 +7,7 @@ inside KFP components: `duckdb:///abs/path/warehouse.duckdb` or `bigquery://proj
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 
@@ -58,6 +58,18 @@ class Warehouse(Protocol):
         """
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ScriptWarehouse(Warehouse, Protocol):
+    """A warehouse that runs Dataform's scripts statement by statement, from several threads: the
+    local DuckDB adapter, which the transform executor drives (in gcp the Dataform service runs them)."""
+
+    def run_script(self, statements: list[str]) -> list[int]:
+        """Run BigQuery statements as one script (DECLAREd variables carry over); rows affected by each."""
+
+    def worker(self) -> ScriptWarehouse:
+        """The same warehouse through a connection of its own, for one worker thread."""
 
 
 def connect(uri: str, *, read_only: bool = False) -> Warehouse:

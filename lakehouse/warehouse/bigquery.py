@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import io
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakehouse.warehouse import WarehouseError
 
+if TYPE_CHECKING:  # the client library loads when a BigQuery warehouse is opened
+    from google.cloud import bigquery
+
 
 class BigQueryWarehouse:
     dialect = "bigquery"
 
-    def __init__(self, project: str, dataset: str | None = None, client=None):
+    def __init__(self, project: str, dataset: str | None = None, client: bigquery.Client | None = None):
         from google.cloud import bigquery
 
         self.project = project
@@ -26,7 +29,7 @@ class BigQueryWarehouse:
     def __repr__(self) -> str:
         return f"BigQueryWarehouse({self.project!r})"
 
-    def _run(self, sql: str):
+    def _run(self, sql: str) -> bigquery.QueryJob:
         try:
             job = self.client.query(sql)
             job.result()
@@ -73,7 +76,7 @@ class BigQueryWarehouse:
         buffer.seek(0)
         if replace_where is None:
             self._load(buffer, target, bq.WriteDisposition.WRITE_TRUNCATE)
-            return data.num_rows
+            return int(data.num_rows)
         # Load into a scratch table, then swap the snapshot's rows in one transaction.
         scratch = f"{self.project}.{dataset}._incoming_{table}_{uuid.uuid4().hex[:8]}"
         self._load(buffer, scratch, bq.WriteDisposition.WRITE_TRUNCATE)
@@ -87,9 +90,9 @@ class BigQueryWarehouse:
             )
         finally:
             self.client.delete_table(scratch, not_found_ok=True)
-        return data.num_rows
+        return int(data.num_rows)
 
-    def _load(self, buffer: io.BytesIO, target: str, disposition) -> None:
+    def _load(self, buffer: io.BytesIO, target: str, disposition: str) -> None:
         bq = self._bigquery
         config = bq.LoadJobConfig(source_format=bq.SourceFormat.PARQUET, write_disposition=disposition)
         try:

@@ -12,17 +12,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import cast
 
 import sqlglot
 from sqlglot import exp
 
 from lakehouse.warehouse import UnsupportedSQL
 from lakehouse.warehouse.external import command_to_duckdb
+from lakehouse.warehouse.query import Query
 from lakehouse.warehouse.rewrites import rewrite
 
-__all__ = ["Script", "UnsupportedSQL", "condition_to_duckdb", "to_duckdb"]
+__all__ = ["Query", "Script", "UnsupportedSQL", "condition_to_duckdb", "to_duckdb"]
 # sqlglot warns when it keeps a statement as an opaque Command; we handle those (external.py) or refuse them
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+
+def _statement(tree: exp.Expr) -> str:
+    sql = _generate(tree)
+    if isinstance(tree, exp.Query):
+        return Query.of(sql, sql)
+    if isinstance(tree, exp.Create) and isinstance(tree.expression, exp.Query) and \
+            tree.args.get("kind", "").upper() in ("TABLE", "VIEW"):
+        return Query.of(sql, _generate(tree.expression))
+    return sql
 
 
 class Script:
@@ -52,7 +64,7 @@ class Script:
             elif isinstance(tree, exp.Set):
                 out += self._set(tree)
             else:
-                out.append(_generate(self._rewrite(tree)))
+                out.append(_statement(self._rewrite(tree)))
         return out
 
     def _declare(self, tree: exp.Declare) -> list[str]:
@@ -82,12 +94,12 @@ class Script:
             statements.append(f"SET VARIABLE {name} = {_generate(self._rewrite(assignment.expression))}")
         return statements
 
-    def _rewrite(self, tree: exp.Expression) -> exp.Expression:
+    def _rewrite(self, tree: exp.Expr) -> exp.Expr:
         if self.variables:
             tree = self._bind_variables(tree)
         return rewrite_tree(tree)
 
-    def _bind_variables(self, tree: exp.Expression) -> exp.Expression:
+    def _bind_variables(self, tree: exp.Expr) -> exp.Expr:
         used = {c.name.lower() for c in tree.find_all(exp.Column) if not c.table and c.name.lower() in self.variables}
         if not used:
             return tree
@@ -100,7 +112,7 @@ class Script:
                 column.replace(exp.Anonymous(this="getvariable", expressions=[exp.Literal.string(column.name.lower())]))
         return tree
 
-    def _names_in_scope(self, tree: exp.Expression) -> set[str]:
+    def _names_in_scope(self, tree: exp.Expr) -> set[str]:
         names = {a.alias.lower() for a in tree.find_all(exp.Alias)}
         names |= {c.name.lower() for alias in tree.find_all(exp.TableAlias) for c in alias.columns}
         if self.columns_of:
@@ -124,7 +136,7 @@ def condition_to_duckdb(condition: str) -> str:
     return _generate(rewrite_tree(tree))
 
 
-def rewrite_tree(tree: exp.Expression) -> exp.Expression:
+def rewrite_tree(tree: exp.Expr) -> exp.Expr:
     """Apply the rewrites children first, so each sees its already-translated arguments."""
     nodes = list(tree.dfs())
     root = tree
@@ -135,17 +147,18 @@ def rewrite_tree(tree: exp.Expression) -> exp.Expression:
             continue
         if node is root:
             root = new
-        else:  # the rewrite may have wrapped the node, so place it through the saved parent
-            parent.set(key, new, index)
+        else:  # the rewrite may have wrapped the node, so place it through the saved parent (a node
+            # below the root has one, and a key in it)
+            cast(exp.Expr, parent).set(cast(str, key), new, index)
     return root
 
 
-def _safe(node: exp.SafeFunc) -> exp.Expression:
+def _safe(node: exp.SafeFunc) -> exp.Expr:
     # SAFE.f(x) returns NULL where f(x) raises: DuckDB's TRY() has that meaning
     return exp.Anonymous(this="TRY", expressions=[node.this])
 
 
-def _generate(tree: exp.Expression) -> str:
+def _generate(tree: exp.Expr) -> str:
     """DuckDB SQL, refusing what sqlglot would otherwise drop or approximate silently."""
     try:
         return tree.sql(dialect="duckdb", unsupported_level=sqlglot.ErrorLevel.RAISE)

@@ -3,27 +3,42 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
-from typing import Any
+from typing import Any, TypedDict
 
 import duckdb
 import pyarrow as pa
 
 from lakehouse.warehouse import WarehouseBusy, WarehouseError, WarehouseMissing
 from lakehouse.warehouse.dialect import Script, condition_to_duckdb, to_duckdb
+from lakehouse.warehouse.query import Query
+
+# DuckDB types with no BigQuery twin, and the DuckDB type of BigQuery's: every integer is INT64,
+# FLOAT32 is FLOAT64, every decimal of a result is NUMERIC (DECIMAL(38, 9)).
+_NOT_BIGQUERY = re.compile(r"\b(HUGEINT|UHUGEINT|INTEGER|SMALLINT|TINYINT|UBIGINT|UINTEGER|USMALLINT|UTINYINT"
+                           r"|FLOAT|DECIMAL\(\d+,\s*\d+\))(?![\w\"])")
+_BIGQUERY_TWIN = {"FLOAT": "DOUBLE"}
+
+
+class _Shared(TypedDict):
+    """What a warehouse shares with its workers: whether gs:// is registered, and the lock that registers it."""
+
+    gcs: bool
+    lock: threading.Lock
 
 
 class DuckDBWarehouse:
     dialect = "duckdb"
 
-    def __init__(self, path: str, *, connection: duckdb.DuckDBPyConnection | None = None, shared: dict | None = None,
-                 read_only: bool = False):
+    def __init__(self, path: str, *, connection: duckdb.DuckDBPyConnection | None = None,
+                 shared: _Shared | None = None, read_only: bool = False):
         self.path = path
         self._owner = connection is None
         self.con = connection or _open(path, read_only)
         _configure(self.con)
         self._lock = threading.Lock()
-        self._shared = shared if shared is not None else {"gcs": False, "lock": threading.Lock()}
+        self._shared: _Shared = shared if shared is not None else {"gcs": False, "lock": threading.Lock()}
 
     def __repr__(self) -> str:
         return f"DuckDBWarehouse({self.path!r})"
@@ -37,7 +52,7 @@ class DuckDBWarehouse:
         return DuckDBWarehouse(self.path, connection=self.con.cursor(), shared=self._shared)
 
     # -- native (already DuckDB) --------------------------------------------
-    def run_native(self, sql: str, params: list | None = None) -> duckdb.DuckDBPyConnection:
+    def run_native(self, sql: str, params: list[object] | None = None) -> duckdb.DuckDBPyConnection:
         if "gs://" in sql:
             self._register_gcs()
         with self._lock:
@@ -56,12 +71,6 @@ class DuckDBWarehouse:
             self.con.register_filesystem(filesystem_for("gs://"))
             self._shared["gcs"] = True
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A raw connection for one worker thread (DuckDB connections are not thread-safe)."""
-        cur = self.con.cursor()
-        _configure(cur)
-        return cur
-
     # -- the port --------------------------------------------------------------
     def execute(self, sql: str) -> int:
         return self.run_script([sql])[-1]
@@ -78,23 +87,45 @@ class DuckDBWarehouse:
         for parts in translated:
             affected = -1
             for statement in parts:
-                affected = _rows_affected(self.run_native(statement))
+                affected = _rows_affected(self.run_native(self.bigquery_typed(statement)))
             counts.append(affected)
         return counts
 
     def query(self, sql: str) -> list[dict[str, Any]]:
         table = self.query_arrow(sql)
-        return table.to_pylist()
+        rows: list[dict[str, Any]] = table.to_pylist()
+        return rows
 
     def query_arrow(self, sql: str) -> pa.Table:
         statements = to_duckdb(sql)
         for statement in statements[:-1]:
-            _rows_affected(self.run_native(statement))
+            _rows_affected(self.run_native(self.bigquery_typed(statement)))
+        last = self.bigquery_typed(statements[-1])
         with self._lock:
             try:
-                return self.con.sql(statements[-1]).to_arrow_table()
+                return self.con.sql(last).to_arrow_table()
             except duckdb.Error as error:
                 raise WarehouseError(f"{error}\n-- statement:\n{statements[-1]}") from None
+
+    def bigquery_typed(self, statement: str) -> str:
+        """The statement with its result columns cast to BigQuery's types where DuckDB's differ (a SUM of
+        INT64 is HUGEINT in DuckDB: cast back, it raises on INT64 overflow as BigQuery does)."""
+        if not isinstance(statement, Query):
+            return statement
+        try:
+            described = self.run_native(f"DESCRIBE {statement.body}").fetchall()
+        except WarehouseError:
+            return statement  # it fails the same way when it runs, with the engine's message
+        casts = []
+        for name, kind, *_ in described:
+            twin = _NOT_BIGQUERY.sub(lambda m: _BIGQUERY_TWIN.get(m[1], "DECIMAL(38, 9)" if m[1].startswith(
+                "DECIMAL") else "BIGINT"), kind)
+            if twin != kind:
+                quoted = '"' + name.replace('"', '""') + '"'
+                casts.append(f"CAST({quoted} AS {twin}) AS {quoted}")
+        if not casts:
+            return statement
+        return f"{statement.head}SELECT * REPLACE ({', '.join(casts)}) FROM ({statement.body}) AS _bigquery_typed"
 
     def table_exists(self, dataset: str, table: str) -> bool:
         # fetchall, not fetchone: DuckDB 2 refuses the connection's next statement while a result is unfinished
@@ -138,15 +169,15 @@ class DuckDBWarehouse:
                 raise WarehouseError(f"writing {dataset}.{table} failed: {error}") from None
             finally:
                 con.unregister("_incoming")
-        return data.num_rows
+        return int(data.num_rows)
 
     def close(self) -> None:
         self.con.close()  # a worker closes only its own connection
 
-    def __enter__(self):
+    def __enter__(self) -> DuckDBWarehouse:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import codecs
 import re
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
 
 from lakehouse.warehouse import UnsupportedSQL
+from lakehouse.warehouse.query import Query
 
 _EXTERNAL = re.compile(
     r"^CREATE\s+(OR\s+REPLACE\s+)?EXTERNAL\s+TABLE\s+(?P<name>[`\w.\-]+)\s*"
@@ -36,7 +38,7 @@ def command_to_duckdb(tree: exp.Command) -> str:
     return _external_table_view(match)
 
 
-def _external_table_view(match: re.Match) -> str:
+def _external_table_view(match: re.Match[str]) -> str:
     name = _table_name(match.group("name"))
     options = _options(match.group("options"))
     unknown = set(options) - _KNOWN_OPTIONS
@@ -75,7 +77,8 @@ def _external_table_view(match: re.Match) -> str:
             args.append("strict_mode = false")
     elif columns:
         args += ["format = 'newline_delimited'", "columns = " + _struct(columns)]
-    return f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {_READERS[fmt]}({', '.join(args)})"
+    body = f"SELECT * FROM {_READERS[fmt]}({', '.join(args)})"
+    return Query.of(f"CREATE OR REPLACE VIEW {name} AS {body}", body)
 
 
 def _table_name(raw: str) -> str:
@@ -88,7 +91,7 @@ def _glob(uri: str) -> str:
     return re.sub(r"(?<!\*)\*$", "**", uri)
 
 
-def _options(text: str) -> dict:
+def _options(text: str) -> dict[str, Any]:
     try:
         select = sqlglot.parse_one(f"SELECT {text}", read="bigquery")
     except sqlglot.errors.ParseError as error:
@@ -101,7 +104,7 @@ def _options(text: str) -> dict:
     return found
 
 
-def _literal(node: exp.Expression):
+def _literal(node: exp.Expr) -> Any:
     if isinstance(node, exp.Array):
         return [_literal(e) for e in node.expressions]
     if isinstance(node, exp.Literal):
@@ -128,5 +131,5 @@ def _struct(columns: dict[str, str]) -> str:
     return "{" + ", ".join(f"{_sql_string(k)}: {_sql_string(v)}" for k, v in columns.items()) + "}"
 
 
-def _sql_string(value) -> str:
+def _sql_string(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"

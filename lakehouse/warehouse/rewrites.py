@@ -10,11 +10,17 @@ BigQuery's documented results.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 from sqlglot import exp
-from sqlglot.optimizer.annotate_types import annotate_types
 
 from lakehouse.warehouse import UnsupportedSQL
+from lakehouse.warehouse.functions import HANDLERS as FUNCTION_HANDLERS
+from lakehouse.warehouse.functions import date_in_range, float_overflow, to_bytes, to_string
+from lakehouse.warehouse.functions import error as _error
+from lakehouse.warehouse.functions import numeric_division as _numeric_division
+from lakehouse.warehouse.functions import static_type as _static_type
 
 # BigQuery format elements with the same meaning in DuckDB's strftime/strptime.
 FORMAT_ELEMENTS = {
@@ -31,24 +37,28 @@ _ELEMENT = re.compile(r"%(?:E\d|E\*|E|-)?.")
 NUMERIC = exp.DataType.build("DECIMAL(38, 9)")  # BigQuery NUMERIC; DuckDB's bare DECIMAL is (18, 3)
 _HARMLESS_TABLE_OPTIONS = {"description", "labels", "friendly_name", "expiration_timestamp",
                            "partition_expiration_days", "require_partition_filter"}
+_DATE_TEXT = r"\s*[0-9]{1,4}-[0-9]{1,2}-[0-9]{1,2}\s*"
+# types whose text BigQuery writes otherwise than DuckDB (None: unknown until run time)
+_WRITTEN_OTHERWISE = (None, exp.DataType.Type.DECIMAL, exp.DataType.Type.DOUBLE, exp.DataType.Type.TIMESTAMPTZ)
+_FIRST_DATE, _LAST_DATE = "0001-01-01", "9999-12-31"
 _INT64_TEXT = r"\s*[+-]?(0[xX][0-9a-fA-F]+|[0-9]+)\s*"  # decimal or hex digits, as BigQuery casts them
 
 
-def rewrite(node: exp.Expression) -> exp.Expression:
+def rewrite(node: exp.Expr) -> exp.Expr:
     handler = _HANDLERS.get(type(node))
     return handler(node) if handler else node
 
 
 # -- names and types ----------------------------------------------------------------------
 
-def _table(node: exp.Table) -> exp.Expression:
+def _table(node: exp.Table) -> exp.Expr:
     # `project.dataset.table` -> `dataset.table`: datasets are schemas of one DuckDB file
     if node.args.get("catalog") is not None:
         node.set("catalog", None)
     return node
 
 
-def _data_type(node: exp.DataType) -> exp.Expression:
+def _data_type(node: exp.DataType) -> exp.Expr:
     if node.this == exp.DataType.Type.DECIMAL and not node.expressions:
         return NUMERIC.copy()
     if node.this == exp.DataType.Type.BIGDECIMAL:
@@ -60,17 +70,31 @@ def _data_type(node: exp.DataType) -> exp.Expression:
     return node
 
 
-def _cast(node: exp.Cast) -> exp.Expression:
+def _cast(node: exp.Cast) -> exp.Expr:
     """CAST/SAFE_CAST of text to INT64 or BOOL: DuckDB also accepts '1.5', 't', 'yes', which BigQuery refuses."""
     target = node.to
     if target.this in (exp.DataType.Type.BIGINT, exp.DataType.Type.INT):
         pattern, from_text = _INT64_TEXT, _int64_from_text
     elif target.this == exp.DataType.Type.BOOLEAN:
         pattern, from_text = r"(?i)(true|false)", _bool_from_text
+    elif target.this == exp.DataType.Type.DATE:  # DuckDB also reads a timestamp's text as its date
+        cast = exp.TryCast if isinstance(node, exp.TryCast) else exp.Cast
+        pattern, from_text = _DATE_TEXT, lambda text: cast(this=text, to=target.copy())
+    elif target.this == exp.DataType.Type.DOUBLE and _static_type(node.this) == exp.DataType.Type.VARCHAR:
+        return _hex_to_float(node)
+    elif target.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT) and \
+            _static_type(node.this) in _WRITTEN_OTHERWISE:
+        return to_string(node.this, node)
+    elif target.this in (exp.DataType.Type.BINARY, exp.DataType.Type.VARBINARY, exp.DataType.Type.BLOB) and \
+            _static_type(node.this) in (None, exp.DataType.Type.VARCHAR):
+        return to_bytes(node.this, node)
     else:
         return node
     value = node.this
     kind = _static_type(value)
+    integer = target.this in (exp.DataType.Type.BIGINT, exp.DataType.Type.INT)
+    if integer and kind in (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT):
+        return _rounded(node, value)
     if kind is not None and kind != exp.DataType.Type.VARCHAR:
         return node  # not text: DuckDB and BigQuery agree
     text = exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR"))
@@ -82,10 +106,30 @@ def _cast(node: exp.Cast) -> exp.Expression:
         is_text = exp.EQ(this=exp.Anonymous(this="typeof", expressions=[value.copy()]),
                          expression=exp.Literal.string("VARCHAR"))
         ifs.insert(0, exp.If(this=exp.Not(this=exp.Paren(this=is_text)), true=node))
+        if integer:
+            is_float = exp.EQ(this=exp.Anonymous(this="typeof", expressions=[value.copy()]),
+                              expression=exp.Literal.string("DOUBLE"))
+            as_float = exp.TryCast(this=value.copy(), to=exp.DataType.build("DOUBLE"))
+            ifs.insert(0, exp.If(this=is_float, true=_rounded(node.copy(), as_float)))
     return exp.Case(ifs=ifs, default=refused)
 
 
-def _int64_from_text(text: exp.Expression) -> exp.Expression:
+def _hex_to_float(node: exp.Cast) -> exp.Expr:
+    """GoogleSQL reads hex text ('0x1F', '-0x1F') as FLOAT64 too; DuckDB does not."""
+    text = node.this
+    hexadecimal = exp.Anonymous(this="regexp_full_match",
+                                expressions=[text.copy(), exp.Literal.string(r"\s*[+-]?0[xX][0-9a-fA-F]+\s*")])
+    as_float = exp.Cast(this=_int64_from_text(text.copy()), to=exp.DataType.build("DOUBLE"))
+    return exp.Case(ifs=[exp.If(this=hexadecimal, true=as_float)], default=node)
+
+
+def _rounded(node: exp.Cast, value: exp.Expr) -> exp.Expr:
+    """FLOAT64 to INT64 rounds halves away from zero in BigQuery; DuckDB's cast rounds them to even."""
+    node.set("this", exp.Anonymous(this="round", expressions=[value.copy()]))
+    return node
+
+
+def _int64_from_text(text: exp.Expr) -> exp.Expr:
     # DuckDB reads '0x1A' but not '-0x1A': cast the magnitude, then apply the sign
     trimmed = exp.Trim(this=text)
     magnitude = exp.TryCast(this=exp.Anonymous(this="ltrim", expressions=[trimmed, exp.Literal.string("+-")]),
@@ -94,37 +138,28 @@ def _int64_from_text(text: exp.Expression) -> exp.Expression:
     return exp.Case(ifs=[exp.If(this=negative, true=exp.Neg(this=magnitude))], default=magnitude.copy())
 
 
-def _bool_from_text(text: exp.Expression) -> exp.Expression:
+def _bool_from_text(text: exp.Expr) -> exp.Expr:
     return exp.EQ(this=exp.Lower(this=text), expression=exp.Literal.string("true"))
-
-
-def _static_type(node: exp.Expression):
-    try:
-        kind = annotate_types(node.copy(), dialect="bigquery").type
-    except Exception:  # annotation is best effort; unknown means "decide at run time"
-        return None
-    if kind is None or kind.this in (exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL):
-        return None
-    return kind.this
 
 
 # -- arithmetic ---------------------------------------------------------------------------
 
-def _div(node: exp.Div) -> exp.Expression:
+def _div(node: exp.Div) -> exp.Expr:
     """BigQuery x / 0 is an error; DuckDB returns inf or NULL."""
+    _numeric_division(node)
+    kind = _static_type(node)
     divisor = node.expression
-    if isinstance(divisor, exp.Literal) and not divisor.is_string and float(divisor.name) != 0:
-        return node
-    guarded = exp.Case(
-        ifs=[exp.If(this=exp.EQ(this=divisor.copy(), expression=exp.Literal.number(0)),
-                    true=_error("division by zero"))],
-        default=divisor.copy(),
-    )
-    node.set("expression", exp.Paren(this=guarded))
-    return node
+    if not (isinstance(divisor, exp.Literal) and not divisor.is_string and float(divisor.name) != 0):
+        guarded = exp.Case(
+            ifs=[exp.If(this=exp.EQ(this=divisor.copy(), expression=exp.Literal.number(0)),
+                        true=_error("division by zero"))],
+            default=divisor.copy(),
+        )
+        node.set("expression", exp.Paren(this=guarded))
+    return float_overflow(node, kind)
 
 
-def _anonymous(node: exp.Anonymous) -> exp.Expression:
+def _anonymous(node: exp.Anonymous) -> exp.Expr:
     name = node.name.upper()
     if name == "IEEE_DIVIDE":  # IEEE semantics: x/0 is +-inf, 0/0 is NaN, which DuckDB's DOUBLE division gives
         a, b = node.expressions
@@ -135,36 +170,42 @@ def _anonymous(node: exp.Anonymous) -> exp.Expression:
     return node
 
 
-def _unsupported(why: str):
-    def refuse(node: exp.Expression) -> exp.Expression:
+def _unsupported(why: str) -> Callable[[exp.Expr], exp.Expr]:
+    def refuse(node: exp.Expr) -> exp.Expr:
         raise UnsupportedSQL(f"{node.sql('bigquery')[:80]}: {why}")
     return refuse
 
 
 # -- dates and times ----------------------------------------------------------------------
 
-def _date_arith(node: exp.Expression) -> exp.Expression:
+def _date_arith(node: exp.Expr) -> exp.Expr:
     # BigQuery DATE_ADD/DATE_SUB/DATE_TRUNC return DATE; DuckDB's date +/- interval is a TIMESTAMP
     if isinstance(node, exp.DateTrunc):
         _week_start(node.args.get("unit"))
         if _static_type(node.this) in (exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMP):
             return node
-    if isinstance(node.parent, exp.Cast):
-        return node
-    return exp.Cast(this=node, to=exp.DataType.build("DATE"))
+    return date_in_range(node)
 
 
-def _week_start(unit) -> str:
+def _week_start(unit: object) -> str:
     """WEEK(<day>): DuckDB knows Sunday-based (%U) and Monday-based (ISO, %W) weeks only."""
     if isinstance(unit, exp.WeekStart):
-        day = unit.this.name.upper()
+        day: str = unit.this.name.upper()
         if day not in ("SUNDAY", "MONDAY"):
             raise UnsupportedSQL(f"WEEK({day}) has no DuckDB equivalent; use WEEK (Sunday) or ISOWEEK")
         return day
     return "SUNDAY"
 
 
-def _extract(node: exp.Extract) -> exp.Expression:
+def _extract(node: exp.Extract) -> exp.Expr:
+    """EXTRACT is INT64 (DuckDB types it DOUBLE for a NULL argument); DATE and TIME parts are those types."""
+    result = _extract_part(node)
+    if isinstance(result, exp.Cast):
+        return result
+    return exp.Cast(this=result, to=exp.DataType.build("BIGINT"))
+
+
+def _extract_part(node: exp.Extract) -> exp.Expr:
     part, value = node.this, node.expression
     name = part.name.upper() if isinstance(part, exp.Var) else ""
     if _static_type(value) == exp.DataType.Type.TIMESTAMPTZ:
@@ -186,14 +227,14 @@ def _extract(node: exp.Extract) -> exp.Expression:
     return node
 
 
-def _timestamp_diff(node: exp.TimestampDiff) -> exp.Expression:
+def _timestamp_diff(node: exp.TimestampDiff) -> exp.Expr:
     """TIMESTAMP_DIFF counts whole units elapsed (DuckDB's date_sub); DuckDB's date_diff counts boundaries."""
     unit = node.args.get("unit")
     part = exp.Literal.string(unit.name.lower() if unit is not None else "day")
     return exp.Anonymous(this="date_sub", expressions=[part, node.expression, node.this])
 
 
-def _unnest(node: exp.Unnest) -> exp.Expression:
+def _unnest(node: exp.Unnest) -> exp.Expr:
     for array in node.expressions:
         if isinstance(array, exp.Array) and any(isinstance(e, exp.Struct) for e in array.expressions):
             raise UnsupportedSQL("UNNEST of an ARRAY<STRUCT> gives one STRUCT column in DuckDB, not its fields; "
@@ -201,7 +242,7 @@ def _unnest(node: exp.Unnest) -> exp.Expression:
     return node
 
 
-def _format_time(node: exp.TimeToStr) -> exp.Expression:
+def _format_time(node: exp.TimeToStr) -> exp.Expr:
     """FORMAT_DATE/FORMAT_TIMESTAMP/FORMAT_DATETIME -> strftime, element by element."""
     fmt = _duckdb_format(node.args["format"], FORMAT_ELEMENTS)
     value = node.this
@@ -214,7 +255,7 @@ def _format_time(node: exp.TimeToStr) -> exp.Expression:
     return exp.Anonymous(this="strftime", expressions=[value, exp.Literal.string(fmt)])
 
 
-def _parse_time(node: exp.Expression) -> exp.Expression:
+def _parse_time(node: exp.Expr) -> exp.Expr:
     """PARSE_TIMESTAMP/PARSE_DATE: strptime, with BigQuery's default zone (UTC) or the given one."""
     raw = node.args["format"]
     fmt = _duckdb_format(raw, {**FORMAT_ELEMENTS, **PARSE_ONLY_ELEMENTS})
@@ -229,7 +270,7 @@ def _parse_time(node: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this="timezone", expressions=[zone, parsed])
 
 
-def _duckdb_format(literal: exp.Expression, elements: dict[str, str]) -> str:
+def _duckdb_format(literal: exp.Expr, elements: dict[str, str]) -> str:
     if not isinstance(literal, exp.Literal) or not literal.is_string:
         raise UnsupportedSQL("a format string must be a literal to be translated element by element")
     out, text = [], literal.name
@@ -245,20 +286,20 @@ def _duckdb_format(literal: exp.Expression, elements: dict[str, str]) -> str:
     return "".join(out)
 
 
-def _format(node: exp.Format) -> exp.Expression:
+def _format(node: exp.Format) -> exp.Expr:
     """FORMAT('%d %s', ...) -> printf for the elements whose output is the same."""
     fmt = node.this
     if not isinstance(fmt, exp.Literal) or not fmt.is_string:
         raise UnsupportedSQL("FORMAT needs a literal format string")
     for element in re.findall(r"%[^a-zA-Z%]*[a-zA-Z%]", fmt.name):
-        if not re.fullmatch(r"%(%|d|i|s|(\.\d+)?f)", element):
-            raise UnsupportedSQL(f"FORMAT element {element} is not translated (supported: %d %i %s %f %.Nf %%)")
+        if not re.fullmatch(r"%(%|0?\d*[di]|s|(\.\d+)?f)", element):
+            raise UnsupportedSQL(f"FORMAT element {element} is not translated (supported: %d %i %0Nd %s %f %.Nf %%)")
     return exp.Anonymous(this="printf", expressions=[fmt, *node.expressions])
 
 
 # -- arrays and JSON ----------------------------------------------------------------------
 
-def _array_agg(node: exp.Expression) -> exp.Expression:
+def _array_agg(node: exp.Expr) -> exp.Expr:
     """ARRAY_AGG(x [IGNORE NULLS] [ORDER BY ...] [LIMIT n]) -> array_agg ... FILTER, then list_slice."""
     ignore_nulls = isinstance(node, exp.IgnoreNulls)
     agg = node.this if ignore_nulls else node
@@ -271,7 +312,7 @@ def _array_agg(node: exp.Expression) -> exp.Expression:
     if isinstance(inner, exp.Limit):
         limit, inner = inner.expression, inner.this
     value = inner.this if isinstance(inner, exp.Order) else inner
-    result: exp.Expression = exp.ArrayAgg(this=inner)
+    result: exp.Expr = exp.ArrayAgg(this=inner)
     if ignore_nulls:
         not_null = exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
         result = exp.Filter(this=result, expression=exp.Where(this=not_null))
@@ -280,7 +321,7 @@ def _array_agg(node: exp.Expression) -> exp.Expression:
     return result
 
 
-def _bracket(node: exp.Bracket) -> exp.Expression:
+def _bracket(node: exp.Bracket) -> exp.Expr:
     """arr[OFFSET(i)] out of range is an error in BigQuery (SAFE_OFFSET gives NULL); DuckDB gives NULL."""
     if node.args.get("safe") or node.args.get("offset") is None or len(node.expressions) != 1:
         return node
@@ -295,7 +336,7 @@ def _bracket(node: exp.Bracket) -> exp.Expression:
                     default=node)
 
 
-def _to_json_string(node: exp.JSONFormat) -> exp.Expression:
+def _to_json_string(node: exp.JSONFormat) -> exp.Expr:
     kind = _static_type(node.this)
     if kind in (exp.DataType.Type.VARCHAR, exp.DataType.Type.BOOLEAN):
         return exp.Cast(this=exp.Anonymous(this="to_json", expressions=[node.this]), to=exp.DataType.build("VARCHAR"))
@@ -305,7 +346,7 @@ def _to_json_string(node: exp.JSONFormat) -> exp.Expression:
 
 # -- DDL ------------------------------------------------------------------------------------
 
-def _create(node: exp.Create) -> exp.Expression:
+def _create(node: exp.Create) -> exp.Expr:
     """PARTITION BY / CLUSTER BY / descriptive OPTIONS change storage, not results: drop them."""
     properties = node.args.get("properties")
     if properties is None:
@@ -320,11 +361,8 @@ def _create(node: exp.Create) -> exp.Expression:
     return node
 
 
-def _error(message: str) -> exp.Expression:
-    return exp.Anonymous(this="error", expressions=[exp.Literal.string(message)])
-
-
-_HANDLERS = {
+_HANDLERS: dict[type[exp.Expr], Callable[[Any], exp.Expr]] = {
+    **FUNCTION_HANDLERS,
     exp.Table: _table,
     exp.DataType: _data_type,
     exp.Cast: _cast,

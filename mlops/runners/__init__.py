@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Protocol
+from enum import StrEnum
+from typing import Any, Protocol
 
 from mlops.errors import MlopsError
 
@@ -17,22 +18,29 @@ class PipelineFailed(MlopsError, RuntimeError):
     pass
 
 
+class PipelineState(StrEnum):
+    RUNNING = "RUNNING"  # or still queued
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
 @dataclass
 class PipelineResult:
     name: str
-    state: str  # RUNNING | SUCCEEDED | FAILED | CANCELLED
-    outputs: dict = field(default_factory=dict)
+    state: PipelineState
+    outputs: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
 
 
 class PipelineRunner(Protocol):
-    def submit(self, parameters: dict, run_id: str) -> str:
+    def submit(self, parameters: dict[str, Any], run_id: str) -> str:
         """Start the churn pipeline; returns the job's name."""
 
     def wait(self, job: str, timeout_s: float) -> PipelineResult: ...
 
 
-def churn_outputs(outcome: dict) -> dict:
+def churn_outputs(outcome: dict[str, Any]) -> dict[str, Any]:
     """The churn step's outputs from the pipeline's (mlops.pipeline.Outcome), with a sentence saying
     what happened to the model and to the predictions."""
     gate = {"passed": bool(outcome["gate_passed"]), "reason": outcome["gate_reason"]}

@@ -16,8 +16,9 @@ import sys
 import threading
 import warnings
 from pathlib import Path
+from typing import Any
 
-from mlops.runners import PipelineResult, churn_outputs
+from mlops.runners import PipelineResult, PipelineState, churn_outputs
 
 
 class LocalPipelineRunner:
@@ -26,7 +27,7 @@ class LocalPipelineRunner:
         self.state_dir = Path(state_dir)
         self.image = image  # compiled into the components; kfp.local's subprocesses run in this interpreter
 
-    def submit(self, parameters: dict, run_id: str) -> str:
+    def submit(self, parameters: dict[str, Any], run_id: str) -> str:
         from kfp import local
 
         from mlops.pipeline import churn_pipeline
@@ -41,9 +42,9 @@ class LocalPipelineRunner:
                 # our interpreter has what our image has: the "custom base image" caveat does not apply
                 warnings.filterwarnings("ignore", message="You may be attemping to run a task that uses custom")
                 task = churn_pipeline(self.image)(**parameters, pipeline_run_id=run_id)
-            result = {"name": name, "state": "SUCCEEDED", "outputs": churn_outputs(task.outputs)}
+            result = {"name": name, "state": PipelineState.SUCCEEDED, "outputs": churn_outputs(task.outputs)}
         except Exception as error:  # kfp.local raises RuntimeError naming the failed task, not why it failed
-            result = {"name": name, "state": "FAILED", "outputs": {}, "error": _failure(error, output)}
+            result = {"name": name, "state": PipelineState.FAILED, "outputs": {}, "error": _failure(error, output)}
         path = self.state_dir / f"{name}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(result))
@@ -51,7 +52,7 @@ class LocalPipelineRunner:
 
     def wait(self, job: str, timeout_s: float = 0) -> PipelineResult:
         record = json.loads((self.state_dir / f"{job}.json").read_text())
-        return PipelineResult(**record)
+        return PipelineResult(record["name"], PipelineState(record["state"]), record["outputs"], record.get("error"))
 
 
 def _failure(error: Exception, output) -> str:

@@ -11,11 +11,11 @@ import datetime as dt
 import time
 
 from lakehouse.settings import Settings
-from mlops.runners import PipelineResult, churn_outputs
+from mlops.runners import PipelineResult, PipelineState, churn_outputs
 
 POLL_S = 30
-STATES = {"PIPELINE_STATE_SUCCEEDED": "SUCCEEDED", "PIPELINE_STATE_FAILED": "FAILED",
-          "PIPELINE_STATE_CANCELLED": "CANCELLED"}  # every other state is still RUNNING
+STATES = {"PIPELINE_STATE_SUCCEEDED": PipelineState.SUCCEEDED, "PIPELINE_STATE_FAILED": PipelineState.FAILED,
+          "PIPELINE_STATE_CANCELLED": PipelineState.CANCELLED}  # every other state is still RUNNING
 
 
 class VertexPipelineRunner:
@@ -57,11 +57,11 @@ class VertexPipelineRunner:
 
         pipeline_job = aiplatform.PipelineJob.get(job, **self._where())
         deadline = time.monotonic() + timeout_s
-        while (state := STATES.get(pipeline_job.state.name, "RUNNING")) == "RUNNING":
+        while (state := STATES.get(pipeline_job.state.name, PipelineState.RUNNING)) == PipelineState.RUNNING:
             if time.monotonic() >= deadline:
-                return PipelineResult(job, "RUNNING", error=f"still running after {timeout_s:.0f} s")
+                return PipelineResult(job, state, error=f"still running after {timeout_s:.0f} s")
             time.sleep(min(self.poll_s, max(0.0, deadline - time.monotonic())))
-        if state != "SUCCEEDED":
+        if state != PipelineState.SUCCEEDED:
             return PipelineResult(job, state, error=pipeline_job.gca_resource.error.message or state)
         return PipelineResult(job, state, outputs=churn_outputs(_pipeline_outputs(pipeline_job)))
 

@@ -18,6 +18,7 @@ from lakehouse import logs
 from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings, SettingsError
 from mlops.errors import MlopsError
+from orchestrator.cli.common import Handler
 from orchestrator.errors import Busy, OrchestratorError
 
 COMMAND_MODULES = ("generate", "ingest", "runs", "serve", "demo", "dataform", "mlops", "looker")
@@ -53,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         logs.configure(settings.general.log_level)
         if getattr(args, "seed", None) is not None:
             settings = settings.with_overrides(general={"seed": args.seed})
-        return args.handler(args, settings)
+        handler: Handler = args.handler
+        return handler(args, settings)
     except KeyboardInterrupt:
         return 130
     except Exception as error:

@@ -9,13 +9,18 @@ run      compile and run a selection of actions (by tag or by name, with or with
 
 from __future__ import annotations
 
+import argparse
 import json
+from typing import TYPE_CHECKING
 
 from lakehouse.settings import Settings, SettingsError
-from orchestrator.cli.common import parse_date, yesterday
+from orchestrator.cli.common import Subcommands, parse_date, yesterday
+
+if TYPE_CHECKING:  # imported when a command runs
+    from google.cloud import dataform_v1
 
 
-def register(sub) -> None:
+def register(sub: Subcommands) -> None:
     dataform = sub.add_parser("dataform", help="push the Dataform project to its workspace, or compile it")
     actions = dataform.add_subparsers(dest="dataform_command", required=True, metavar="ACTION")
     push = actions.add_parser("push", help="write dataform/ into the Dataform workspace and commit it (gcp)")
@@ -39,13 +44,13 @@ def register(sub) -> None:
     run.set_defaults(handler=run_command)
 
 
-def dataform_client():
+def dataform_client() -> dataform_v1.DataformClient:
     from google.cloud import dataform_v1
 
     return dataform_v1.DataformClient()
 
 
-def push_command(args, settings: Settings) -> int:
+def push_command(args: argparse.Namespace, settings: Settings) -> int:
     from lakehouse.transform.dataform_api import REPOSITORY
     from lakehouse.transform.workspace import push_project
 
@@ -60,7 +65,7 @@ def push_command(args, settings: Settings) -> int:
     return 0
 
 
-def compile_command(args, settings: Settings) -> int:
+def compile_command(args: argparse.Namespace, settings: Settings) -> int:
     from lakehouse.transform.actions import actions_from_graph, execution_order
     from lakehouse.transform.compiler import compile_project
     from orchestrator.steps import compile_variables
@@ -74,7 +79,7 @@ def compile_command(args, settings: Settings) -> int:
     return 0
 
 
-def run_command(args, settings: Settings) -> int:
+def run_command(args: argparse.Namespace, settings: Settings) -> int:
     from lakehouse.transform.actions import Selection
     from orchestrator.resources import Resources
     from orchestrator.steps import compile_variables, dead_letters_uri

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
+
 from lakehouse.settings import Settings
-from orchestrator.cli.common import parse_date, yesterday
+from orchestrator.cli.common import Subcommands, parse_date, yesterday
 
 
-def register(sub) -> None:
+def register(sub: Subcommands) -> None:
     demo = sub.add_parser("demo", help="generate ~120 days, run the whole pipeline locally, print a summary")
     # The churn model needs 73 days (30 to label, 7 held out, 29 between them and training, 7 to train
     # on); 120 give it a month of history before the first labelled snapshot (README: the churn model).
@@ -17,7 +19,7 @@ def register(sub) -> None:
     demo.set_defaults(handler=run)
 
 
-def run(args, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.cli.demo_run import demo
 
     return demo(settings, days=args.days, end=args.to or yesterday(settings),

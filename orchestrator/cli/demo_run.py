@@ -9,8 +9,9 @@ from generators.jobs import Shard, Volumes, date_range, generate
 from generators.population import EPOCH
 from lakehouse.progress import Progress
 from lakehouse.settings import Settings
-from lakehouse.warehouse import connect
+from lakehouse.warehouse import Warehouse, connect
 from orchestrator.engine import RunFailed, execute
+from orchestrator.records import RunRecord
 from orchestrator.resources import Resources, document_source
 from orchestrator.run_log import detail_to
 from orchestrator.steps import RunOptions
@@ -46,7 +47,7 @@ def demo(settings: Settings, days: int, end: dt.date, customers: int, events: in
     return 0
 
 
-def summary(settings: Settings, run: dict) -> str:
+def summary(settings: Settings, run: RunRecord) -> str:
     warehouse = connect(settings.warehouse.uri)
     try:
         layers = {
@@ -88,7 +89,7 @@ def summary(settings: Settings, run: dict) -> str:
     return "\n".join(lines)
 
 
-def _champion_vs_oracle(settings: Settings, warehouse, as_of: dt.date) -> str:
+def _champion_vs_oracle(settings: Settings, warehouse: Warehouse, as_of: dt.date) -> str:
     """The champion (the model that scored) against the generator's true probabilities, same rows."""
     from mlops import churn
     from mlops.oracle import compare_with_oracle
@@ -106,6 +107,6 @@ def _champion_vs_oracle(settings: Settings, warehouse, as_of: dt.date) -> str:
             f"{q['model_lift']:.2f} vs {q['oracle_lift']:.2f}")
 
 
-def _counts(warehouse, dataset: str, prefix: str) -> dict[str, int]:
+def _counts(warehouse: Warehouse, dataset: str, prefix: str) -> dict[str, int]:
     names = [t for t in warehouse.tables(dataset) if t.startswith(prefix) and not t.endswith("_checked")]
     return {t: warehouse.query(f"SELECT COUNT(*) AS n FROM `{dataset}.{t}`")[0]["n"] for t in names}

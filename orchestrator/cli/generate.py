@@ -11,12 +11,12 @@ import json
 import os
 
 from lakehouse.settings import Settings, describe
-from orchestrator.cli.common import parse_date, yesterday
+from orchestrator.cli.common import Subcommands, parse_date, yesterday
 
 SOURCES = ("sales", "clickstream", "startups")
 
 
-def register(sub) -> None:
+def register(sub: Subcommands) -> None:
     gen = sub.add_parser(
         "generate", help="generate source data for a date or a range (a Cloud Run Job)",
         description="Generate one day (--date) or a range (--from/--to) of a source. Sharded by "
@@ -56,7 +56,7 @@ def _ratio(value: str) -> float:
     return ratio
 
 
-def run(args, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     from generators.errors import GeneratorInputError
     from generators.jobs import Shard, Volumes, date_range, generate
     from lakehouse.progress import Progress

@@ -13,11 +13,14 @@ Linking API documents them (https://developers.google.com/looker-studio/integrat
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from lakehouse.settings import Settings
+from orchestrator.cli.common import Subcommands
 
 LINKING_API = "https://lookerstudio.google.com/reporting/create"
 # Each report's views, in alias order: a template's data sources ds0, ds1, ... must be these.
@@ -30,7 +33,7 @@ REPORTS = {
 }
 
 
-def register(sub) -> None:
+def register(sub: Subcommands) -> None:
     cmd = sub.add_parser("looker-url", help="Looker Studio links that create the pre-ML and post-ML reports "
                                             "on the warehouse's rpt_* views")
     cmd.add_argument("--report", choices=(*REPORTS, "all"), default="all")
@@ -66,14 +69,15 @@ def aliases(report: str) -> dict[str, str]:
     return {f"ds{i}": view for i, view in enumerate(REPORTS[report][1])}
 
 
-def run(args, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     chosen = list(REPORTS) if args.report == "all" else [args.report]
     if settings.mode == "local":  # a message only
         print(f"winterdays looker-url: local mode, so the links name project {settings.gcp.project}; for your "
               "deployment set WINTERDAYS_MODE=gcp and GOOGLE_CLOUD_PROJECT (Terraform's cli_environment output)",
               file=sys.stderr)
-    reports = [{"report": r, "name": REPORTS[r][0], "template": template_id(settings, r) or "blank report",
-                "data_sources": aliases(r), "url": report_url(settings, r, args.mode)} for r in chosen]
+    reports: list[dict[str, Any]] = [
+        {"report": r, "name": REPORTS[r][0], "template": template_id(settings, r) or "blank report",
+         "data_sources": aliases(r), "url": report_url(settings, r, args.mode)} for r in chosen]
     if args.json:
         print(json.dumps(reports, indent=2))
         return 0

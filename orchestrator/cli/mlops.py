@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import tempfile
 from pathlib import Path
 
 from lakehouse.settings import Settings, describe
+from orchestrator.cli.common import Subcommands
 
 
-def register(sub) -> None:
+def register(sub: Subcommands) -> None:
     mlops = sub.add_parser("mlops", help="the churn pipeline: compile its spec, show the champion model")
     commands = mlops.add_subparsers(dest="mlops_command", required=True, metavar="SUBCOMMAND")
     compile_ = commands.add_parser("compile", help="compile the pipeline to YAML and upload it to <bronze>/mlops/")
@@ -19,7 +21,7 @@ def register(sub) -> None:
     champion.set_defaults(handler=show_champion)
 
 
-def compile_pipeline(args, settings: Settings) -> int:
+def compile_pipeline(args: argparse.Namespace, settings: Settings) -> int:
     from lakehouse.storage import ObjectStore
     from mlops.pipeline import SPEC_FILE, compile_spec
 
@@ -32,7 +34,7 @@ def compile_pipeline(args, settings: Settings) -> int:
     return 0
 
 
-def show_champion(args, settings: Settings) -> int:
+def show_champion(args: argparse.Namespace, settings: Settings) -> int:
     from mlops.registry import open_registry
 
     print(json.dumps(open_registry(settings.churn.registry_uri).champion(), indent=2))

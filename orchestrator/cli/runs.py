@@ -9,14 +9,22 @@ contended): try later.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from lakehouse.settings import Settings
-from orchestrator.cli.common import parse_date, yesterday
+from orchestrator.cli.common import Subcommands, parse_date, yesterday
+from orchestrator.records import RunState
+
+if TYPE_CHECKING:  # imported when a command runs: `winterdays --help` stays quick
+    from orchestrator.engine import Claim
+    from orchestrator.resources import Resources
 
 
-def register(sub) -> None:
+def register(sub: Subcommands) -> None:
     for name, helptext, steps in (
         ("run", "run all five steps for a logical date", ()),
         ("export", "step 1: export Firestore sales to Parquet in bronze", ("export",)),
@@ -41,12 +49,12 @@ def register(sub) -> None:
     status = sub.add_parser("status", help="show recent runs, or one run")
     status.add_argument("run_id", nargs="?")
     status.add_argument("--date", type=parse_date, help="only the runs of this logical date")
-    status.add_argument("--state", choices=("PENDING", "RUNNING", "SUCCEEDED", "FAILED"), type=str.upper)
+    status.add_argument("--state", choices=[s.value for s in RunState], type=str.upper)
     status.add_argument("--limit", type=int, default=10)
     status.set_defaults(handler=show_status)
 
 
-def run(args, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator import engine
     from orchestrator.steps import RunOptions
 
@@ -60,13 +68,13 @@ def run(args, settings: Settings) -> int:
     return _run_with(settings, lambda resources: engine.claim(resources, options, "cli", force=args.force))
 
 
-def retry_run(args, settings: Settings) -> int:
+def retry_run(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator import engine
 
     return _run_with(settings, lambda resources: engine.claim_retry(resources, args.run_id, "cli-retry"))
 
 
-def _run_with(settings: Settings, claim) -> int:
+def _run_with(settings: Settings, claim: Callable[[Resources], Claim]) -> int:
     from orchestrator import engine
     from orchestrator.resources import Resources
 
@@ -79,7 +87,7 @@ def _run_with(settings: Settings, claim) -> int:
     return 0
 
 
-def show_status(args, settings: Settings) -> int:
+def show_status(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.ledger import public
     from orchestrator.resources import Resources
 

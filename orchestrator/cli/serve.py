@@ -8,17 +8,19 @@ one run per date across all of them.
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
 import sys
 
 from lakehouse.settings import Settings
+from orchestrator.cli.common import Subcommands
 
 GRACEFUL_TIMEOUT_S = 8  # Cloud Run allows 10 s between SIGTERM and SIGKILL
 
 
-def register(sub) -> None:
+def register(sub: Subcommands) -> None:
     serve = sub.add_parser("serve", help="serve the orchestrator API with gunicorn")
     serve.add_argument("--host", help="address to bind (default: 127.0.0.1 locally, 0.0.0.0 in gcp mode)")
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8080)))
@@ -28,14 +30,14 @@ def register(sub) -> None:
     serve.set_defaults(handler=run)
 
 
-def gunicorn_command(args, settings: Settings) -> list[str]:
+def gunicorn_command(args: argparse.Namespace, settings: Settings) -> list[str]:
     host = args.host or settings.service.host
     return [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{args.port}",
             "--workers", str(args.workers), "--worker-class", "gthread", "--threads", str(args.threads),
             "--graceful-timeout", str(GRACEFUL_TIMEOUT_S), "orchestrator.app:create_app()"]
 
 
-def run(args, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.resources import document_source, one_writer_process
 
     if one_writer_process(settings) and args.workers != 1:

@@ -11,12 +11,17 @@ WINTERDAYS_OIDC_AUDIENCE is set it asks for the same Google-signed ID token as /
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
+from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 
-from lakehouse.warehouse import WarehouseBusy, WarehouseMissing, connect
+from lakehouse.settings import Settings
+from lakehouse.warehouse import Warehouse, WarehouseBusy, WarehouseMissing, connect
 from orchestrator.dashboard import panels
-from orchestrator.dashboard.reports import Reports, recent_runs
+from orchestrator.dashboard.reports import Reports, Row, recent_runs
+from orchestrator.records import RunRecord
 
 dashboard = Blueprint("dashboard", __name__, template_folder="templates")
 RETRY_AFTER_S = 5
@@ -25,8 +30,8 @@ POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri
 
 
 @dashboard.before_request
-def _local_and_authenticated():
-    service = current_app.extensions["winterdays"]
+def _local_and_authenticated() -> ResponseReturnValue | None:
+    service = current_app.extensions["winterdays"]  # orchestrator.app.Service, which imports this blueprint
     if not service.resources.local_dashboard:
         return _page("local_only.html", 404)
     if service.verifier is not None:
@@ -35,8 +40,8 @@ def _local_and_authenticated():
 
 
 @dashboard.get("/dashboard")
-def show():
-    service = current_app.extensions["winterdays"]
+def show() -> ResponseReturnValue:
+    service = current_app.extensions["winterdays"]  # orchestrator.app.Service, which imports this blueprint
     settings = service.settings
     runs, ledger_error = recent_runs(service.resources.ledger)
     try:
@@ -47,7 +52,9 @@ def show():
     return _page("dashboard.html", 200, sections=sections, facts=facts)
 
 
-def _read(settings, runs, ledger_error) -> tuple[dict, dict]:
+def _read(settings: Settings, runs: list[RunRecord] | None,
+          ledger_error: str) -> tuple[dict[str, list[Markup]], dict[str, Any]]:
+    warehouse: Warehouse | None
     try:
         warehouse = connect(settings.warehouse.uri, read_only=True)
     except WarehouseMissing:
@@ -61,7 +68,7 @@ def _read(settings, runs, ledger_error) -> tuple[dict, dict]:
         if warehouse is not None:
             warehouse.close()
     facts = {"as_of": window.get("last_day"), "warehouse": settings.warehouse.path,
-             "built": warehouse is not None, "latest_run": (runs or [None])[0],
+             "built": warehouse is not None, "latest_run": runs[0] if runs else None,
              "rendered": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}
     return sections, facts
 
@@ -72,8 +79,11 @@ class _Nothing:
     def tables(self, dataset: str) -> list[str]:
         return []
 
+    def query(self, sql: str) -> list[Row]:
+        raise WarehouseMissing("no run has built the warehouse yet")
 
-def _page(template: str, status: int, **context):
+
+def _page(template: str, status: int, **context: Any) -> ResponseReturnValue:
     headers = {"Content-Security-Policy": POLICY, "Cache-Control": "no-store"}
     if status == 503:
         headers["Retry-After"] = str(RETRY_AFTER_S)

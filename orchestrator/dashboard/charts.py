@@ -91,7 +91,7 @@ def line_chart(name: str, title: str, x_labels: Sequence[str], series: dict[str,
     step = (WIDTH - LEFT - RIGHT) / max(len(x_labels) - 1, 1)
     x0 = LEFT if len(x_labels) > 1 else (WIDTH + LEFT - RIGHT) / 2  # one point: in the middle
 
-    def y_of(v):
+    def y_of(v: float) -> float:
         return TOP + plot_h * (1 - v / top)
 
     body = _y_axis(top, tick, y_of, fmt)
@@ -142,7 +142,7 @@ def column_chart(name: str, title: str, columns: Sequence[tuple[str, float]], *,
     plot_h = HEIGHT - TOP - BOTTOM
     slot = (WIDTH - LEFT - RIGHT) / len(columns)
 
-    def y_of(v):
+    def y_of(v: float) -> float:
         return TOP + plot_h * (1 - v / top)
 
     body = _y_axis(top, tick, y_of, fmt)

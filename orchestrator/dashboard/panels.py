@@ -12,7 +12,8 @@ from markupsafe import Markup
 
 from mlops.churn import RISK_BANDS
 from orchestrator.dashboard import charts
-from orchestrator.dashboard.reports import TREND_DAYS, WINDOW_DAYS, Reports
+from orchestrator.dashboard.reports import TREND_DAYS, WINDOW_DAYS, Reports, Row
+from orchestrator.records import RunRecord, RunState, StepOutputs, StepRecord
 
 NOT_BUILT = "not built yet: run the transform (winterdays run --date D, or winterdays transform)"
 NO_PREDICTIONS = ("no predictions yet: run the churn step (winterdays train); the first model that passes "
@@ -26,7 +27,7 @@ METRICS = (("ROC AUC", "roc_auc"), ("PR AUC", "pr_auc"), ("Brier", "brier"), ("c
 BUCKETS = [round(i / 20, 2) for i in range(20)]  # rpt_churn_risk_distribution's probability buckets
 
 
-def _empty(rows, otherwise: str) -> str:
+def _empty(rows: object, otherwise: str) -> str:
     return NOT_BUILT if rows is None else otherwise
 
 
@@ -48,7 +49,7 @@ def before_ml(reports: Reports) -> list[Markup]:
     return [*sales, _active_customers(reports), *_clicks(reports), _startups(reports)]
 
 
-def _revenue_by_day(reports: Reports, window: dict) -> Markup:
+def _revenue_by_day(reports: Reports, window: Row) -> Markup:
     rows = {r["sale_date"]: r for r in reports.revenue_by_day(window) or []}
     days = _days(window["last_day"], TREND_DAYS)
     others = f"; also sold in {', '.join(window['other_currencies'])}" if window["other_currencies"] else ""
@@ -58,14 +59,14 @@ def _revenue_by_day(reports: Reports, window: dict) -> Markup:
         note=f"{TREND_DAYS} days up to {window['last_day']}; rpt_revenue_daily{others}")
 
 
-def _revenue_by(dimension: str, reports: Reports, window: dict) -> Markup:
+def _revenue_by(dimension: str, reports: Reports, window: Row) -> Markup:
     rows = reports.revenue_by(dimension, window) or []
     return charts.bar_chart(
         f"revenue_by_{dimension}", f"Revenue by {dimension} ({window['currency']}, last {WINDOW_DAYS} days)",
         [(r["label"], r["revenue"]) for r in rows], empty="no completed sales in the window")
 
 
-def _top_products(reports: Reports, window: dict) -> Markup:
+def _top_products(reports: Reports, window: Row) -> Markup:
     rows = reports.top_products(window) or []
     return charts.bar_chart(
         "top_products", f"Top products by revenue ({window['currency']}, last {WINDOW_DAYS} days)",
@@ -154,7 +155,7 @@ def _at_risk(reports: Reports) -> Markup:
              "customer; they are not the model's own attribution. rpt_churn_at_risk")
 
 
-def _drivers(row: dict) -> str:
+def _drivers(row: Row) -> str:
     parts = []
     for n in (1, 2, 3):
         if row.get(f"driver_{n}"):
@@ -184,16 +185,16 @@ def _models(reports: Reports) -> list[Markup]:
     return [lines, versions]
 
 
-def _metric(value) -> str:
+def _metric(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-def _when(value) -> str:
+def _when(value: object) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, dt.datetime) else str(value or "")
 
 
 # -- pipeline health -----------------------------------------------------------------------------
-def health(reports: Reports, runs: list[dict] | None, ledger_error: str) -> list[Markup]:
+def health(reports: Reports, runs: list[RunRecord] | None, ledger_error: str) -> list[Markup]:
     why = ledger_error or "no runs yet: winterdays run --date D (or POST /runs)"
     runs = runs or []
     table = charts.table(
@@ -201,8 +202,7 @@ def health(reports: Reports, runs: list[dict] | None, ledger_error: str) -> list
         ["run", "date", "state", "trigger", "attempt", "created (UTC)", "duration", "outcome"],
         [[r["run_id"], r["logical_date"], r["state"], r.get("trigger", ""), r.get("attempt", 1),
           _when(r.get("created_at")), f"{_duration(r):.1f} s", _outcome(r)] for r in runs], empty=why)
-    timed = [(r["run_id"], {s: (r.get("steps", {}).get(s) or {}).get("duration_s") or 0.0 for s in STEP_ORDER})
-             for r in runs]
+    timed = [(r["run_id"], {s: _seconds(r.get("steps", {}).get(s)) for s in STEP_ORDER}) for r in runs]
     durations = charts.stacked_bars(
         "step_durations", "Step durations (seconds)", [t for t in timed if sum(t[1].values()) > 0], STEP_ORDER,
         fmt=lambda v: f"{v:.1f} s", empty=why,
@@ -210,22 +210,29 @@ def health(reports: Reports, runs: list[dict] | None, ledger_error: str) -> list
     return [table, durations, _rejects(reports, runs)]
 
 
-def _duration(run: dict) -> float:
-    return sum((step or {}).get("duration_s") or 0.0 for step in run.get("steps", {}).values())
+def _seconds(step: StepRecord | None) -> float:
+    return (step.get("duration_s") if step else None) or 0.0
 
 
-def _outcome(run: dict) -> str:
-    if run.get("state") == "FAILED":
+def _outputs(run: RunRecord, name: str) -> StepOutputs:
+    step = run.get("steps", {}).get(name)
+    return (step.get("outputs") if step else None) or {}
+
+
+def _duration(run: RunRecord) -> float:
+    return sum(_seconds(step) for step in run.get("steps", {}).values())
+
+
+def _outcome(run: RunRecord) -> str:
+    if run.get("state") == RunState.FAILED:
         return f"{run.get('failed_step', '?')} failed: {str(run.get('error', ''))[:160]}"
-    churn = (run.get("steps", {}).get("churn") or {}).get("outputs") or {}
-    return churn.get("summary", "")
+    return str(_outputs(run, "churn").get("summary", ""))
 
 
-def _rejects(reports: Reports, runs: list[dict]) -> Markup:
+def _rejects(reports: Reports, runs: list[RunRecord]) -> Markup:
     rows = reports.rejects()
     bars = [(f"{r['source']}: {r['reject_reason']}", r["records"]) for r in rows or []]
-    export = next(((r["run_id"], r["steps"]["export"]["outputs"]) for r in runs
-                   if ((r.get("steps", {}).get("export") or {}).get("outputs") or {}).get("reasons")), None)
+    export = next(((r["run_id"], _outputs(r, "export")) for r in runs if _outputs(r, "export").get("reasons")), None)
     if export:
         bars += [(f"sales quarantine: {reason}", count) for reason, count in sorted(export[1]["reasons"].items())]
     note = "silver rejects (rpt_rejects, every bronze day)"

@@ -1,14 +1,18 @@
 """The ledger and the lease, on the real Firestore emulator."""
 
 import datetime as dt
+import json
 import threading
 import time
 
 import pytest
 
+from orchestrator import engine
 from orchestrator.lease import LeaseLost
 from orchestrator.ledger import Contended, now, public
+from orchestrator.records import RunState
 from orchestrator.resources import Resources
+from orchestrator.steps import RunOptions
 
 pytestmark = pytest.mark.firestore
 
@@ -100,6 +104,23 @@ def test_recent_filters_by_date_and_state_newest_first(resources):
     assert [r["logical_date"] for r in resources.ledger.recent(state="SUCCEEDED", limit=1)] == ["2026-03-02"]
     assert public({"at": base, "nested": [{"d": base.date()}]}) == {"at": "2026-03-01T00:00:00+00:00",
                                                                     "nested": [{"d": "2026-03-01"}]}
+
+
+def test_states_are_stored_as_their_plain_strings_so_ledgers_written_before_the_enum_read_the_same(resources):
+    run = engine.new_run(RunOptions(dt.date(2026, 3, 1), steps=("export", "compile")), "test")
+    resources.ledger.save(run)
+    document = resources.firestore().collection(resources.ledger.collection).document(run["run_id"])
+    stored = document.get().to_dict()
+    assert (stored["state"], stored["steps"]["export"]["state"]) == ("PENDING", "PENDING")
+    assert json.loads(json.dumps(public(run)))["state"] == "PENDING"
+
+    # a run as an earlier version wrote it: plain strings
+    stored.update(state="FAILED", failed_step="compile")
+    stored["steps"] = {"export": {"state": "SUCCEEDED", "outputs": {}}, "compile": {"state": "FAILED"}}
+    document.set(stored)
+    read = resources.ledger.get(run["run_id"])
+    assert read["state"] == RunState.FAILED and read["steps"]["export"]["state"] == RunState.SUCCEEDED
+    assert engine.resume_point(read) == 1
 
 
 def test_concurrent_takers_in_separate_transactions_elect_one_holder(settings, firestore):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from tiny_lake import clickstream_event
 
 from lakehouse.transform.actions import Selection
 from lakehouse.transform.local import LocalTransformRunner
@@ -17,11 +18,7 @@ DAY = "2026-03-01"
 
 
 def event(event_id: str, **changes) -> dict:
-    record = {"event_id": event_id, "session_id": "s1", "customer_id": "C00001", "event_type": "page_view",
-              "page_url": "/p/1", "referrer_domain": "google.com", "device_type_category": "mobile",
-              "is_bounce": False, "event_timestamp": f"{DAY}T10:00:00Z", "load_timestamp": f"{DAY}T10:05:00Z",
-              "schema_version": "2.0.0"}
-    return record | changes
+    return clickstream_event(event_id, DAY, **changes)
 
 
 def line(record: dict) -> bytes:

@@ -1,0 +1,320 @@
+"""Function rewrites: BigQuery functions and operators whose DuckDB namesake answers differently
+(another type, a value where BigQuery raises, NULL and empty-input rules), each checked against
+GoogleSQL's reference implementation (tests/unit/lakehouse/warehouse/test_expression_parity.py)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
+
+from lakehouse.warehouse import UnsupportedSQL
+
+_MAX_ARRAY = 16000  # GoogleSQL refuses to generate longer arrays
+
+
+def static_type(node: exp.Expr) -> object:
+    try:
+        kind = annotate_types(node.copy(), dialect="bigquery").type
+    except Exception:  # annotation is best effort; unknown means "decide at run time"
+        return None
+    if kind is None or kind.this in (exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL):
+        return None
+    return kind.this
+
+
+def _number(node: exp.Literal) -> exp.Expr:
+    """A literal with a point or exponent is FLOAT64 in BigQuery; DuckDB would make 0.15 a DECIMAL(3, 2)."""
+    if node.is_string or not re.search(r"[.eE]", node.this):
+        return node
+    parent = node.parent
+    if isinstance(parent, (exp.Cast, exp.TryCast)) and parent.to.this in (
+            exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL):
+        return node  # CAST(1.1 AS NUMERIC) is exact in BigQuery: the literal coerces to NUMERIC
+    return exp.Cast(this=node, to=exp.DataType.build("DOUBLE"))
+
+
+def _count_if(node: exp.CountIf) -> exp.Expr:
+    """COUNTIF is an INT64 count, 0 over no rows; DuckDB's count_if is a HUGEINT sum, NULL over no rows."""
+    return exp.Count(this=exp.Case(ifs=[exp.If(this=node.this, true=exp.Literal.number(1))]))
+
+
+def _json_value(node: exp.JSONExtractScalar) -> exp.Expr:
+    """JSON_VALUE of text: NULL for text that is not JSON (DuckDB raises); DuckDB rewrites a decimal number's
+    text (1.50 -> 1.5) where BigQuery keeps it, so unless the value is cast such a number raises rather than
+    answer other text. Of a PARSE_JSON value, both engines write the parsed number alike."""
+    document = node.this
+    if isinstance(document, exp.ParseJSON):
+        return node  # a parsed JSON's numbers are normalised by both engines alike
+    valid = exp.Anonymous(this="json_valid", expressions=[document.copy()])
+    node.set("this", exp.Case(ifs=[exp.If(this=valid, true=document.copy())]))
+    if isinstance(node.parent, (exp.Cast, exp.TryCast)) and node.parent.to.this != exp.DataType.Type.VARCHAR:
+        return node
+    kind = exp.Anonymous(this="json_type", expressions=[node.this.copy(), node.expression.copy()])
+    decimal = exp.EQ(this=kind, expression=exp.Literal.string("DOUBLE"))
+    return exp.Case(ifs=[exp.If(this=decimal, true=error("JSON_VALUE of a decimal number: DuckDB normalises its "
+                                                           "text; cast it (SAFE_CAST(... AS FLOAT64/NUMERIC))"))],
+                    default=node)
+
+
+def numeric_division(node: exp.Expr) -> exp.Expr:
+    """NUMERIC / NUMERIC and AVG(NUMERIC) are NUMERIC in BigQuery; DuckDB divides decimals as DOUBLE."""
+    operands = [node.this] if isinstance(node, exp.Avg) else [node.this, node.expression]
+    if all(static_type(o) == exp.DataType.Type.DECIMAL for o in operands):
+        raise UnsupportedSQL(f"{node.sql('bigquery')[:80]}: NUMERIC division is exact to 9 digits in BigQuery, "
+                             "DuckDB divides decimals as FLOAT64; cast an operand to FLOAT64")
+    return node
+
+
+def _safe_divide(node: exp.SafeDivide) -> exp.Expr:
+    """SAFE_DIVIDE is NULL where the division fails, overflow to +-inf included."""
+    numeric_division(node)
+    a, b = (exp.Cast(this=x.copy(), to=exp.DataType.build("DOUBLE")) for x in (node.this, node.expression))
+    quotient = exp.Div(this=a, expression=b)
+    finite = exp.And(this=exp.Anonymous(this="isfinite", expressions=[a.copy()]),
+                     expression=exp.Anonymous(this="isfinite", expressions=[b.copy()]))
+    overflow = exp.And(this=finite, expression=exp.Anonymous(this="isinf", expressions=[quotient.copy()]))
+    zero = exp.EQ(this=b.copy(), expression=exp.Literal.number(0))
+    return exp.Case(ifs=[exp.If(this=exp.Or(this=zero, expression=overflow), true=exp.Null())], default=quotient)
+
+
+def _generate_date_array(node: exp.GenerateDateArray) -> exp.Expr:
+    array = exp.Cast(this=node, to=exp.DataType.build("DATE[]", dialect="duckdb"))
+    too_long = exp.GT(this=exp.ArraySize(this=array.copy()), expression=exp.Literal.number(_MAX_ARRAY))
+    return exp.Case(ifs=[exp.If(this=too_long, true=exp.cast(error(
+        f"Cannot generate arrays with more than {_MAX_ARRAY} elements"), exp.DataType.build("DATE[]",
+                                                                                              dialect="duckdb")))],
+                    default=array)
+
+
+def error(message: str) -> exp.Expr:
+    return exp.Anonymous(this="error", expressions=[exp.Literal.string(message)])
+
+
+
+
+def _when(condition: exp.Expr, message: str, value: exp.Expr) -> exp.Expr:
+    """value, or BigQuery's runtime error where the condition holds."""
+    return exp.Case(ifs=[exp.If(this=condition, true=error(message))], default=value)
+
+
+def _call(name: str, *args: exp.Expr) -> exp.Expr:
+    return exp.Anonymous(this=name, expressions=[a.copy() for a in args])
+
+
+def _typeof_is(value: exp.Expr, pattern: str) -> exp.Expr:
+    return exp.Like(this=_call("typeof", value), expression=exp.Literal.string(pattern))
+
+
+def date_in_range(value: exp.Expr) -> exp.Expr:
+    """The DATE, or BigQuery's error when it falls outside 0001-01-01 .. 9999-12-31 (DuckDB's range is wider)."""
+    day = exp.Cast(this=value, to=exp.DataType.build("DATE"))
+    inside = exp.Between(this=day, low=exp.cast(exp.Literal.string("0001-01-01"), "DATE"),
+                         high=exp.cast(exp.Literal.string("9999-12-31"), "DATE"))
+    known = exp.Or(this=inside, expression=exp.Is(this=day.copy(), expression=exp.Null()))
+    return exp.Case(ifs=[exp.If(this=known, true=day.copy())], default=exp.cast(error("date overflow"), "DATE"))
+
+
+def _not_null(*values: exp.Expr | None) -> exp.Expr:
+    return exp.and_(*[exp.Not(this=exp.Is(this=v.copy(), expression=exp.Null())) for v in values if v is not None])
+
+
+def float_overflow(node: exp.Expr, kind: object = None) -> exp.Expr:
+    """FLOAT64 +, -, *, / overflowing to +-inf from finite operands is an error in BigQuery (known types
+    only: a guard on every column's arithmetic would cost every query). `kind`: the node's type, if known."""
+    if (kind or static_type(node)) != exp.DataType.Type.DOUBLE:
+        return node
+    operands = [exp.Cast(this=x.copy(), to=exp.DataType.build("DOUBLE")) for x in (node.this, node.expression)]
+    finite = exp.and_(*[_call("isfinite", x) for x in operands])
+    overflow = exp.And(this=finite, expression=_call("isinf", exp.Paren(this=node.copy())))
+    return _when(overflow, "double overflow", exp.Paren(this=node))
+
+
+def _concat(node: exp.Concat) -> exp.Expr:
+    """CONCAT with a bare NULL is a NULL STRING; DuckDB's `'a' || NULL` has no type."""
+    if any(isinstance(a, exp.Null) for a in node.expressions):
+        return exp.Cast(this=node, to=exp.DataType.build("VARCHAR"))
+    return node
+
+
+def _ln(node: exp.Expr) -> exp.Expr:
+    """LN/LOG10 of zero or a negative is an error in BigQuery; DuckDB answers -inf or NaN."""
+    return _when(exp.LTE(this=node.this.copy(), expression=exp.Literal.number(0)),
+                 f"Floating point error in function: {node.sql('bigquery')[:60]}", node)
+
+
+def _sqrt(node: exp.Sqrt) -> exp.Expr:
+    return _when(exp.LT(this=node.this.copy(), expression=exp.Literal.number(0)),
+                 "Argument to SQRT cannot be negative", node)
+
+
+def _pad(node: exp.Pad) -> exp.Expr:
+    """LPAD/RPAD: a negative length is an error; DuckDB takes an INTEGER length (not BIGINT)."""
+    length = node.args["expression"]
+    node.set("expression", exp.Cast(this=length.copy(), to=exp.DataType.build("INT")))
+    negative = exp.And(this=exp.LT(this=length.copy(), expression=exp.Literal.number(0)),
+                       expression=_not_null(node.this, node.args.get("fill_pattern")))
+    return _when(negative,
+                 "Second argument (output size) for LPAD/RPAD cannot be negative", node)
+
+
+def _repeat(node: exp.Repeat) -> exp.Expr:
+    times = node.args["times"]
+    return _when(exp.And(this=exp.LT(this=times.copy(), expression=exp.Literal.number(0)),
+                         expression=_not_null(node.this)),
+                 "Second argument (repeat count) for REPEAT cannot be negative", node)
+
+
+def _substring(node: exp.Substring) -> exp.Expr:
+    """SUBSTR: position 0 is the first character (DuckDB: before it); a negative length is an error."""
+    start, length = node.args.get("start"), node.args.get("length")
+    if start is not None:
+        node.set("start", exp.Case(ifs=[exp.If(this=exp.EQ(this=start.copy(), expression=exp.Literal.number(0)),
+                                               true=exp.Literal.number(1))], default=start.copy()))
+    if length is None:
+        return node
+    return _when(exp.And(this=exp.LT(this=length.copy(), expression=exp.Literal.number(0)),
+                         expression=_not_null(node.this, start)),
+                 "Third argument in SUBSTR() cannot be negative", node)
+
+
+def _unix(unit: int) -> Callable[[exp.Expr], exp.Expr]:
+    """UNIX_SECONDS/UNIX_MILLIS truncate toward the past; DuckDB's epoch rounds."""
+    def floor_division(node: exp.Expr) -> exp.Expr:
+        micros = _call("epoch_us", node.this)
+        rest = exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Mod(this=micros, expression=exp.Literal.number(unit)),
+                                                   expression=exp.Literal.number(unit))),
+                       expression=exp.Literal.number(unit))
+        return exp.IntDiv(this=exp.Paren(this=exp.Sub(this=micros.copy(), expression=rest)),
+                          expression=exp.Literal.number(unit))
+    return floor_division
+
+
+def _sign(node: exp.Sign) -> exp.Expr:
+    """SIGN keeps its argument's type (NUMERIC, FLOAT64, NaN included); DuckDB's is a TINYINT."""
+    x = node.this
+    as_float = exp.TryCast(this=x.copy(), to=exp.DataType.build("DOUBLE"))
+    nan = exp.And(this=_typeof_is(x, "DOUBLE"), expression=_call("isnan", as_float))
+    zero = exp.Mul(this=x.copy(), expression=exp.Literal.number(0))
+    return exp.Case(ifs=[exp.If(this=nan, true=x.copy()),
+                         exp.If(this=exp.GT(this=x.copy(), expression=exp.Literal.number(0)),
+                                true=exp.Add(this=zero, expression=exp.Literal.number(1))),
+                         exp.If(this=exp.LT(this=x.copy(), expression=exp.Literal.number(0)),
+                                true=exp.Sub(this=zero.copy(), expression=exp.Literal.number(1)))],
+                    default=zero.copy())
+
+
+def _least(node: exp.Expr) -> exp.Expr:
+    """LEAST with a NaN is NaN in BigQuery; DuckDB orders NaN above every number."""
+    if not isinstance(node, exp.Least):
+        return node
+    largest = exp.Greatest(this=node.this.copy(), expressions=[e.copy() for e in node.expressions])
+    nan = exp.And(this=_typeof_is(largest, "DOUBLE"),
+                  expression=_call("isnan", exp.TryCast(this=largest.copy(), to=exp.DataType.build("DOUBLE"))))
+    return exp.Case(ifs=[exp.If(this=nan, true=largest)], default=node)
+
+
+def _array_concat(node: exp.ArrayConcat) -> exp.Expr:
+    """ARRAY_CONCAT with a NULL array is NULL; DuckDB's list_concat skips it."""
+    arrays = [node.this, *node.expressions]
+    any_null = exp.or_(*[exp.Is(this=a.copy(), expression=exp.Null()) for a in arrays])
+    return exp.Case(ifs=[exp.If(this=any_null, true=exp.Null())], default=node)
+
+
+def _byte_length(node: exp.ByteLength) -> exp.Expr:
+    text = exp.TryCast(this=node.this.copy(), to=exp.DataType.build("VARCHAR"))
+    blob = exp.TryCast(this=node.this.copy(), to=exp.DataType.build("BLOB"))
+    return exp.Case(ifs=[exp.If(this=_typeof_is(node.this, "BLOB"), true=_call("octet_length", blob))],
+                    default=_call("strlen", text))
+
+
+def _regexp_extract(node: exp.RegexpExtract) -> exp.Expr:
+    pattern = node.expression
+    if isinstance(pattern, exp.Literal) and len(re.findall(r"(?<!\\)\((?!\?)", pattern.this)) > 1:
+        raise UnsupportedSQL("REGEXP_EXTRACT with more than one capturing group is an error in BigQuery")
+    return node
+
+
+def to_string(value: exp.Expr, node: exp.Expr) -> exp.Expr:
+    """CAST(x AS STRING) as BigQuery writes it: NUMERIC with no trailing zeros, FLOAT64 2.0 as '2',
+    TIMESTAMP with 0, 3 or 6 fraction digits and '+00'; `node` is DuckDB's cast for the other types."""
+    text = exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR"))
+    numeric = _call("regexp_replace", text, exp.Literal.string(r"\.?0+$"), exp.Literal.string(""))
+    double = _call("regexp_replace", text, exp.Literal.string(r"\.0$"), exp.Literal.string(""))
+    instant = exp.TryCast(this=value.copy(), to=exp.DataType.build("TIMESTAMPTZ"))
+    micros = exp.Mod(this=_call("epoch_us", instant), expression=exp.Literal.number(1_000_000))
+    fraction = exp.Case(ifs=[exp.If(this=exp.EQ(this=micros, expression=exp.Literal.number(0)),
+                                    true=exp.Literal.string("")),
+                             exp.If(this=exp.EQ(this=exp.Mod(this=micros.copy(), expression=exp.Literal.number(1000)),
+                                                expression=exp.Literal.number(0)),
+                                    true=_call("strftime", instant, exp.Literal.string(".%g")))],
+                        default=_call("strftime", instant, exp.Literal.string(".%f")))
+    stamp = exp.DPipe(this=exp.DPipe(this=_call("strftime", instant, exp.Literal.string("%Y-%m-%d %H:%M:%S")),
+                                     expression=fraction), expression=exp.Literal.string("+00"))
+    return exp.Case(ifs=[exp.If(this=_typeof_is(value, "DECIMAL%"), true=numeric),
+                         exp.If(this=_typeof_is(value, "DOUBLE"), true=double),
+                         exp.If(this=_typeof_is(value, "TIMESTAMP WITH TIME ZONE"), true=stamp)], default=node)
+
+
+def to_bytes(value: exp.Expr, node: exp.Expr) -> exp.Expr:
+    """CAST(text AS BYTES) is the text's UTF-8; DuckDB's cast reads \\x escapes and refuses non-ASCII."""
+    utf8 = _call("encode", exp.TryCast(this=value.copy(), to=exp.DataType.build("VARCHAR")))
+    return exp.Case(ifs=[exp.If(this=_typeof_is(value, "VARCHAR"), true=utf8)], default=node)
+
+
+_OFFSET = re.compile(r"^([+-])(\d{1,2})(?::(\d{2}))?$")
+
+
+def _date_in_zone(node: exp.Date) -> exp.Expr:
+    """DATE(ts, '+05:30'): DuckDB knows named zones only; an offset is the UTC wall clock shifted."""
+    zone = node.args.get("zone")
+    offset = _OFFSET.match(zone.this) if isinstance(zone, exp.Literal) and zone.is_string else None
+    if offset is None:
+        return node
+    sign, hours, minutes = offset.groups()
+    shift = exp.Interval(this=exp.Literal.string(f"{sign}{int(hours) * 60 + int(minutes or 0)}"),
+                         unit=exp.var("MINUTE"))
+    wall = exp.Cast(this=exp.Cast(this=node.this.copy(), to=exp.DataType.build("TIMESTAMPTZ")),
+                    to=exp.DataType.build("TIMESTAMP"))
+    return date_in_range(exp.Add(this=wall, expression=shift))
+
+
+def _timestamp_add(node: exp.Expr) -> exp.Expr:
+    """TIMESTAMP_ADD/SUB past 9999-12-31 23:59:59.999999 UTC is an error in BigQuery; DuckDB goes on."""
+    result = exp.Paren(this=node)
+    low = exp.cast(exp.Literal.string("0001-01-01 00:00:00+00"), "TIMESTAMPTZ")
+    high = exp.cast(exp.Literal.string("9999-12-31 23:59:59.999999+00"), "TIMESTAMPTZ")
+    outside = exp.Not(this=exp.Between(this=result.copy(), low=low, high=high))
+    return _when(outside, "timestamp overflow", result)
+
+
+HANDLERS: dict[type[exp.Expr], Callable[[Any], exp.Expr]] = {
+    exp.Literal: _number,
+    exp.JSONExtractScalar: _json_value,
+    exp.SafeDivide: _safe_divide,
+    exp.Avg: numeric_division,
+    exp.CountIf: _count_if,
+    exp.GenerateDateArray: _generate_date_array,
+    exp.Ln: _ln,
+    exp.Concat: _concat,
+    exp.Add: float_overflow,
+    exp.Sub: float_overflow,
+    exp.Mul: float_overflow,
+    exp.Sqrt: _sqrt,
+    exp.Pad: _pad,
+    exp.Repeat: _repeat,
+    exp.Substring: _substring,
+    exp.UnixSeconds: _unix(1_000_000),
+    exp.UnixMillis: _unix(1000),
+    exp.Sign: _sign,
+    exp.Least: _least,
+    exp.ArrayConcat: _array_concat,
+    exp.ByteLength: _byte_length,
+    exp.RegexpExtract: _regexp_extract,
+    exp.Date: _date_in_zone,
+    exp.TimestampAdd: _timestamp_add,
+    exp.TimestampSub: _timestamp_add,
+}
