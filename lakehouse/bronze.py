@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from lakehouse.storage import ObjectStore
+
 SOURCES = {"sales": "parquet", "clickstream": "jsonl", "startups": "jsonl"}
 _SHARD_FILE = re.compile(r"part-(\d{5})-of-(\d{5})\.\w+$")
 
@@ -44,7 +46,7 @@ def closed_marker(source: str, day: dt.date) -> str:
     return f"{CONTROL_PREFIX}/{partition(source, day)}/closed.json"
 
 
-def missing_sources(store, day: dt.date) -> list[str]:
+def missing_sources(store: ObjectStore, day: dt.date) -> list[str]:
     """The sources a run of `day` still waits for: sales exported, the clickstream closed, startups this week."""
     missing = []
     if not store.list(partition("sales", day)):

@@ -18,10 +18,13 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from lakehouse.emulator import EmulatorError, PubSubEmulator, local_session
 from lakehouse.errors import LakehouseError
+
+if TYPE_CHECKING:
+    from google.cloud.pubsub_v1 import PublisherClient, SubscriberClient
 
 # A pulled micro-batch must be landed and acknowledged within this; messages a killed worker held
 # come again once it has passed.
@@ -63,23 +66,23 @@ class PubSubBus:
 
     def __init__(self, project: str):
         self.project = project
-        self._clients: tuple | None = None  # made on first use, once the emulator's address is known
+        # made on first use, once the emulator's address is known
+        self._clients: tuple[PublisherClient, SubscriberClient] | None = None
 
     @property
-    def _publisher(self):
+    def _publisher(self) -> PublisherClient:
         return self._made()[0]
 
     @property
-    def _subscriber(self):
+    def _subscriber(self) -> SubscriberClient:
         return self._made()[1]
 
-    def _made(self) -> tuple:
+    def _made(self) -> tuple[PublisherClient, SubscriberClient]:
         if self._clients is None:
-            from google.cloud import pubsub_v1
+            from google.cloud.pubsub_v1 import PublisherClient, SubscriberClient, types
 
-            publisher = pubsub_v1.PublisherClient(
-                batch_settings=pubsub_v1.types.BatchSettings(max_messages=1000, max_latency=0.01))
-            self._clients = (publisher, pubsub_v1.SubscriberClient())
+            publisher = PublisherClient(batch_settings=types.BatchSettings(max_messages=1000, max_latency=0.01))
+            self._clients = (publisher, SubscriberClient())
         return self._clients
 
     @contextlib.contextmanager
@@ -88,10 +91,10 @@ class PubSubBus:
         yield os.environ.get("PUBSUB_EMULATOR_HOST")
 
     def topic_path(self, topic: str) -> str:
-        return self._publisher.topic_path(self.project, topic)
+        return f"projects/{self.project}/topics/{topic}"
 
     def subscription_path(self, subscription: str) -> str:
-        return self._subscriber.subscription_path(self.project, subscription)
+        return f"projects/{self.project}/subscriptions/{subscription}"
 
     def publish(self, topic: str, items: Iterable[tuple[bytes, dict[str, str]]]) -> list[str]:
         """Publish every (data, attributes) and return their message ids once all are accepted."""

@@ -35,6 +35,7 @@ from lakehouse import logs
 from lakehouse.errors import LakehouseError
 from lakehouse.messaging import BadEnvelope, from_push
 from lakehouse.settings import Settings
+from lakehouse.stream.landing import ClickLanding
 from lakehouse.stream.notifications import finalized_object
 from lakehouse.warehouse import WarehouseBusy, connect
 from mlops.errors import MlopsError
@@ -86,7 +87,7 @@ class Service:
         self._lock = threading.Lock()
         self._readers = 0  # dashboard requests reading the warehouse now
         self._idle = threading.Condition(self._lock)
-        self._landing = None  # the clickstream subscriber's landing (its dedupe record), made on first push
+        self._landing: ClickLanding | None = None  # the clickstream subscriber's (its dedupe record), on first push
 
     @contextlib.contextmanager
     def reading_warehouse(self) -> Iterator[None]:
@@ -103,10 +104,9 @@ class Service:
                 self._readers -= 1
                 self._idle.notify_all()
 
-    def click_landing(self):
+    def click_landing(self) -> ClickLanding:
         if self._landing is None:
             from lakehouse.stream import DEAD_LETTER_TOPIC
-            from lakehouse.stream.landing import ClickLanding
 
             bus = self.resources.messages
             self._landing = ClickLanding(self.resources.bronze, self.resources.quarantine,
@@ -222,7 +222,7 @@ def retry_run(run_id: str) -> ResponseReturnValue:
 
 
 @runs.post("/events/gcs")
-def object_landed():
+def object_landed() -> ResponseReturnValue:
     """Any 2xx acknowledges the push; only a failure to decide makes Pub/Sub deliver it again."""
     name = finalized_object(from_push(_json_body()))
     landing = events.on_object_finalized(_service().resources, name) if name else events.Landing(None)
@@ -238,7 +238,7 @@ def object_landed():
 
 
 @runs.post("/events/clickstream")
-def click_pushed():
+def click_pushed() -> ResponseReturnValue:
     """The push subscription's subscriber: one message, landed (or dead-lettered) before the 2xx acks it."""
     landed = _service().click_landing().land([from_push(_json_body())])
     return jsonify(events=landed.events, duplicates=landed.duplicates, dead_letters=landed.dead_letters), 200

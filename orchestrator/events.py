@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from lakehouse import bronze
 from orchestrator import engine
+from orchestrator.resources import Resources
 from orchestrator.steps import RunOptions
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class Landing:
     in_progress: str | None = None  # the run id another trigger is executing
 
 
-def on_object_finalized(resources, name: str) -> Landing:
+def on_object_finalized(resources: Resources, name: str) -> Landing:
     day = bronze.partition_date(name)
     if day is None or name.split("/", 1)[0] not in WATCHED:
         return Landing(None)

@@ -35,12 +35,12 @@ class Resources:
     pipelines: PipelineRunner
     ledger: Ledger
     leases: Leases
+    messages: PubSubBus  # the clickstream's topics, the landing notifications, the dead letters
     # One run per logical date may proceed. Locally one run at all: DuckDB allows one writer
     # process, and the churn step's components are processes of their own.
     lease_per_date: bool = True
     # GET /dashboard reads the warehouse of this machine; in gcp, Looker Studio is the dashboard
     local_dashboard: bool = False
-    messages: PubSubBus | None = None  # the clickstream's topics, the landing notifications, the dead letters
     # told the name of each object that completes a source: in gcp the bucket's own notification does it
     notify_landing: Callable[[str], object] = lambda name: None
 

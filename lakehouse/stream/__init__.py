@@ -7,6 +7,10 @@
   worker.py    the pull loop (`winterdays ingest`): batches by count or seconds, acks after publish
 """
 
+from __future__ import annotations
+
+from lakehouse.messaging import MessageBus
+
 # The names Terraform gives them (terraform/pubsub.tf); locally the CLI creates them on the emulator.
 CLICK_TOPIC = "winter-clickstream"
 CLICK_SUBSCRIPTION = "winter-clickstream-ingest"
@@ -15,7 +19,7 @@ LANDING_TOPIC = "winter-bronze-landing"  # object-finalize notifications of the 
 LANDING_SUBSCRIPTION = "winter-bronze-landing-runs"  # pushes them to POST /events/gcs
 
 
-def declare(bus, landing_push_endpoint: str = "") -> None:
+def declare(bus: MessageBus, landing_push_endpoint: str = "") -> None:
     """Locally, what Terraform creates in gcp (on the emulator): the topics, the clickstream's pull
     subscription, and the push subscription that delivers landing notifications to the service."""
     for topic in (CLICK_TOPIC, DEAD_LETTER_TOPIC, LANDING_TOPIC):

@@ -45,11 +45,14 @@ def check(data: bytes) -> Event | Rejected:
     reason = _breach(record)
     if reason:
         return Rejected(reason)
+    moment = _timestamp(record["event_timestamp"])
+    if moment is None:
+        return Rejected("bad_event_timestamp")
     line = data.strip() if b"\n" not in data.strip() else json.dumps(record, separators=(",", ":")).encode()
-    return Event(record["event_id"], _timestamp(record["event_timestamp"]).date(), line)
+    return Event(record["event_id"], moment.date(), line)
 
 
-def _breach(record: dict) -> str | None:
+def _breach(record: dict[str, object]) -> str | None:
     for name in ("event_id", "session_id"):
         if not isinstance(record.get(name), str) or not record[name]:
             return f"missing_{name}"
@@ -70,12 +73,12 @@ def _breach(record: dict) -> str | None:
             return "oversized_string"
     if record["event_type"] not in EVENT_TYPES:
         return "unknown_event_type"
-    if _timestamp(record["event_timestamp"]) is None:
-        return "bad_event_timestamp"
     return None
 
 
-def _timestamp(text: str) -> dt.datetime | None:
+def _timestamp(text: object) -> dt.datetime | None:
+    if not isinstance(text, str):
+        return None
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:

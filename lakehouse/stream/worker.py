@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lakehouse.messaging import MessageBus
+from lakehouse.messaging import Message, MessageBus
 from lakehouse.stream.landing import SOURCE, ClickLanding, Landed
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,8 @@ def run_worker(bus: MessageBus, subscription: str, landing: ClickLanding, policy
     return total
 
 
-def _collect(bus: MessageBus, subscription: str, policy: BatchPolicy) -> list:
-    batch: list = []
+def _collect(bus: MessageBus, subscription: str, policy: BatchPolicy) -> list[Message]:
+    batch: list[Message] = []
     deadline = None
     while len(batch) < policy.batch_size:
         wait = policy.pull_timeout_s if deadline is None else deadline - time.monotonic()

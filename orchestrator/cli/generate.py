@@ -7,11 +7,16 @@ one-off run overrides it: `gcloud run jobs execute gen-sales --args=--date,2026-
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
+from typing import TYPE_CHECKING
 
 from lakehouse.settings import Settings, describe
 from orchestrator.cli.common import Subcommands, parse_date, yesterday
+
+if TYPE_CHECKING:
+    from generators.jobs import Volumes
 
 SOURCES = ("sales", "clickstream", "startups")
 
@@ -89,7 +94,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _publish(settings: Settings, start, end, volumes, rate: float) -> int:
+def _publish(settings: Settings, start: dt.date, end: dt.date, volumes: Volumes, rate: float) -> int:
     from generators.publish import publish_clickstream
     from orchestrator.resources import message_bus
 

@@ -6,13 +6,16 @@ topics and the subscription that Terraform creates in gcp.
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 
 from lakehouse.settings import Settings
+from lakehouse.stream.landing import Landed
+from orchestrator.cli.common import Subcommands
 
 
-def register(sub) -> None:
+def register(sub: Subcommands) -> None:
     ingest = sub.add_parser(
         "ingest", help="land the clickstream topic's events in bronze, exactly once (a pull worker)",
         description="Pull the clickstream subscription in micro-batches (--batch-size messages or "
@@ -25,7 +28,7 @@ def register(sub) -> None:
     ingest.set_defaults(handler=run)
 
 
-def run(args, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     from lakehouse.stream import CLICK_SUBSCRIPTION, DEAD_LETTER_TOPIC
     from lakehouse.stream.landing import ClickLanding
     from lakehouse.stream.worker import BatchPolicy, run_worker
@@ -54,7 +57,7 @@ class _IdleClock:
         self.seen = -1
         self.since = time.monotonic()
 
-    def keep_going(self, total) -> bool:
+    def keep_going(self, total: Landed) -> bool:
         progress = total.events + total.duplicates + total.dead_letters + len(total.closed)
         if progress != self.seen:
             self.seen, self.since = progress, time.monotonic()
