@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lakehouse import bronze  # noqa: E402
-from lakehouse.emulator import PubSubEmulator  # noqa: E402
+from lakehouse.emulator import PubSubEmulator, free_port  # noqa: E402
 from lakehouse.messaging import PubSubBus  # noqa: E402
 from lakehouse.storage import ObjectStore  # noqa: E402
 from lakehouse.stream import CLICK_SUBSCRIPTION, CLICK_TOPIC, declare  # noqa: E402
@@ -83,7 +83,9 @@ def long_run(home: Path, rate: float, days: int, per_day: int) -> dict:
     bus = PubSubBus(LONG_RUN_PROJECT)  # a project of its own: phase 1's `raw` subscription would hoard copies
     declare(bus)
     env = {**os.environ, "WINTERDAYS_HOME": str(home), "GOOGLE_CLOUD_PROJECT": LONG_RUN_PROJECT,
-           "WINTERDAYS_STREAM_BATCH_SECONDS": "1"}
+           "WINTERDAYS_STREAM_BATCH_SECONDS": "1",
+           # no service listens: the closes' landing notifications must not reach one on :8080
+           "WINTERDAYS_LANDING_PUSH_ENDPOINT": f"http://127.0.0.1:{free_port()}/events/gcs"}
     worker = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "ingest", "--idle-exit", "5"], env=env,
                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
     samples: list[tuple[float, int]] = []

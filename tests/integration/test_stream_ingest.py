@@ -20,6 +20,7 @@ import uuid
 import pytest
 
 from lakehouse import bronze
+from lakehouse.emulator import free_port
 from lakehouse.messaging import ACK_DEADLINE_S, PubSubBus
 from lakehouse.storage import ObjectStore
 from lakehouse.stream import CLICK_SUBSCRIPTION, CLICK_TOPIC, DEAD_LETTER_TOPIC, declare
@@ -162,7 +163,8 @@ def test_a_worker_killed_mid_stream_loses_nothing_and_duplicates_nothing(stream)
     records = [event(n) for n in range(6000)]
     bus.publish(CLICK_TOPIC, [(encoded(r), {}) for r in records])
     env = {**os.environ, "GOOGLE_CLOUD_PROJECT": settings.gcp.project, "WINTERDAYS_HOME": str(settings.storage.home),
-           "WINTERDAYS_STREAM_BATCH_SIZE": "100", "WINTERDAYS_STREAM_BATCH_SECONDS": "0.2"}
+           "WINTERDAYS_STREAM_BATCH_SIZE": "100", "WINTERDAYS_STREAM_BATCH_SECONDS": "0.2",
+           "WINTERDAYS_LANDING_PUSH_ENDPOINT": f"http://127.0.0.1:{free_port()}/events/gcs"}  # no service
     command = [sys.executable, "-m", "orchestrator.cli", "ingest", "--idle-exit", "3"]
     # the killed worker's unacknowledged batch comes again once its ack deadline has passed
     restart = command[:-1] + [str(ACK_DEADLINE_S + 5)]
