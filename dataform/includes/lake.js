@@ -65,6 +65,11 @@ function inList(values) {
   return "(" + values.map(sqlString).join(", ") + ")";
 }
 
+// TRUE when a version string ("2.1.0") belongs to one of the major versions ("2").
+function majorIn(column, majors) {
+  return "(" + majors.map((m) => `STARTS_WITH(${column}, ${sqlString(m + ".")})`).join(" OR ") + ")";
+}
+
 // The optional fields later minor versions added (includes/contracts.js), typed from a JSON
 // column: one ", <expression> AS <name>" each, so a SELECT list grows by exactly those columns.
 function optionalFields(fields, json) {
@@ -80,4 +85,4 @@ function deadLettersUri() {
   return (vars.dead_letters_uri || "").replace(/\/+$/, "");
 }
 
-module.exports = { deadLettersUri, inList, optionalFields, optionalColumns, oversized, holdsRecord, keyedHash, runDate, snapshotDays, freshnessCutoff, bronzeUri, sqlString };
+module.exports = { deadLettersUri, inList, majorIn, optionalFields, optionalColumns, oversized, holdsRecord, keyedHash, runDate, snapshotDays, freshnessCutoff, bronzeUri, sqlString };
