@@ -34,7 +34,8 @@ def demo(settings: Settings, days: int, end: dt.date, customers: int, events: in
     with resources.documents.session():
         n = len(date_range(start, end))
         try:
-            with detail_to(detail) as terminal:
+            with detail_to(detail) as echo:
+                terminal = echo.terminal
                 counts = generate(settings, resources.documents, SOURCES, start, end, volumes, Shard(),
                                   progress=Progress(2 * n + len(range(0, n, 7)), "generate", terminal))
                 terminal.write("  generated " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + "\n")

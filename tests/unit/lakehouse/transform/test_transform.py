@@ -101,6 +101,19 @@ def test_every_action_reports_state_duration_and_rows(lake):
     assert all(a["state"] == "SUCCEEDED" for a in result.actions)
 
 
+def test_invoke_reports_each_action_as_it_ends(lake):
+    heard = []
+    result = lake.runner.wait(lake.runner.invoke(lake.first, Selection(), on_action=heard.append))
+    assert [r.n for r in heard] == list(range(1, len(result.actions) + 1))
+    assert {r.total for r in heard} == {len(result.actions)}
+    assert sorted(r.target for r in heard) == sorted(a["target"] for a in result.actions)
+    fct = next(r for r in heard if r.target == "winter_days_warehouse.fct_sales")
+    assert fct.state == "SUCCEEDED" and fct.kind == "incremental" and fct.duration_s > 0
+    assert any(r.kind == "assertion" and r.state == "SUCCEEDED" for r in heard)
+    order = [r.target for r in heard]  # a dependency ends before what needs it
+    assert order.index("winter_days_staging.stg_sales") < order.index("winter_days_warehouse.fct_sales")
+
+
 def test_running_twice_gives_identical_gold_tables(lake):
     lake.run(lake.first).raise_for_state()
     assert lake.checksums() == lake.after_d1
