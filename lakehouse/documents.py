@@ -70,25 +70,11 @@ class EmulatedFirestoreSource(FirestoreSource):
             yield os.environ["FIRESTORE_EMULATOR_HOST"]
             return
         emulator = self.emulator()
-        host = emulator.running()
-        if host is None:
+        if emulator.running() is None:
             print(f"winterdays: no Firestore emulator is running for {self.data_dir}: starting one for this "
                   "command (a few seconds; `winterdays emulator start` keeps one warm)", file=sys.stderr, flush=True)
-            host = emulator.start()
-        previous = {k: os.environ.get(k) for k in ("FIRESTORE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT")}
-        os.environ.update(emulator.environ())
-        try:
+        with emulator.session(save=save) as host:
             yield host
-        finally:
-            for key, value in previous.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            if emulator.owned:
-                emulator.stop(save=save)
-            elif save:  # another command's emulator: persist what this command wrote
-                emulator.save()
 
     def emulator(self) -> FirestoreEmulator:
         """The emulator of data_dir (`winterdays emulator` starts, stops and shows it)."""

@@ -177,9 +177,10 @@ class Emulator:
         raise NotImplementedError
 
     @contextlib.contextmanager
-    def session(self) -> Iterator[str]:
+    def session(self, save: bool = True) -> Iterator[str]:
         """Reachable for the duration of a command: start (or reuse) it, export its variables, and on
-        the way out put the environment back and stop what we started, saving its data either way."""
+        the way out put the environment back and stop what we started, saving its data (unless `save`
+        is off: a command that only reads)."""
         host = self.start()
         previous = {k: os.environ.get(k) for k in self.environ()}
         os.environ.update(self.environ())
@@ -192,8 +193,8 @@ class Emulator:
                 else:
                     os.environ[key] = value
             if self.owned:
-                self.stop(save=True)
-            else:  # another command's emulator: persist what this command wrote
+                self.stop(save=save)
+            elif save:  # another command's emulator: persist what this command wrote
                 self.save()
 
     def __enter__(self) -> Emulator:
