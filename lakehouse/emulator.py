@@ -28,8 +28,6 @@ from lakehouse.errors import LakehouseError
 SNAPSHOT = "snapshot"
 # Where the SDK lives when gcloud is not on PATH (Debian/Ubuntu packages, the installer).
 SDK_LOCATIONS = [Path("/usr/lib/google-cloud-sdk"), Path.home() / "google-cloud-sdk"]
-
-
 class EmulatorError(LakehouseError, RuntimeError):
     pass
 
@@ -38,12 +36,12 @@ class EmulatorMissing(EmulatorError):
     pass
 
 
-def install_hint(component: str, override: str) -> str:
+def install_hint(component: str, setting: str) -> str:
     return (
         f"The {component} emulator is not installed. Install it with "
         f"`gcloud components install {component}` "
         f"(or `sudo apt-get install google-cloud-cli-{component}` where gcloud came from apt), "
-        f"or point {override} at its start script."
+        f"or point {setting} at its start script."
     )
 
 
@@ -80,15 +78,17 @@ def is_ready(host: str, timeout: float = 1.0) -> bool:
 
 
 class Emulator:
-    """One emulator process group; subclasses say how to find, start and address it."""
+    """One emulator process group; subclasses say how to start and address it."""
 
     title = ""
     host_variable = ""
 
-    def __init__(self, project: str, data_dir: Path | None = None, port: int | None = None, start_script: str = ""):
+    def __init__(self, project: str, data_dir: Path | None = None, port: int | None = None, start_script: str = "",
+                 read_only: bool = False):
         self.project = project
         self.start_script = start_script  # empty: the Google Cloud CLI's
         self.data_dir = Path(data_dir) if data_dir else None
+        self.read_only = read_only  # load the saved data, but write nothing under data_dir
         self.port = port
         self.host: str | None = None
         self.process: subprocess.Popen[bytes] | None = None
@@ -104,30 +104,39 @@ class Emulator:
 
     def start(self, timeout: float = 60.0) -> str:
         """Start (or reuse a running one for the same data folder); returns host:port."""
-        reused = self.running()
+        reused = self._running_instance()
         if reused:
             self.host = reused
             return reused
         self.port = self.port or free_port()
         self.host = f"127.0.0.1:{self.port}"
         args = self._command(self.port)
-        log = open(self._log_path(), "ab") if self.data_dir else subprocess.DEVNULL
+        _require_java(self.title)
+        logged = bool(self.data_dir) and not self.read_only
+        log = open(self._log_path(), "ab") if logged else subprocess.DEVNULL
         self.process = subprocess.Popen(
             args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
         )
         self.owned = True
+        try:
+            return self._wait_ready(timeout, logged)
+        except BaseException:  # Ctrl-C or SIGTERM while it starts: stop it too
+            self.stop(save=False)
+            raise
+
+    def _wait_ready(self, timeout: float, logged: bool) -> str:
+        assert self.process is not None and self.host is not None  # noqa: S101 - set by start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise EmulatorError(
-                    f"the {self.title} emulator exited with code {self.process.returncode} while starting; "
-                    f"see {self._log_path() if self.data_dir else 'its output'}"
+                    f"the {self.title} emulator exited with code {self.process.returncode} while starting"
+                    + (f": {_last_line(self._log_path())} (the whole log: {self._log_path()})" if logged else "")
                 )
             if is_ready(self.host):
                 self._record()
                 return self.host
             time.sleep(0.2)
-        self.stop(save=False)
         raise EmulatorError(f"the {self.title} emulator did not answer on {self.host} within {timeout:.0f} s")
 
     def stop(self, save: bool = True) -> None:
@@ -140,7 +149,7 @@ class Emulator:
             _kill_group(self.process)
             self.process = None
             self.owned = False
-            if self.data_dir:
+            if self.data_dir and not self.read_only:
                 self._state_path().unlink(missing_ok=True)
 
     def detach(self) -> None:
@@ -215,12 +224,11 @@ class Emulator:
         return self.data_dir / "emulator.json"
 
     def _record(self) -> None:
-        if self.data_dir and self.process:
+        if self.data_dir and self.process and not self.read_only:
             state = {"host": self.host, "pid": self.process.pid, "project": self.project}
             self._state_path().write_text(json.dumps(state))
 
     def _running_instance(self) -> str | None:
-        """The host of an emulator another command started for the same data folder, if it still answers."""
         if not self.data_dir or not self._state_path().exists():
             return None
         try:
@@ -254,6 +262,10 @@ class FirestoreEmulator(Emulator):
             args.append(f"--import-data={snapshot}")
         return args
 
+    def has_data(self) -> bool:
+        """Saved data, or a running emulator of this data folder."""
+        return self._snapshot_metadata() is not None or self._running_instance() is not None
+
     def save(self) -> None:
         """Export all data, then swap it in, so a crash mid-export keeps the last good copy."""
         if not self.data_dir:
@@ -267,7 +279,11 @@ class FirestoreEmulator(Emulator):
                 "export_name": SNAPSHOT,
             }
         ).encode()
-        self._post(f"/emulator/v1/projects/{self.project}:export", body)
+        try:
+            self._post(f"/emulator/v1/projects/{self.project}:export", body)
+        except EmulatorError:
+            shutil.rmtree(staging, ignore_errors=True)  # the last good copy stays
+            raise
         current = self.data_dir / "current"
         retired = self.data_dir / f".retired-{uuid.uuid4().hex[:8]}"
         if current.exists():
@@ -292,12 +308,16 @@ class FirestoreEmulator(Emulator):
                 response.read()
         except urllib.error.HTTPError as error:
             raise EmulatorError(f"emulator {method} {path} failed: {error.read().decode(errors='replace')}") from None
+        except (urllib.error.URLError, OSError) as error:  # stopped or killed under us
+            raise EmulatorError(f"the Firestore emulator on {self.host} did not answer {method} {path} ({error}); "
+                                "what was written since its last save is lost") from None
 
     def _snapshot_metadata(self) -> Path | None:
         if not self.data_dir:
             return None
         metadata = self.data_dir / "current" / SNAPSHOT / f"{SNAPSHOT}.overall_export_metadata"
         return metadata.resolve() if metadata.exists() else None
+
 
 
 class PubSubEmulator(Emulator):
@@ -310,6 +330,19 @@ class PubSubEmulator(Emulator):
         script = find_start_script(self.start_script, "pubsub-emulator", "bin/cloud-pubsub-emulator",
                                    "WINTERDAYS_PUBSUB_EMULATOR")
         return [str(script), "--host=127.0.0.1", f"--port={port}"]
+
+
+def _require_java(title: str) -> None:
+    """The start script runs $JAVA (default `java`); without it the emulator dies with no clear word."""
+    java = os.environ.get("JAVA") or "java"
+    if not shutil.which(java):
+        raise EmulatorMissing(f"the {title} emulator needs Java 11 or newer, and {java!r} is not on PATH: install "
+                              "it (`sudo apt-get install openjdk-17-jre-headless`) or set JAVA to a java binary")
+
+
+def _last_line(path: Path) -> str:
+    lines = path.read_text(errors="replace").strip().splitlines() if path.exists() else []
+    return lines[-1][:300] if lines else "it printed nothing"
 
 
 def _kill_group(process: subprocess.Popen[bytes], grace_s: float = 15.0) -> None:

@@ -31,7 +31,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException, UnsupportedMediaType
+from werkzeug.exceptions import HTTPException, LengthRequired, RequestEntityTooLarge, UnsupportedMediaType
 
 from generators.errors import GeneratorError
 from lakehouse import logs
@@ -47,7 +47,7 @@ from orchestrator.auth import Forbidden, TokenVerifier, Unauthorized
 from orchestrator.dashboard import dashboard
 from orchestrator.docs import docs
 from orchestrator.errors import OrchestratorError
-from orchestrator.ledger import Contended, public
+from orchestrator.ledger import Contended, LedgerUnavailable, public, within
 from orchestrator.records import UNFINISHED, RunRecord, RunState
 from orchestrator.resources import Resources
 
@@ -55,8 +55,11 @@ log = logging.getLogger(__name__)
 runs = Blueprint("runs", __name__)
 health = Blueprint("health", __name__)
 MAX_BODY = 16 * 1024
-CHECK_TIMEOUT_S = 10
+CHECK_TIMEOUT_S = 5
 READERS_WAIT_S = 10
+# A request waits this long for the ledger, then answers 503 (Retry-After): Firestore's own retries
+# could hold every request thread for minutes, /healthz's included.
+LEDGER_DEADLINE_S = 5
 TRY_AGAIN = {"Retry-After": "5"}
 # The one place an error a request raises becomes its answer: {"error": message} with this status and
 # these headers. Flask picks the nearest class in the error's MRO; the packages' roots answer 500 with
@@ -70,6 +73,7 @@ HTTP_STATUS: dict[type[Exception], tuple[int, dict[str, str]]] = {
     engine.NotRetryable: (409, {}),
     engine.RunInProgress: (409, {}),  # with the run's id and a Location to poll
     Contended: (503, TRY_AGAIN),
+    LedgerUnavailable: (503, TRY_AGAIN),
     WarehouseBusy: (503, TRY_AGAIN),
     OrchestratorError: (500, {}),
     LakehouseError: (500, {}),
@@ -87,6 +91,7 @@ class Service:
         auth = settings.service
         self.verifier = (TokenVerifier(auth.oidc_audience, auth.allowed_invokers, auth.oidc_certs_url)
                          if auth.oidc_audience else None)
+        self.known_tags = api_input.known_tags(settings.transform.dataform_dir)
         self.active: dict[str, concurrent.futures.Future[RunRecord]] = {}
         self._lock = threading.Lock()
         self._readers = 0  # dashboard requests reading the warehouse now
@@ -117,6 +122,12 @@ class Service:
                                          dead_letter=lambda items: bus.publish(DEAD_LETTER_TOPIC, items),
                                          on_closed=self.resources.notify_landing)
         return self._landing
+
+    def start_late(self, claimed: engine.Claim) -> None:
+        """A claim that ended after its request answered 503: run what it took the lease for."""
+        if claimed.lease is not None:
+            log.info("late claim runs", extra={"event": "run_accepted", "run_id": claimed.run_id})
+            self.start(claimed)
 
     def start(self, claimed: engine.Claim) -> concurrent.futures.Future[RunRecord]:
         """Run a claimed run in a thread; the future holds the final run record."""
@@ -161,11 +172,19 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.register_blueprint(docs)
     app.before_request(_bind_trace)
     app.teardown_request(_unbind_trace)
+    app.after_request(_secure_headers)
     for kind, (status, headers) in HTTP_STATUS.items():
         app.register_error_handler(kind, functools.partial(_error_answer, status=status, headers=headers))
     app.register_error_handler(413, lambda e: _error(413, f"request body over {MAX_BODY} bytes"))
     app.register_error_handler(HTTPException, lambda e: _error(e.code, e.description))
     return app
+
+
+def _secure_headers(response: Response) -> Response:
+    """Every answer: no MIME sniffing, never framed (the dashboard sets its own stricter policy)."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+    return response
 
 
 def _service() -> Service:
@@ -210,8 +229,10 @@ def _authenticate() -> None:
 @runs.post("/runs")
 def create_run() -> ResponseReturnValue:
     service = _service()
-    wanted = api_input.run_request(_json_body(), service.settings.today())
-    claimed = engine.claim(service.resources, wanted.options, trigger="http", force=wanted.force)
+    api_input.no_query(request.args.to_dict())
+    wanted = api_input.run_request(_json_body(), service.settings.today(), service.known_tags)
+    claimed = within(LEDGER_DEADLINE_S, lambda: engine.claim(service.resources, wanted.options, trigger="http",
+                                                             force=wanted.force), on_late=service.start_late)
     if claimed.lease is None:
         log.info("run exists", extra={"event": "run_existing", "run_id": claimed.run_id})
         return _answer(claimed.run, "existing")
@@ -221,8 +242,12 @@ def create_run() -> ResponseReturnValue:
 @runs.post("/runs/<run_id>/retry")
 def retry_run(run_id: str) -> ResponseReturnValue:
     run_id = api_input.run_id(run_id)
+    api_input.no_query(request.args.to_dict())
     wait, from_step = api_input.retry_request(_json_body())
-    claimed = engine.claim_retry(_service().resources, run_id, trigger="http-retry", from_step=from_step)
+    service = _service()
+    claimed = within(LEDGER_DEADLINE_S, lambda: engine.claim_retry(service.resources, run_id, "http-retry",
+                                                                   from_step=from_step),
+                     on_late=service.start_late)
     return _dispatch(claimed, wait)
 
 
@@ -252,32 +277,44 @@ def click_pushed() -> ResponseReturnValue:
 @runs.get("/runs")
 def list_runs() -> ResponseReturnValue:
     day, state, limit = api_input.list_query(request.args.to_dict(), _service().settings.today())
-    found = _service().resources.ledger.recent(limit, logical_date=day, state=state)
+    ledger = _service().resources.ledger
+    found = within(LEDGER_DEADLINE_S, lambda: ledger.recent(limit, logical_date=day, state=state))
     return jsonify(runs=[_summary(r) for r in found])
 
 
 @runs.get("/runs/<run_id>")
 def get_run(run_id: str) -> ResponseReturnValue:
-    resources = _service().resources
-    run = resources.ledger.get(api_input.run_id(run_id))
+    run_id = api_input.run_id(run_id)
+    run = within(LEDGER_DEADLINE_S, lambda: _read_run(_service().resources, run_id))
     if run is None:
         return _error(404, f"no run {run_id}")
-    if run["state"] in UNFINISHED:  # still held, or did its process die?
-        live, _ = resources.leases.read(None, resources.lease_key(run["logical_date"]))
-        run["interrupted"] = not (live and live["run_id"] == run_id)
     return jsonify(public(run))
 
 
+def _read_run(resources: Resources, run_id: str) -> RunRecord | None:
+    run = resources.ledger.get(run_id)
+    if run is not None and run["state"] in UNFINISHED:  # still held, or did its process die?
+        live, _ = resources.leases.read(None, resources.lease_key(run["logical_date"]))
+        run["interrupted"] = not (live and live["run_id"] == run_id)
+    return run
+
+
 def _json_body() -> object:
-    """The request's JSON; {} for an empty body (POST /runs alone means: yesterday, all steps)."""
-    if not request.content_length:
+    """The request's JSON, read through one bounded reader whatever its framing (Content-Length or
+    chunked: MAX_CONTENT_LENGTH applies to both, 413 past it); {} for an empty body (POST /runs alone
+    means: yesterday, all steps)."""
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if chunked and not request.environ.get("wsgi.input_terminated"):
+        # a server that does not decode chunked bodies would hand us an empty stream: refuse, never ignore
+        raise LengthRequired("send the body with a Content-Length")
+    raw = request.get_data(cache=False)  # a Content-Length over MAX_BODY is a 413 before any read
+    if request.content_length is None and len(raw) >= MAX_BODY:  # the stream stopped at the limit
+        raise RequestEntityTooLarge()
+    if not raw:
         return {}
     if not request.is_json:
         raise UnsupportedMediaType("send a JSON body with Content-Type: application/json")
-    body = request.get_json(silent=True)
-    if body is None:
-        raise api_input.BadRequest(f"the body is not valid JSON; send an object like {api_input.EXAMPLE}")
-    return body
+    return api_input.json_document(raw)
 
 
 def _dispatch(claimed: engine.Claim, wait: bool | None) -> ResponseReturnValue:
@@ -326,16 +363,22 @@ def healthz() -> ResponseReturnValue:
 def readyz() -> ResponseReturnValue:
     service = _service()
     checks = {"firestore": _check_firestore, "warehouse": _check_warehouse, "bronze": _check_bronze}
-    with concurrent.futures.ThreadPoolExecutor(len(checks)) as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(len(checks))
+    try:
         futures = {name: pool.submit(check, service) for name, check in checks.items()}
+        concurrent.futures.wait(futures.values(), timeout=CHECK_TIMEOUT_S)  # one deadline for all three
         results = {name: _outcome(future) for name, future in futures.items()}
+    finally:
+        pool.shutdown(wait=False)  # a check still waiting on Firestore must not hold the answer
     ready = all(r == "ok" or r.startswith("ok") for r in results.values())
     return jsonify(status="ready" if ready else "unready", checks=results), 200 if ready else 503
 
 
 def _outcome(future: concurrent.futures.Future[str]) -> str:
+    if not future.done():
+        return f"unreachable: no answer within {CHECK_TIMEOUT_S} s"
     try:
-        return future.result(timeout=CHECK_TIMEOUT_S)
+        return future.result()
     except concurrent.futures.TimeoutError:
         return f"unreachable: no answer within {CHECK_TIMEOUT_S} s"
     except Exception as error:

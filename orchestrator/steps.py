@@ -120,12 +120,12 @@ def previous_export(ledger: Ledger, logical_date: dt.date) -> StepOutputs | None
 
 def compile_variables(settings: Settings, bronze_uri: str, logical_date: dt.date,
                       dead_letters_uri: str = "") -> dict[str, str]:
-    """The Dataform vars of a run; in gcp WINTERDAYS_PII_KEY comes from Secret Manager."""
+    """The Dataform vars of a run (the pseudonymisation key is not one: see lakehouse/pii.py)."""
     return {
         "bronze_uri": bronze_uri,
-        "pii_key": settings.general.pii_key,
         "run_date": logical_date.isoformat(),
         "snapshot_days": "90",
+        "lookback_days": str(settings.transform.lookback_days),
         "dead_letters_uri": dead_letters_uri,
     }
 
@@ -135,9 +135,23 @@ def dead_letters_uri(quarantine: ObjectStore) -> str:
     return quarantine.uri("clickstream") if quarantine.exists("clickstream") else ""
 
 
+def transform_window_from(ledger: Ledger, logical_date: dt.date) -> dt.date | None:
+    """After days without a transform, the first of them: the run reads their bronze too (plus its
+    lookback), so no partition is skipped. None after a daily run, or when no earlier run built."""
+    for run in ledger.before(logical_date.isoformat()):
+        wait_step = run["steps"].get("wait")
+        if wait_step is not None and wait_step["state"] == RunState.SUCCEEDED:
+            after = dt.date.fromisoformat(run["logical_date"]) + dt.timedelta(days=1)
+            return after if after < logical_date else None
+    return None
+
+
 def compile(ctx: StepContext) -> StepOutputs:  # noqa: A001 - the step's name in the ledger
     variables = compile_variables(ctx.resources.settings, ctx.resources.bronze.uri(), ctx.options.logical_date,
                                   dead_letters_uri(ctx.resources.quarantine))
+    window_from = transform_window_from(ctx.resources.ledger, ctx.options.logical_date)
+    if window_from:
+        variables["window_from"] = window_from.isoformat()
     return {"compilation": ctx.resources.transform.compile(variables)}
 
 

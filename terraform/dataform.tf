@@ -11,9 +11,9 @@ resource "google_dataform_repository" "transform" {
 
 # A release compiles `git_commitish` of the repository's Git remote, for teams that connect
 # one (git_remote_settings); the orchestrator does not use it: it compiles the workspace
-# with the run's vars, including the pseudonymisation key, which stays out of Terraform.
-# Without pii_key in its vars the compilation fails on purpose (includes/lake.js refuses the
-# placeholder key), so this path can never hash PII with a public key.
+# with the run's vars. The pseudonymisation key is no var: the hashing SQL reads it from
+# winter_days_secrets.pii_key, which the orchestrator loads from Secret Manager before each
+# invocation (lakehouse/pii.py), so no compilation result or job text holds it.
 resource "google_dataform_repository_release_config" "main" {
   provider   = google-beta
   project    = var.project_id

@@ -16,6 +16,9 @@ locals {
     staging    = "winter_days_staging"
     warehouse  = "winter_days_warehouse"
     assertions = "winter_days_assertions"
+    # One table, pii_key: the pseudonymisation key, loaded by the orchestrator from Secret Manager
+    # before each invocation; only Dataform reads it (no reader of staging or gold can).
+    secrets = "winter_days_secrets"
   }
 
   # The only image every workload runs: built by Cloud Build into this deployment's Artifact Registry.
@@ -84,15 +87,17 @@ locals {
       "secret:pii_key"         = ["roles/secretmanager.secretAccessor"]
     }
     orchestrator = {
-      "project:this" = ["roles/datastore.user", "roles/dataform.editor", "roles/aiplatform.user"]
+      "project:this" = ["roles/datastore.user", "roles/dataform.editor", "roles/aiplatform.user",
+      "roles/bigquery.jobUser"]
       # Exports sales partitions and quarantine files, reads the pipeline spec under mlops/;
       # legacyBucketReader adds storage.buckets.get, which the Vertex SDK checks on the pipeline root.
       "bucket:bronze" = ["roles/storage.objectUser", "roles/storage.legacyBucketReader"]
       # Act as exactly the two identities it starts work as: Dataform invocations and Vertex pipelines.
       "service_account:dataform" = ["roles/iam.serviceAccountUser"]
       "service_account:pipeline" = ["roles/iam.serviceAccountUser"]
-      # Passed to Dataform as the pseudonymisation var.
-      "secret:pii_key" = ["roles/secretmanager.secretAccessor"]
+      # Loaded into the key table dataset:secrets (a load job: the key is in no SQL text).
+      "secret:pii_key"  = ["roles/secretmanager.secretAccessor"]
+      "dataset:secrets" = ["roles/bigquery.dataEditor"]
       # The clickstream subscriber (POST /events/clickstream) publishes what it refuses.
       "topic:clickstream_dead_letter" = ["roles/pubsub.publisher"]
     }
@@ -101,6 +106,7 @@ locals {
       "dataset:staging"    = ["roles/bigquery.dataEditor"]
       "dataset:warehouse"  = ["roles/bigquery.dataEditor"]
       "dataset:assertions" = ["roles/bigquery.dataEditor"]
+      "dataset:secrets"    = ["roles/bigquery.dataViewer"]
       # External tables over bronze are read with the caller's credentials.
       "bucket:bronze" = ["roles/storage.objectViewer"]
     }

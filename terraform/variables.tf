@@ -110,7 +110,7 @@ variable "deletion_protection" {
 }
 
 variable "bigquery_location" {
-  description = "BigQuery location of the three datasets: dataform/workflow_settings.yaml's defaultLocation, and one that holds the bucket's region."
+  description = "BigQuery location of the datasets: dataform/workflow_settings.yaml's defaultLocation, and one that holds the bucket's region."
   type        = string
   default     = "EU"
 }

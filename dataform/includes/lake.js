@@ -6,18 +6,10 @@ function sqlString(value) {
   return "'" + String(value).replace(/\\/g, "\\\\").replace(/'/g, "\\'") + "'";
 }
 
-const PLACEHOLDER_KEY = "replace-me";
-
-// A keyed hash, identical to lakehouse.pii.keyed_hash in Python. Fails closed: hashing with
-// the placeholder (public) key would make the pseudonyms reversible by a dictionary attack.
-function keyedHash(expression) {
-  if (!vars.pii_key || vars.pii_key === PLACEHOLDER_KEY) {
-    throw new Error(
-      "var pii_key is not set: pass the pseudonymisation key (WINTERDAYS_PII_KEY) as a compile var, " +
-      "e.g. `winterdays dataform compile`; the placeholder key is refused"
-    );
-  }
-  return `TO_HEX(SHA256(CONCAT(${sqlString(vars.pii_key)}, ${expression})))`;
+// A keyed hash, identical to lakehouse.pii.keyed_hash in Python. The key is read from its one-row
+// table (pass `ref("pii_key")`), never written into the SQL: views and job texts hold only the reference.
+function keyedHash(keyTable, expression) {
+  return `TO_HEX(SHA256(CONCAT((SELECT pseudonymisation_key FROM ${keyTable}), ${expression})))`;
 }
 
 function runDate() {
@@ -33,6 +25,41 @@ function snapshotDays() {
     throw new Error(`var snapshot_days must be an integer from 0 to 3660, got ${vars.snapshot_days}`);
   }
   return days;
+}
+
+function lookbackDays() {
+  const days = Number(vars.lookback_days);
+  if (!Number.isInteger(days) || days < 0 || days > 366) {
+    throw new Error(`var lookback_days must be an integer from 0 to 366, got ${vars.lookback_days}`);
+  }
+  return days;
+}
+
+// The first bronze day an incremental run reads: the late-data lookback before its logical date,
+// or the var window_from, which the orchestrator sets earlier after days that had no run.
+function windowStart() {
+  if (vars.window_from) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(vars.window_from)) {
+      throw new Error(`var window_from must be YYYY-MM-DD, got ${vars.window_from}`);
+    }
+    return `LEAST(DATE '${vars.window_from}', DATE_SUB(${runDate()}, INTERVAL ${lookbackDays()} DAY))`;
+  }
+  return `DATE_SUB(${runDate()}, INTERVAL ${lookbackDays()} DAY)`;
+}
+
+// The bronze partitions an incremental run reads, up to its logical date. A filter on the hive
+// partition column with constant bounds, so BigQuery and DuckDB prune the other files unread.
+function inBronzeWindow(column) {
+  return `${column} BETWEEN ${windowStart()} AND ${runDate()}`;
+}
+
+// Latest-wins, incrementally: the rows `fresh` brings plus the rows the table already keeps under
+// the same keys, so the QUALIFY that follows picks the winner a full build would. `fresh` must have
+// the table's columns in the table's order.
+function withKept(fresh, keys, self) {
+  return `SELECT * FROM ${fresh}
+  UNION ALL
+  SELECT kept.* FROM ${self} AS kept JOIN (SELECT DISTINCT ${keys.join(", ")} FROM ${fresh}) USING (${keys.join(", ")})`;
 }
 
 // The oldest date a fresh source may stop at: `days` before the run's logical date.
@@ -85,4 +112,7 @@ function deadLettersUri() {
   return (vars.dead_letters_uri || "").replace(/\/+$/, "");
 }
 
-module.exports = { deadLettersUri, inList, majorIn, optionalFields, optionalColumns, oversized, holdsRecord, keyedHash, runDate, snapshotDays, freshnessCutoff, bronzeUri, sqlString };
+module.exports = {
+  oversized, holdsRecord, keyedHash, runDate, snapshotDays, lookbackDays, inBronzeWindow, withKept, freshnessCutoff,
+  bronzeUri, sqlString, deadLettersUri, inList, majorIn, optionalFields, optionalColumns
+};

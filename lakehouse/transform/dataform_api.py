@@ -50,7 +50,8 @@ class DataformTransformRunner:
     def __init__(self, client: dataform_v1.DataformClient, repository: str, *, workspace: str = "default",
                  git_commitish: str = "", release_config: str = "", service_account: str = "",
                  default_database: str = "", poll_initial_s: float = 2.0, poll_max_s: float = 30.0,
-                 retry: api_retry.Retry | None = None, sleep: Callable[[float], None] = time.sleep):
+                 retry: api_retry.Retry | None = None, sleep: Callable[[float], None] = time.sleep,
+                 install_key: Callable[[], None] | None = None):
         if not REPOSITORY.match(repository):
             raise SettingsError("the Dataform repository must be projects/P/locations/R/repositories/NAME, "
                                 f"got {repository!r} (set WINTERDAYS_DATAFORM_REPOSITORY)")
@@ -64,6 +65,7 @@ class DataformTransformRunner:
         self.poll_initial_s, self.poll_max_s = poll_initial_s, poll_max_s
         self.retry = retry or transient_retry()
         self.sleep = sleep
+        self.install_key = install_key  # writes the pseudonymisation key table (lakehouse/pii.py) first
 
     @classmethod
     def from_settings(cls, settings: Settings,
@@ -76,6 +78,7 @@ class DataformTransformRunner:
             release_config=settings.transform.release_config,
             service_account=settings.transform.service_account,
             default_database=settings.gcp.project,
+            install_key=lambda: _install_key_in_bigquery(settings),
         )
 
     # -- compile -----------------------------------------------------------------------------
@@ -104,6 +107,8 @@ class DataformTransformRunner:
     # -- invoke --------------------------------------------------------------------------------
     def invoke(self, compilation: str, selection: Selection, on_action: OnAction | None = None) -> str:
         """Starts the invocation; its actions run in Dataform, and `wait` reports them."""
+        if self.install_key is not None:
+            self.install_key()
         config = dataform_v1.InvocationConfig(
             included_tags=list(selection.tags),
             included_targets=[self._target(t) for t in selection.targets],
@@ -187,3 +192,16 @@ def _report(actions: list[dict[str, Any]], reported: set[str], on_action: OnActi
             reported.add(action["target"])
             on_action(ActionReport(len(reported), len(actions), action["target"], action["kind"], action["state"],
                                    action["duration_s"], action["rows"], action["error"]))
+
+
+def _install_key_in_bigquery(settings: Settings) -> None:
+    """The key table, loaded (not queried: no SQL text holds the key) by the orchestrator's service account,
+    the only writer of the secrets dataset (terraform/data_stores.tf); Dataform's reads it."""
+    from lakehouse.pii import install_key
+    from lakehouse.warehouse import connect
+
+    warehouse = connect(f"bigquery://{settings.gcp.project}")
+    try:
+        install_key(warehouse, settings.general.pii_key)
+    finally:
+        warehouse.close()

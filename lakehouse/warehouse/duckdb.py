@@ -10,7 +10,7 @@ from typing import Any, TypedDict
 import duckdb
 import pyarrow as pa
 
-from lakehouse.warehouse import WarehouseBusy, WarehouseError, WarehouseMissing
+from lakehouse.warehouse import WarehouseBusy, WarehouseCorrupt, WarehouseError, WarehouseMissing
 from lakehouse.warehouse.dialect import Script, condition_to_duckdb, to_duckdb
 from lakehouse.warehouse.query import Query
 
@@ -26,6 +26,9 @@ class _Shared(TypedDict):
 
     gcs: bool
     lock: threading.Lock
+
+DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+DUCKDB_MAGIC_END = 12
 
 
 class DuckDBWarehouse:
@@ -84,12 +87,24 @@ class DuckDBWarehouse:
         script = Script(columns_of=self.columns)
         translated = [script.translate(sql) for sql in statements]
         counts = []
-        for parts in translated:
-            affected = -1
-            for statement in parts:
-                affected = _rows_affected(self.run_native(self.bigquery_typed(statement)))
-            counts.append(affected)
+        try:
+            for parts in translated:
+                affected = -1
+                for statement in parts:  # a statement may become several: the count is the last one's
+                    rows = _rows_affected(self.run_native(self.bigquery_typed(statement)))
+                    affected = rows if rows >= 0 else affected
+                counts.append(affected)
+        except WarehouseError:
+            self._rollback()  # a translation that opened a transaction (merge.py) leaves nothing half done
+            raise
         return counts
+
+    def _rollback(self) -> None:
+        with self._lock:
+            try:
+                self.con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # no transaction was open
 
     def query(self, sql: str) -> list[dict[str, Any]]:
         table = self.query_arrow(sql)
@@ -186,6 +201,7 @@ def _open(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     if read_only and not in_memory and not os.path.exists(path):
         raise WarehouseMissing(f"there is no DuckDB warehouse at {path} yet: a run creates it")
     if not in_memory:
+        _refuse_foreign_file(path)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     try:
         return duckdb.connect(path or ":memory:", read_only=read_only and not in_memory)
@@ -197,6 +213,18 @@ def _open(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     except duckdb.ConnectionException as error:  # this process has it open in the other mode
         raise WarehouseBusy(f"cannot open the DuckDB warehouse {path} {'read-only' if read_only else 'to write'}: "
                             f"{error}. A run of this process is using it; wait for it to end.") from None
+
+
+def _refuse_foreign_file(path: str) -> None:
+    """A file that is not DuckDB's is reported as such, not as "busy" (DuckDB says IOException for both)."""
+    try:
+        with open(path, "rb") as file:
+            header = file.read(DUCKDB_MAGIC_END)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return  # nothing there yet (a run creates it), or a path error DuckDB reports itself
+    if header and header[DUCKDB_MAGIC_END - len(DUCKDB_MAGIC):] != DUCKDB_MAGIC:
+        raise WarehouseCorrupt(f"{path} is not a DuckDB database file (left untouched): move it away and a run "
+                               "builds a new warehouse, or restore it from a copy")
 
 
 def _configure(con: duckdb.DuckDBPyConnection) -> None:

@@ -43,6 +43,8 @@ EXPECTED_MATRIX = {
         ("project:this", "roles/datastore.user"),
         ("project:this", "roles/dataform.editor"),
         ("project:this", "roles/aiplatform.user"),
+        ("project:this", "roles/bigquery.jobUser"),
+        ("dataset:secrets", "roles/bigquery.dataEditor"),
         ("bucket:bronze", "roles/storage.objectUser"),
         ("bucket:bronze", "roles/storage.legacyBucketReader"),
         ("service_account:dataform", "roles/iam.serviceAccountUser"),
@@ -55,6 +57,7 @@ EXPECTED_MATRIX = {
         ("dataset:staging", "roles/bigquery.dataEditor"),
         ("dataset:warehouse", "roles/bigquery.dataEditor"),
         ("dataset:assertions", "roles/bigquery.dataEditor"),
+        ("dataset:secrets", "roles/bigquery.dataViewer"),
         ("bucket:bronze", "roles/storage.objectViewer"),
     },
     "pipeline": {

@@ -45,7 +45,8 @@ class Lake:
     def __init__(self, home: Path, source: Path, dataform_dir: Path):
         self.home, self.source = home, source
         self.bronze = home / "bronze"
-        self.runner = LocalTransformRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform")
+        self.runner = LocalTransformRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform",
+                                           pii_key="test-key")
 
     def arrive(self, until: dt.date) -> None:
         for partition in self.source.glob("*/dt=*"):
@@ -54,9 +55,11 @@ class Lake:
             if day <= until and not target.exists():
                 shutil.copytree(partition, target)
 
-    def compile(self, run_date: dt.date) -> str:
+    def compile(self, run_date: dt.date, window_from: dt.date | None = None) -> str:
+        """`window_from`: the first day without a run, as the orchestrator passes it after a gap."""
+        extra = {"window_from": window_from.isoformat()} if window_from else {}
         return self.runner.compile({"bronze_uri": str(self.bronze), "pii_key": "test-key",
-                                    "run_date": run_date.isoformat(), "snapshot_days": "40"})
+                                    "run_date": run_date.isoformat(), "snapshot_days": "40", **extra})
 
     def run(self, compilation: str, selection: Selection | None = None):
         return self.runner.wait(self.runner.invoke(compilation, selection or Selection()))
@@ -122,7 +125,7 @@ def test_running_twice_gives_identical_gold_tables(lake):
 def test_a_second_day_merges_into_fct_sales_without_duplicates_and_a_full_refresh_agrees(lake):
     refunded_before = lake.query("SELECT COUNT(*) AS n FROM winter_days_warehouse.fct_sales WHERE is_refunded")[0]["n"]
     lake.arrive(D2)
-    second = lake.compile(D2)
+    second = lake.compile(D2, window_from=D1 + dt.timedelta(days=1))
     result = lake.run(second)
     result.raise_for_state()
     fct = next(a for a in result.actions if a["target"] == "winter_days_warehouse.fct_sales")
@@ -142,7 +145,7 @@ def test_churn_features_of_past_snapshots_do_not_see_later_refunds(lake):
     """Refunds that arrived after D1 changed fct_sales, yet every snapshot up to D1 keeps its features."""
     if lake.query("SELECT MAX(sale_date) AS d FROM winter_days_warehouse.fct_sales")[0]["d"] < D2:
         lake.arrive(D2)
-        lake.run(lake.compile(D2)).raise_for_state()
+        lake.run(lake.compile(D2, window_from=D1 + dt.timedelta(days=1))).raise_for_state()
     later = lake.query(f"SELECT {', '.join(FEATURES)}, label_complete, churned_30d "
                        f"FROM winter_days_warehouse.customer_churn_features WHERE snapshot_date <= DATE '{D1}'")
     key = lambda r: (r["customer_id"], r["snapshot_date"])  # noqa: E731
