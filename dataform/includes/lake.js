@@ -103,6 +103,12 @@ function optionalFields(fields, json) {
   return fields.map((f) => `,\n    SAFE_CAST(JSON_VALUE(${json}, '$.${f.name}') AS ${f.type}) AS ${f.name}`).join("");
 }
 
+// An incremental table built before a field was declared gains its column (metadata only: no
+// partition is rewritten; its older rows read NULL), so the run's new rows fit it.
+function addOptionalColumns(table, fields) {
+  return fields.map((f) => `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${f.name} ${f.type}`).join(";\n");
+}
+
 function optionalColumns(fields) {
   return fields.map((f) => `,\n  ${f.name}`).join("");
 }
@@ -114,5 +120,5 @@ function deadLettersUri() {
 
 module.exports = {
   oversized, holdsRecord, keyedHash, runDate, snapshotDays, lookbackDays, inBronzeWindow, withKept, freshnessCutoff,
-  bronzeUri, sqlString, deadLettersUri, inList, majorIn, optionalFields, optionalColumns
+  bronzeUri, sqlString, deadLettersUri, inList, majorIn, optionalFields, optionalColumns, addOptionalColumns
 };
