@@ -67,7 +67,7 @@ def test_a_streamed_day_closed_by_its_watermark_starts_its_run(service):
 
 def test_publishing_without_a_running_emulator_is_refused(settings, monkeypatch, capsys):
     monkeypatch.delenv("PUBSUB_EMULATOR_HOST", raising=False)
-    assert main(["generate", "clickstream", "--date", DAY.isoformat(), "--sink", "pubsub"]) == 1
+    assert main(["generate", "clickstream", "--date", DAY.isoformat(), "--sink", "pubsub"]) == 2  # setup
     assert "no Pub/Sub emulator is running: start the subscriber first" in capsys.readouterr().err
 
 
