@@ -9,7 +9,7 @@ Cloud Scheduler calls `POST /runs` once a day; engineers read `GET /runs` and `G
   POST /events/gcs        a bronze object landed (Cloud Storage notification, Pub/Sub push): run its date once complete
   POST /events/clickstream  one clickstream event (Pub/Sub push): landed in bronze exactly once
   GET  /healthz           the process is up
-  GET  /readyz            Firestore, the warehouse and the bronze store are reachable
+  GET  /readyz            Firestore, the transform runner and the bronze store answer
   GET  /dashboard         local mode: the gold layer, churn risk and pipeline health (orchestrator/dashboard/)
   GET  /docs              local mode: the Dataform lineage, each table's description, columns, assertions,
                           row count and last run (orchestrator/docs/)
@@ -40,7 +40,7 @@ from lakehouse.messaging import BadEnvelope, from_push
 from lakehouse.settings import Settings
 from lakehouse.stream.landing import ClickLanding
 from lakehouse.stream.notifications import finalized_object
-from lakehouse.warehouse import WarehouseBusy, connect
+from lakehouse.warehouse import WarehouseBusy
 from mlops.errors import MlopsError
 from orchestrator import api_input, engine, events
 from orchestrator.auth import Forbidden, TokenVerifier, Unauthorized
@@ -89,8 +89,8 @@ class Service:
         self.settings = settings
         self.resources = resources
         auth = settings.service
-        self.verifier = (TokenVerifier(auth.oidc_audience, auth.allowed_invokers, auth.oidc_certs_url)
-                         if auth.oidc_audience else None)
+        self.verifier = (TokenVerifier(auth.oidc_audience, auth.allowed_invokers, auth.oidc_certs_url,
+                                       auth.oidc_verify) if auth.oidc_audience else None)
         self.known_tags = api_input.known_tags(settings.transform.dataform_dir)
         self.active: dict[str, concurrent.futures.Future[RunRecord]] = {}
         self._lock = threading.Lock()
@@ -362,7 +362,7 @@ def healthz() -> ResponseReturnValue:
 @health.get("/readyz")
 def readyz() -> ResponseReturnValue:
     service = _service()
-    checks = {"firestore": _check_firestore, "warehouse": _check_warehouse, "bronze": _check_bronze}
+    checks = {"firestore": _check_firestore, "transform": _check_transform, "bronze": _check_bronze}
     pool = concurrent.futures.ThreadPoolExecutor(len(checks))
     try:
         futures = {name: pool.submit(check, service) for name, check in checks.items()}
@@ -390,15 +390,12 @@ def _check_firestore(service: Service) -> str:
     return "ok"
 
 
-def _check_warehouse(service: Service) -> str:
-    if service.active:  # a run of this process holds it (DuckDB: one writer process)
+def _check_transform(service: Service) -> str:
+    """What this service itself uses: locally the warehouse file, in gcp the Dataform repository (the
+    orchestrator's identity has no BigQuery role: Dataform and Vertex AI query as their own)."""
+    if service.active:  # locally a run of this process holds the warehouse (DuckDB: one writer process)
         return f"ok (in use by run {', '.join(sorted(service.active))})"
-    warehouse = connect(service.settings.warehouse.uri)
-    try:
-        warehouse.query("SELECT 1 AS ok")
-    finally:
-        warehouse.close()
-    return "ok"
+    return service.resources.transform.ready(CHECK_TIMEOUT_S)
 
 
 def _check_bronze(service: Service) -> str:

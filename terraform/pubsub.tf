@@ -94,6 +94,8 @@ resource "google_project_service_identity" "pubsub" {
   provider = google-beta
   project  = var.project_id
   service  = "pubsub.googleapis.com"
+
+  depends_on = [google_project_service.enabled] # the identity exists once the API is enabled
 }
 
 resource "google_pubsub_topic_iam_member" "pubsub_agent_dead_letters" {

@@ -75,6 +75,14 @@ class LocalTransformRunner:
         record = json.loads(self._path(invocation).read_text())
         return InvocationResult(name=record["name"], state=InvocationState(record["state"]), actions=record["actions"])
 
+    def ready(self, timeout_s: float = 0) -> str:
+        warehouse = connect(self.warehouse_uri)
+        try:
+            warehouse.query("SELECT 1 AS ok")
+        finally:
+            warehouse.close()
+        return "ok"
+
     def _path(self, name: str) -> Path:
         return self.state_dir / f"{name}.json"
 

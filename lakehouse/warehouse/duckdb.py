@@ -69,9 +69,7 @@ class DuckDBWarehouse:
         with self._shared["lock"]:
             if self._shared["gcs"]:
                 return
-            from lakehouse.storage import filesystem_for
-
-            self.con.register_filesystem(filesystem_for("gs://"))
+            self.con.register_filesystem(_gcs_files_only())
             self._shared["gcs"] = True
 
     # -- the port --------------------------------------------------------------
@@ -245,3 +243,20 @@ def _rows_affected(result: duckdb.DuckDBPyConnection) -> int:
     if description and len(description) == 1 and description[0][0] == "Count" and rows:
         return int(rows[0][0])
     return -1
+
+
+def _gcs_files_only() -> Any:
+    """gcsfs for DuckDB, whose globs must name files: fsspec's `prefix/**` also yields `prefix` itself
+    and its folders, which DuckDB would read as files (BigQuery's `prefix/*` matches objects only)."""
+    from lakehouse.storage import filesystem_for
+
+    base = filesystem_for("gs://")
+
+    class FilesOnly(type(base)):  # type: ignore[misc]  # gcsfs's class, whichever version is installed
+        def glob(self, path: str, maxdepth: int | None = None, **kwargs: Any) -> Any:
+            if kwargs.get("detail"):
+                return super().glob(path, maxdepth=maxdepth, **kwargs)
+            found = super().glob(path, maxdepth=maxdepth, detail=True, **kwargs)
+            return [name for name, info in found.items() if info.get("type") != "directory"]
+
+    return FilesOnly(**base.storage_options, skip_instance_cache=True)

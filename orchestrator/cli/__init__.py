@@ -20,6 +20,7 @@ from collections.abc import Iterator
 
 from generators.errors import GeneratorError, GeneratorInputError
 from lakehouse import logs
+from lakehouse.credentials import MissingCredentials
 from lakehouse.emulator import EmulatorError
 from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings, SettingsError
@@ -36,6 +37,7 @@ COMMAND_MODULES = (
 # the first class the error is an instance of wins. An error not listed is a bug, and keeps its traceback.
 EXIT_CODES: tuple[tuple[type[Exception], int, str], ...] = (
     (SettingsError, 2, "configuration error: "),
+    (MissingCredentials, 2, ""),  # says what to run: gcloud auth application-default login
     (GeneratorInputError, 2, ""),  # volumes, dates or shards the generators refuse: a usage error
     (BadRequest, 2, ""),  # a date, tag or run id the API would refuse too (api_input)
     (UnknownSelection, 2, ""),  # a tag or action the Dataform project does not have

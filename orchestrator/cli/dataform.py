@@ -73,6 +73,9 @@ def _selection(args: argparse.Namespace, settings: Settings) -> Selection:
 def dataform_client() -> dataform_v1.DataformClient:
     from google.cloud import dataform_v1
 
+    from lakehouse.credentials import require_application_default_credentials
+
+    require_application_default_credentials()
     return dataform_v1.DataformClient()
 
 
