@@ -18,18 +18,17 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from generators.population import DayState, day_rng
-from lakehouse.contracts import DEVICE_CATEGORIES, SCHEMA_VERSION
+from lakehouse.contracts import DEVICE_CATEGORIES, EVENT_TYPES, SCHEMA_VERSION
 
 STREAM_CLICKS = 20
 BLOCK_SESSIONS = 2048
 ANONYMOUS_SHARE = 0.3
-FUNNEL = ("page_view", "product_view", "add_to_cart", "checkout", "purchase")
+FUNNEL = EVENT_TYPES[:5]  # page_view .. purchase, in the registry's order; the sixth is search
 REFERRERS = (None, "google.com", "bing.com", "facebook.com", "instagram.com", "newsletter.example.com")
 SITE = "https://shop.example.com"
 PAGES = ("/", "/category/electronics", "/category/home", "/category/fashion", "/deals", "/account", "/help")
 DEVICE_WEIGHTS = (0.45, 0.45, 0.10)
 SEARCH_SHARE = 0.15
-EVENT_TYPES = FUNNEL + ("search",)
 _REFERRER_JSON = [json.dumps(r) for r in REFERRERS]
 _CLOCK = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)]  # HH:MM:SS by second
 _MILLIS = [f"{m:03d}" for m in range(1000)]

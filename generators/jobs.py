@@ -127,7 +127,7 @@ def write_documents(client, collection, documents: Iterable[tuple[str, dict]]) -
     written = 0
     with ThreadPoolExecutor(COMMITS_IN_FLIGHT) as pool:
         pending: deque = deque()
-        for chunk in _chunks(documents, FIRESTORE_BATCH):
+        for chunk in chunks(documents, FIRESTORE_BATCH):
             batch = client.batch()
             for doc_id, data in chunk:
                 batch.set(collection.document(doc_id), data)
@@ -140,7 +140,7 @@ def write_documents(client, collection, documents: Iterable[tuple[str, dict]]) -
     return written
 
 
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
+def chunks(items: Iterable, size: int) -> Iterator[list]:
     iterator = iter(items)
     while chunk := list(itertools.islice(iterator, size)):
         yield chunk
@@ -169,14 +169,14 @@ def generate_clickstream(
     total = 0
     for state in population.days(start, end):
         defects = Defects("clickstream", settings.general.seed, state.day, volumes.bad_ratio)
-        lines = _click_lines(click_blocks(state, settings.general.seed, volumes.events_per_day), shard, defects)
+        lines = click_lines(click_blocks(state, settings.general.seed, volumes.events_per_day), shard, defects)
         written = _write_jsonl(store, "clickstream", state.day, shard, lines)
         total += written
         progress(state.day, written)
     return total
 
 
-def _click_lines(blocks: Iterable, shard: Shard, defects: Defects) -> Iterator[str]:
+def click_lines(blocks: Iterable, shard: Shard, defects: Defects) -> Iterator[str]:
     """The task's lines, the good ones made a block at a time, the defective ones spliced in."""
     for block in blocks:
         offsets = shard.positions(len(block), block.first)
@@ -211,13 +211,13 @@ def _write_jsonl(store: ObjectStore, source: str, day: dt.date, shard: Shard, li
     partition = bronze.partition(source, day)
     written = 0
 
-    def chunks() -> Iterator[bytes]:
+    def encoded() -> Iterator[bytes]:
         nonlocal written
-        for chunk in _chunks(lines, JSONL_CHUNK):
+        for chunk in chunks(lines, JSONL_CHUNK):
             written += len(chunk)
             yield ("\n".join(chunk) + "\n").encode()
 
-    store.write_stream(f"{partition}/{bronze.shard_file(source, shard.index, shard.count)}", chunks())
+    store.write_stream(f"{partition}/{bronze.shard_file(source, shard.index, shard.count)}", encoded())
     stale = [p for p in store.list(partition) if bronze.is_stale_shard(p, shard.count)]
     store.delete(stale)
     return written

@@ -1,11 +1,23 @@
-"""Record contracts v2.0.0 of the three sources, defined once as pyarrow schemas.
+"""The contract registry: record contracts of the three sources, defined once as pyarrow schemas.
 
 Generators write records that follow them, the export enforces the sales contract
-when it turns Firestore documents into Parquet, and the Dataform sources read the
-same column names. Enumerations are listed here so that every layer agrees on them.
+when it turns Firestore documents into Parquet, the stream subscriber checks every
+clickstream event against CLICKSTREAM_VERSIONS, and the Dataform SQLX reads the
+allowed versions, event types and optional columns from `dataform/includes/contracts.js`,
+generated from this module (`python -m lakehouse.contracts`; a test keeps it in sync).
+Enumerations are listed here so that every layer agrees on them.
+
+Schema evolution of the clickstream: a new minor version may only add optional fields
+(declare it in CLICKSTREAM_VERSIONS: silver then exposes the field as a nullable column,
+older partitions read it as NULL); a new major version, or an existing field of another
+type, is refused (dead-lettered by the subscriber, rejected by silver).
 """
 
 from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -107,6 +119,56 @@ STARTUPS = pa.schema(
 
 CONTRACTS = {"sales": SALES, "clickstream": CLICKSTREAM, "startups": STARTUPS}
 
+# Each minor version of the clickstream adds optional fields to the one before it.
+CLICKSTREAM_VERSIONS: dict[str, pa.Schema] = {
+    "2.0.0": CLICKSTREAM,
+    "2.1.0": CLICKSTREAM.append(pa.field("campaign_id", pa.string())),  # the marketing campaign, if any
+}
+CLICKSTREAM_LATEST = max(CLICKSTREAM_VERSIONS, key=lambda v: tuple(map(int, v.split("."))))
+DATAFORM_INCLUDE = Path(__file__).resolve().parent.parent / "dataform" / "includes" / "contracts.js"
+_SQL_TYPES = {pa.string(): "STRING", pa.bool_(): "BOOL", pa.int64(): "INT64", UTC_TS: "TIMESTAMP",
+              pa.float64(): "FLOAT64", pa.date32(): "DATE"}
+
+
+def major(version: str) -> str:
+    return version.split(".", 1)[0]
+
+
+def clickstream_fields(version_major: str) -> pa.Schema | None:
+    """Every field a version of this major may carry (the latest minor's schema), or None if unknown."""
+    known = [v for v in CLICKSTREAM_VERSIONS if major(v) == version_major]
+    if not known:
+        return None
+    return CLICKSTREAM_VERSIONS[max(known, key=lambda v: tuple(map(int, v.split("."))))]
+
+
+def added_fields(versions: dict[str, pa.Schema], base: pa.Schema) -> list[pa.Field]:
+    """The optional fields later minor versions declared on top of `base`, in order of declaration."""
+    seen, added = set(base.names), []
+    for schema in versions.values():
+        for field in schema:
+            if field.name not in seen:
+                seen.add(field.name)
+                added.append(field)
+    return added
+
+
+def dataform_include() -> str:
+    """The registry as Dataform sees it: dataform/includes/contracts.js."""
+    clickstream = {
+        "majors": sorted({major(v) for v in CLICKSTREAM_VERSIONS}),
+        "eventTypes": list(EVENT_TYPES),
+        "optional": [{"name": f.name, "type": _SQL_TYPES[f.type]}
+                     for f in added_fields(CLICKSTREAM_VERSIONS, CLICKSTREAM)],
+    }
+    return ("// Generated from lakehouse/contracts.py by `python -m lakehouse.contracts`: do not edit.\n"
+            f"module.exports = {{ clickstream: {json.dumps(clickstream)} }};\n")
+
 
 def required_fields(schema: pa.Schema) -> list[str]:
     return [f.name for f in schema if not f.nullable]
+
+
+if __name__ == "__main__":  # regenerate the Dataform include after changing the registry
+    DATAFORM_INCLUDE.write_text(dataform_include())
+    sys.exit(0)

@@ -77,25 +77,11 @@ class EmulatedFirestoreSource(FirestoreSource):
         if not save and not emulator.has_data():
             raise NoLocalData(f"no local data under {self.data_dir.parent} (looked for {self.data_dir}): "
                               "nothing has run here; set WINTERDAYS_HOME to the folder of your runs")
-        host = emulator.running()
-        if host is None:
+        if emulator.running() is None:
             print(f"winterdays: no Firestore emulator is running for {self.data_dir}: starting one for this "
                   "command (a few seconds; `winterdays emulator start` keeps one warm)", file=sys.stderr, flush=True)
-            host = emulator.start()
-        previous = {k: os.environ.get(k) for k in ("FIRESTORE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT")}
-        os.environ.update(emulator.environ())
-        try:
+        with emulator.session(save=save) as host:
             yield host
-        finally:
-            for key, value in previous.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            if emulator.owned:
-                emulator.stop(save=save)
-            elif save:  # another command's emulator: persist what this command wrote
-                emulator.save()
 
     def emulator(self, read_only: bool = False) -> FirestoreEmulator:
         """The emulator of data_dir (`winterdays emulator` starts, stops and shows it)."""

@@ -1,9 +1,10 @@
-"""The official Firestore emulator, managed for local mode and tests.
+"""The Google Cloud CLI's emulators (Firestore, Pub/Sub), managed for local mode and tests.
 
-Start on a free port, wait until it answers, persist its data under the local data
-folder (export on save, `--import-data` on the next start), and stop the whole process
-group: the start script runs Java as a child, which would otherwise outlive us.
-A running emulator is recorded in `emulator.json` so that a second command reuses it.
+Start on a free port, wait until it answers, and stop the whole process group: the start
+scripts run Java as a child, which would otherwise outlive us. A running emulator is
+recorded in `emulator.json` under its data folder so that a second command reuses it.
+The Firestore emulator also persists its data there (export on save, `--import-data` on
+the next start); the Pub/Sub emulator keeps nothing across restarts.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from lakehouse.errors import LakehouseError
@@ -26,14 +28,6 @@ from lakehouse.errors import LakehouseError
 SNAPSHOT = "snapshot"
 # Where the SDK lives when gcloud is not on PATH (Debian/Ubuntu packages, the installer).
 SDK_LOCATIONS = [Path("/usr/lib/google-cloud-sdk"), Path.home() / "google-cloud-sdk"]
-INSTALL_HINT = (
-    "The Firestore emulator is not installed. Install it with "
-    "`gcloud components install cloud-firestore-emulator` "
-    "(or `sudo apt-get install google-cloud-cli-firestore-emulator` where gcloud came from apt), "
-    "or point WINTERDAYS_FIRESTORE_EMULATOR at its `cloud_firestore_emulator` start script."
-)
-
-
 class EmulatorError(LakehouseError, RuntimeError):
     pass
 
@@ -42,22 +36,30 @@ class EmulatorMissing(EmulatorError):
     pass
 
 
-def find_start_script(override: str = "") -> Path:
-    """The SDK's own start script (faster than `gcloud emulators firestore start`), or `override`
-    (WINTERDAYS_FIRESTORE_EMULATOR) when it is one."""
+def install_hint(component: str, setting: str) -> str:
+    return (
+        f"The {component} emulator is not installed. Install it with "
+        f"`gcloud components install {component}` "
+        f"(or `sudo apt-get install google-cloud-cli-{component}` where gcloud came from apt), "
+        f"or point {setting} at its start script."
+    )
+
+
+def find_start_script(override: str = "", component: str = "cloud-firestore-emulator",
+                      script: str = "cloud_firestore_emulator", setting: str = "WINTERDAYS_FIRESTORE_EMULATOR") -> Path:
+    """The SDK's own start script of an emulator (faster than `gcloud emulators ... start`), or
+    `override` (the setting `setting`) when it is one."""
+    hint = install_hint(component, setting)
     candidates = [Path(override)] if override else []
     gcloud = shutil.which("gcloud")
-    if gcloud:
-        sdk_root = Path(gcloud).resolve().parent.parent
-        candidates.append(sdk_root / "platform" / "cloud-firestore-emulator" / "cloud_firestore_emulator")
-    candidates += [root / "platform" / "cloud-firestore-emulator" / "cloud_firestore_emulator"
-                   for root in SDK_LOCATIONS]
+    roots = ([Path(gcloud).resolve().parent.parent] if gcloud else []) + SDK_LOCATIONS
+    candidates += [root / "platform" / component / script for root in roots]
     for candidate in candidates:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
     if not shutil.which("java"):
-        raise EmulatorMissing(INSTALL_HINT + " It also needs Java 11 or newer on PATH.")
-    raise EmulatorMissing(INSTALL_HINT)
+        raise EmulatorMissing(hint + " It also needs Java 11 or newer on PATH.")
+    raise EmulatorMissing(hint)
 
 
 def free_port() -> int:
@@ -75,7 +77,12 @@ def is_ready(host: str, timeout: float = 1.0) -> bool:
         return False
 
 
-class FirestoreEmulator:
+class Emulator:
+    """One emulator process group; subclasses say how to start and address it."""
+
+    title = ""
+    host_variable = ""
+
     def __init__(self, project: str, data_dir: Path | None = None, port: int | None = None, start_script: str = "",
                  read_only: bool = False):
         self.project = project
@@ -101,14 +108,10 @@ class FirestoreEmulator:
         if reused:
             self.host = reused
             return reused
-        script = find_start_script(self.start_script)
-        _require_java()
         self.port = self.port or free_port()
         self.host = f"127.0.0.1:{self.port}"
-        args = [str(script), "start", "--host=127.0.0.1", f"--port={self.port}"]
-        snapshot = self._snapshot_metadata()
-        if snapshot:
-            args.append(f"--import-data={snapshot}")
+        args = self._command(self.port)
+        _require_java(self.title)
         logged = bool(self.data_dir) and not self.read_only
         log = open(self._log_path(), "ab") if logged else subprocess.DEVNULL
         self.process = subprocess.Popen(
@@ -127,18 +130,14 @@ class FirestoreEmulator:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise EmulatorError(
-                    f"the Firestore emulator exited with code {self.process.returncode} while starting"
+                    f"the {self.title} emulator exited with code {self.process.returncode} while starting"
                     + (f": {_last_line(self._log_path())} (the whole log: {self._log_path()})" if logged else "")
                 )
             if is_ready(self.host):
                 self._record()
                 return self.host
             time.sleep(0.2)
-        raise EmulatorError(f"the Firestore emulator did not answer on {self.host} within {timeout:.0f} s")
-
-    def has_data(self) -> bool:
-        """Saved data, or a running emulator of this data folder."""
-        return self._snapshot_metadata() is not None or self._running_instance() is not None
+        raise EmulatorError(f"the {self.title} emulator did not answer on {self.host} within {timeout:.0f} s")
 
     def stop(self, save: bool = True) -> None:
         if not self.owned or self.process is None:
@@ -178,6 +177,96 @@ class FirestoreEmulator:
         return True
 
     def save(self) -> None:
+        """Persist what the emulator holds (only the Firestore emulator can)."""
+
+    def environ(self) -> dict[str, str]:
+        return {self.host_variable: self.host or "", "GOOGLE_CLOUD_PROJECT": self.project}
+
+    def _command(self, port: int) -> list[str]:
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def session(self, save: bool = True) -> Iterator[str]:
+        """Reachable for the duration of a command: start (or reuse) it, export its variables, and on
+        the way out put the environment back and stop what we started, saving its data (unless `save`
+        is off: a command that only reads)."""
+        host = self.start()
+        previous = {k: os.environ.get(k) for k in self.environ()}
+        os.environ.update(self.environ())
+        try:
+            yield host
+        finally:
+            for key, value in previous.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            if self.owned:
+                self.stop(save=save)
+            elif save:  # another command's emulator: persist what this command wrote
+                self.save()
+
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop(save=True)
+
+    # -- helpers ---------------------------------------------------------------
+    def _log_path(self) -> Path:
+        assert self.data_dir is not None
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir / "emulator.log"
+
+    def _state_path(self) -> Path:
+        assert self.data_dir is not None
+        return self.data_dir / "emulator.json"
+
+    def _record(self) -> None:
+        if self.data_dir and self.process and not self.read_only:
+            state = {"host": self.host, "pid": self.process.pid, "project": self.project}
+            self._state_path().write_text(json.dumps(state))
+
+    def _running_instance(self) -> str | None:
+        if not self.data_dir or not self._state_path().exists():
+            return None
+        try:
+            state = json.loads(self._state_path().read_text())
+            os.kill(int(state["pid"]), 0)
+        except (ValueError, KeyError, ProcessLookupError, PermissionError, OSError):
+            return None
+        if state.get("project") == self.project and is_ready(state["host"]):
+            return str(state["host"])
+        return None
+
+
+@contextlib.contextmanager
+def local_session(emulator: Emulator) -> Iterator[str | None]:
+    """The emulator for one command, unless one is already set in the environment (tests, a shell)."""
+    if os.environ.get(emulator.host_variable):
+        yield os.environ.get(emulator.host_variable)
+        return
+    with emulator.session() as host:
+        yield host
+
+
+class FirestoreEmulator(Emulator):
+    title = "Firestore"
+    host_variable = "FIRESTORE_EMULATOR_HOST"
+
+    def _command(self, port: int) -> list[str]:
+        args = [str(find_start_script(self.start_script)), "start", "--host=127.0.0.1", f"--port={port}"]
+        snapshot = self._snapshot_metadata()
+        if snapshot:
+            args.append(f"--import-data={snapshot}")
+        return args
+
+    def has_data(self) -> bool:
+        """Saved data, or a running emulator of this data folder."""
+        return self._snapshot_metadata() is not None or self._running_instance() is not None
+
+    def save(self) -> None:
         """Export all data, then swap it in, so a crash mid-export keeps the last good copy."""
         if not self.data_dir:
             return
@@ -207,17 +296,6 @@ class FirestoreEmulator:
         url = f"/emulator/v1/projects/{self.project}/databases/(default)/documents"
         self._request("DELETE", url, None)
 
-    def environ(self) -> dict[str, str]:
-        return {"FIRESTORE_EMULATOR_HOST": self.host or "", "GOOGLE_CLOUD_PROJECT": self.project}
-
-    def __enter__(self) -> FirestoreEmulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop(save=True)
-
-    # -- helpers ---------------------------------------------------------------
     def _post(self, path: str, body: bytes) -> None:
         self._request("POST", path, body)
 
@@ -240,38 +318,25 @@ class FirestoreEmulator:
         metadata = self.data_dir / "current" / SNAPSHOT / f"{SNAPSHOT}.overall_export_metadata"
         return metadata.resolve() if metadata.exists() else None
 
-    def _log_path(self) -> Path:
-        assert self.data_dir is not None
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        return self.data_dir / "emulator.log"
-
-    def _state_path(self) -> Path:
-        assert self.data_dir is not None
-        return self.data_dir / "emulator.json"
-
-    def _record(self) -> None:
-        if self.data_dir and self.process and not self.read_only:
-            state = {"host": self.host, "pid": self.process.pid, "project": self.project}
-            self._state_path().write_text(json.dumps(state))
-
-    def _running_instance(self) -> str | None:
-        if not self.data_dir or not self._state_path().exists():
-            return None
-        try:
-            state = json.loads(self._state_path().read_text())
-            os.kill(int(state["pid"]), 0)
-        except (ValueError, KeyError, ProcessLookupError, PermissionError, OSError):
-            return None
-        if state.get("project") == self.project and is_ready(state["host"]):
-            return str(state["host"])
-        return None
 
 
-def _require_java() -> None:
+class PubSubEmulator(Emulator):
+    """The Pub/Sub emulator; topics and subscriptions live only as long as it runs."""
+
+    title = "Pub/Sub"
+    host_variable = "PUBSUB_EMULATOR_HOST"
+
+    def _command(self, port: int) -> list[str]:
+        script = find_start_script(self.start_script, "pubsub-emulator", "bin/cloud-pubsub-emulator",
+                                   "WINTERDAYS_PUBSUB_EMULATOR")
+        return [str(script), "--host=127.0.0.1", f"--port={port}"]
+
+
+def _require_java(title: str) -> None:
     """The start script runs $JAVA (default `java`); without it the emulator dies with no clear word."""
     java = os.environ.get("JAVA") or "java"
     if not shutil.which(java):
-        raise EmulatorMissing(f"the Firestore emulator needs Java 11 or newer, and {java!r} is not on PATH: install "
+        raise EmulatorMissing(f"the {title} emulator needs Java 11 or newer, and {java!r} is not on PATH: install "
                               "it (`sudo apt-get install openjdk-17-jre-headless`) or set JAVA to a java binary")
 
 

@@ -238,6 +238,19 @@ class GeneratorSettings:
 
 
 @dataclass(frozen=True)
+class StreamSettings:
+    """The clickstream subscriber (`winterdays ingest`, POST /events/clickstream) and Pub/Sub."""
+
+    batch_size: int = setting("WINTERDAYS_STREAM_BATCH_SIZE", as_count, "5000")  # a micro-batch closes at this
+    batch_seconds: float = setting("WINTERDAYS_STREAM_BATCH_SECONDS", as_seconds, "2")  # or this after its first
+    emulator: str = setting("WINTERDAYS_PUBSUB_EMULATOR", as_text)  # local; empty: the Google Cloud CLI's
+    emulator_dir: Path = derived(as_path, "{storage.home}/pubsub")  # local: its log and address
+    # local: where the emulator pushes bronze landing notifications (`winterdays serve`); gcp: Terraform's
+    landing_push_endpoint: str = setting("WINTERDAYS_LANDING_PUSH_ENDPOINT", as_text,
+                                         local="http://127.0.0.1:8080/events/gcs", gcp="")
+
+
+@dataclass(frozen=True)
 class ChurnSettings:
     # the gate: promote only above this ROC AUC, and not below the champion's by more
     min_auc: float = setting("WINTERDAYS_CHURN_MIN_AUC", as_ratio, "0.7")
@@ -296,6 +309,7 @@ class Settings:
     transform: TransformSettings = field()
     export: ExportSettings = field()
     generators: GeneratorSettings = field()
+    stream: StreamSettings = field()
     churn: ChurnSettings = field()
     service: ServiceSettings = field()
     looker: LookerSettings = field()

@@ -6,6 +6,8 @@ Cloud Scheduler calls `POST /runs` once a day; engineers read `GET /runs` and `G
   GET  /runs/<id>         one run: each step's state, timings, outputs (row counts, quality, job names)
   POST /runs/<id>/retry   resume a failed or interrupted run from its first unfinished step,
                           or {"from": "export"} from a named step on
+  POST /events/gcs        a bronze object landed (Cloud Storage notification, Pub/Sub push): run its date once complete
+  POST /events/clickstream  one clickstream event (Pub/Sub push): landed in bronze exactly once
   GET  /healthz           the process is up
   GET  /readyz            Firestore, the transform runner and the bronze store answer
   GET  /dashboard         local mode: the gold layer, churn risk and pipeline health (orchestrator/dashboard/)
@@ -34,10 +36,13 @@ from werkzeug.exceptions import HTTPException, LengthRequired, RequestEntityTooL
 from generators.errors import GeneratorError
 from lakehouse import logs
 from lakehouse.errors import LakehouseError
+from lakehouse.messaging import BadEnvelope, from_push
 from lakehouse.settings import Settings
+from lakehouse.stream.landing import ClickLanding
+from lakehouse.stream.notifications import finalized_object
 from lakehouse.warehouse import WarehouseBusy
 from mlops.errors import MlopsError
-from orchestrator import api_input, engine
+from orchestrator import api_input, engine, events
 from orchestrator.auth import Forbidden, TokenVerifier, Unauthorized
 from orchestrator.dashboard import dashboard
 from orchestrator.docs import docs
@@ -61,6 +66,7 @@ TRY_AGAIN = {"Retry-After": "5"}
 # the message (the traceback goes to the log, never to the caller).
 HTTP_STATUS: dict[type[Exception], tuple[int, dict[str, str]]] = {
     api_input.BadRequest: (400, {}),
+    BadEnvelope: (400, {}),
     Unauthorized: (401, {"WWW-Authenticate": "Bearer"}),
     Forbidden: (403, {}),
     engine.RunNotFound: (404, {}),
@@ -90,6 +96,7 @@ class Service:
         self._lock = threading.Lock()
         self._readers = 0  # dashboard requests reading the warehouse now
         self._idle = threading.Condition(self._lock)
+        self._landing: ClickLanding | None = None  # the clickstream subscriber's (its dedupe record), on first push
 
     @contextlib.contextmanager
     def reading_warehouse(self) -> Iterator[None]:
@@ -105,6 +112,16 @@ class Service:
             with self._lock:
                 self._readers -= 1
                 self._idle.notify_all()
+
+    def click_landing(self) -> ClickLanding:
+        if self._landing is None:
+            from lakehouse.stream import DEAD_LETTER_TOPIC
+
+            bus = self.resources.messages
+            self._landing = ClickLanding(self.resources.bronze, self.resources.quarantine,
+                                         dead_letter=lambda items: bus.publish(DEAD_LETTER_TOPIC, items),
+                                         on_closed=self.resources.notify_landing)
+        return self._landing
 
     def start_late(self, claimed: engine.Claim) -> None:
         """A claim that ended after its request answered 503: run what it took the lease for."""
@@ -232,6 +249,29 @@ def retry_run(run_id: str) -> ResponseReturnValue:
                                                                    from_step=from_step),
                      on_late=service.start_late)
     return _dispatch(claimed, wait)
+
+
+@runs.post("/events/gcs")
+def object_landed() -> ResponseReturnValue:
+    """Any 2xx acknowledges the push; only a failure to decide makes Pub/Sub deliver it again."""
+    name = finalized_object(from_push(_json_body()))
+    landing = events.on_object_finalized(_service().resources, name) if name else events.Landing(None)
+    body = {"object": name, "logical_date": landing.logical_date and landing.logical_date.isoformat(),
+            "waiting_for": landing.missing}
+    if landing.in_progress:
+        return jsonify({**body, "run_id": landing.in_progress, "outcome": "in_progress"}), 200
+    if landing.claim is None:
+        return jsonify({**body, "outcome": "no_run"}), 200
+    if landing.claim.lease is None:
+        return jsonify({**body, "run_id": landing.claim.run_id, "outcome": "existing"}), 200
+    return _dispatch(landing.claim, wait=False)
+
+
+@runs.post("/events/clickstream")
+def click_pushed() -> ResponseReturnValue:
+    """The push subscription's subscriber: one message, landed (or dead-lettered) before the 2xx acks it."""
+    landed = _service().click_landing().land([from_push(_json_body())])
+    return jsonify(events=landed.events, duplicates=landed.duplicates, dead_letters=landed.dead_letters), 200
 
 
 @runs.get("/runs")

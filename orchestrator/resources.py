@@ -21,6 +21,7 @@ from orchestrator.ledger import Ledger
 
 if TYPE_CHECKING:
     from lakehouse.documents import FirestoreSource
+    from lakehouse.messaging import PubSubBus
 
 
 @dataclass
@@ -34,11 +35,14 @@ class Resources:
     pipelines: PipelineRunner
     ledger: Ledger
     leases: Leases
+    messages: PubSubBus  # the clickstream's topics, the landing notifications, the dead letters
     # One run per logical date may proceed. Locally one run at all: DuckDB allows one writer
     # process, and the churn step's components are processes of their own.
     lease_per_date: bool = True
     # GET /dashboard reads the warehouse of this machine; in gcp, Looker Studio is the dashboard
     local_dashboard: bool = False
+    # told the name of each object that completes a source: in gcp the bucket's own notification does it
+    notify_landing: Callable[[str], object] = lambda name: None
 
     def lease_key(self, logical_date: str) -> str:
         return logical_date if self.lease_per_date else "warehouse"
@@ -59,6 +63,8 @@ class Resources:
             leases=Leases(firestore_client, settings.firestore.leases_collection, settings.service.lease_ttl_s),
             lease_per_date=not one_writer_process(settings),
             local_dashboard=_local(settings),
+            messages=(bus := message_bus(settings)),
+            notify_landing=_landing_notifier(settings, bus),
         )
 
 
@@ -95,6 +101,26 @@ def document_source(settings: Settings) -> FirestoreSource:
         return EmulatedFirestoreSource(settings.gcp.project, settings.storage.home / "firestore",
                                        settings.firestore.emulator)
     return FirestoreSource(settings.gcp.project)
+
+
+def message_bus(settings: Settings) -> PubSubBus:
+    from lakehouse.messaging import EmulatedPubSubBus, PubSubBus
+    from lakehouse.stream import declare
+
+    if _local(settings):
+        return EmulatedPubSubBus(settings.gcp.project, settings.stream.emulator_dir, settings.stream.emulator,
+                                 topology=lambda bus: declare(bus, settings.stream.landing_push_endpoint))
+    return PubSubBus(settings.gcp.project)
+
+
+def _landing_notifier(settings: Settings, bus: PubSubBus) -> Callable[[str], object]:
+    """Locally the bronze folder has no notifications: publish the one Cloud Storage would."""
+    if not _local(settings):
+        return lambda name: None  # the bucket's notification publishes it (terraform/pubsub.tf)
+    from lakehouse.stream import LANDING_TOPIC
+    from lakehouse.stream.notifications import LocalLandingNotifier
+
+    return LocalLandingNotifier(bus, LANDING_TOPIC, "bronze")
 
 
 def _transform_runner(settings: Settings) -> TransformRunner:

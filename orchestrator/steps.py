@@ -20,6 +20,7 @@ from lakehouse.documents import stream_documents
 from lakehouse.export.sales import export_sales
 from lakehouse.export.watermark import export_window
 from lakehouse.settings import Settings
+from lakehouse.storage import ObjectStore
 from lakehouse.transform import TERMINAL_STATES, ActionReport, InvocationResult, TransformFailed
 from lakehouse.transform.actions import Selection
 from mlops.runners import PipelineFailed, PipelineState
@@ -117,14 +118,21 @@ def previous_export(ledger: Ledger, logical_date: dt.date) -> StepOutputs | None
     return max(found, key=lambda run: run["created_at"])["steps"]["export"]["outputs"]
 
 
-def compile_variables(settings: Settings, bronze_uri: str, logical_date: dt.date) -> dict[str, str]:
+def compile_variables(settings: Settings, bronze_uri: str, logical_date: dt.date,
+                      dead_letters_uri: str = "") -> dict[str, str]:
     """The Dataform vars of a run (the pseudonymisation key is not one: see lakehouse/pii.py)."""
     return {
         "bronze_uri": bronze_uri,
         "run_date": logical_date.isoformat(),
         "snapshot_days": "90",
         "lookback_days": str(settings.transform.lookback_days),
+        "dead_letters_uri": dead_letters_uri,
     }
+
+
+def dead_letters_uri(quarantine: ObjectStore) -> str:
+    """The subscriber's dead letters for rpt_rejects, or "" while there are none (an empty prefix fails a read)."""
+    return quarantine.uri("clickstream") if quarantine.exists("clickstream") else ""
 
 
 def transform_window_from(ledger: Ledger, logical_date: dt.date) -> dt.date | None:
@@ -139,7 +147,8 @@ def transform_window_from(ledger: Ledger, logical_date: dt.date) -> dt.date | No
 
 
 def compile(ctx: StepContext) -> StepOutputs:  # noqa: A001 - the step's name in the ledger
-    variables = compile_variables(ctx.resources.settings, ctx.resources.bronze.uri(), ctx.options.logical_date)
+    variables = compile_variables(ctx.resources.settings, ctx.resources.bronze.uri(), ctx.options.logical_date,
+                                  dead_letters_uri(ctx.resources.quarantine))
     window_from = transform_window_from(ctx.resources.ledger, ctx.options.logical_date)
     if window_from:
         variables["window_from"] = window_from.isoformat()

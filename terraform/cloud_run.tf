@@ -34,7 +34,7 @@ locals {
     WINTERDAYS_PIPELINE_SERVICE_ACCOUNT = google_service_account.this["pipeline"].email
     WINTERDAYS_IMAGE                    = local.image
     WINTERDAYS_OIDC_AUDIENCE            = local.service_url
-    WINTERDAYS_ALLOWED_INVOKERS         = google_service_account.this["scheduler"].email
+    WINTERDAYS_ALLOWED_INVOKERS         = join(",", [google_service_account.this["scheduler"].email, google_service_account.this["pusher"].email])
     # The service requires run.invoker (no allUsers binding): Cloud Run IAM verifies each token's
     # signature and replaces it with SIGNATURE_REMOVED_BY_GOOGLE; the service checks the claims.
     WINTERDAYS_OIDC_VERIFY       = "iam"

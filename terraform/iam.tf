@@ -108,6 +108,13 @@ resource "google_cloud_run_v2_service_iam_member" "grants" {
   member   = "serviceAccount:${google_service_account.this[each.value.account].email}"
 }
 
+resource "google_pubsub_topic_iam_member" "grants" {
+  for_each = { for g in local.iam_grants : "${g.account} ${g.target} ${g.role}" => g if g.kind == "topic" }
+  topic    = google_pubsub_topic.this[each.value.target].id
+  role     = each.value.role
+  member   = "serviceAccount:${google_service_account.this[each.value.account].email}"
+}
+
 # Not one of our accounts: Dataform's service agent mints tokens for the custom Dataform
 # account it runs workflows as (required by Dataform for custom service accounts).
 resource "google_project_service_identity" "dataform" {

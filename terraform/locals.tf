@@ -78,6 +78,7 @@ locals {
     dataform     = "Dataform workflow invocations (BigQuery)"
     pipeline     = "Vertex AI Pipelines: the churn pipeline"
     build        = "Cloud Build: builds the image and pushes it to Artifact Registry"
+    pusher       = "Pub/Sub push subscriptions: the identity of their OIDC tokens"
   }
 
   # The least-privilege matrix: every role any of our service accounts holds, and where.
@@ -100,6 +101,8 @@ locals {
     clickstream = {
       # objectCreator cannot overwrite or list: a re-run replaces its partition (create, list, delete).
       "bucket_prefix:clickstream" = ["roles/storage.objectUser"]
+      # `generate clickstream --sink pubsub` publishes the events instead
+      "topic:clickstream" = ["roles/pubsub.publisher"]
     }
     startups = {
       "bucket_prefix:startups" = ["roles/storage.objectUser"]
@@ -122,6 +125,8 @@ locals {
       # Loaded into the key table dataset:secrets (a load job: the key is in no SQL text).
       "secret:pii_key"  = ["roles/secretmanager.secretAccessor"]
       "dataset:secrets" = ["roles/bigquery.dataEditor"]
+      # The clickstream subscriber (POST /events/clickstream) publishes what it refuses.
+      "topic:clickstream_dead_letter" = ["roles/pubsub.publisher"]
     }
     dataform = {
       "project:this"       = ["roles/bigquery.jobUser"]
@@ -134,6 +139,8 @@ locals {
       "bucket_prefix:sales"       = ["roles/storage.objectViewer"]
       "bucket_prefix:clickstream" = ["roles/storage.objectViewer"]
       "bucket_prefix:startups"    = ["roles/storage.objectViewer"]
+      # rpt_rejects reads the clickstream subscriber's dead letters (not the export's rejected documents)
+      "bucket_prefix:dead_letters" = ["roles/storage.objectViewer"]
     }
     pipeline = {
       # jobUser to run queries; aiplatform.user for the pipeline's ML Metadata and the Model Registry.
@@ -146,6 +153,10 @@ locals {
       "artifact_registry:images" = ["roles/artifactregistry.writer"]
       # reads the uploaded source, writes the build's logs (terraform/deploy.sh: --gcs-log-dir)
       "bucket:build" = ["roles/storage.objectUser"]
+    }
+    pusher = {
+      # the push subscriptions call POST /events/clickstream and /events/gcs with its token
+      "run_service:orchestrator" = ["roles/run.invoker"]
     }
   }
 
@@ -168,5 +179,7 @@ locals {
     sales       = "sales"
     clickstream = "clickstream"
     startups    = "startups"
+    # the quarantine's clickstream part only (WINTERDAYS_QUARANTINE_URI is <bronze>/_quarantine)
+    dead_letters = "_quarantine/clickstream"
   }
 }

@@ -49,6 +49,26 @@ def firestore_emulator():
             os.environ[key] = value
 
 
+@pytest.fixture(scope="session")
+def pubsub_emulator():
+    """One Pub/Sub emulator for the session; each test takes a project of its own (no wiping needed)."""
+    from lakehouse.emulator import PubSubEmulator
+
+    emulator = PubSubEmulator(TEST_PROJECT)
+    try:
+        emulator.start()
+    except EmulatorMissing as missing:
+        pytest.skip(str(missing))
+    saved = os.environ.get("PUBSUB_EMULATOR_HOST")
+    os.environ["PUBSUB_EMULATOR_HOST"] = emulator.host
+    yield emulator
+    emulator.stop(save=False)
+    if saved is None:
+        os.environ.pop("PUBSUB_EMULATOR_HOST", None)
+    else:
+        os.environ["PUBSUB_EMULATOR_HOST"] = saved
+
+
 @pytest.fixture
 def firestore(firestore_emulator):
     firestore_emulator.clear()

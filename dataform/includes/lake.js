@@ -87,7 +87,38 @@ function bronzeUri(source) {
   return `${vars.bronze_uri.replace(/\/+$/, "")}/${source}`;
 }
 
+// `('a', 'b')`: a list from the contract registry (includes/contracts.js) for an IN test.
+function inList(values) {
+  return "(" + values.map(sqlString).join(", ") + ")";
+}
+
+// TRUE when a version string ("2.1.0") belongs to one of the major versions ("2").
+function majorIn(column, majors) {
+  return "(" + majors.map((m) => `STARTS_WITH(${column}, ${sqlString(m + ".")})`).join(" OR ") + ")";
+}
+
+// The optional fields later minor versions added (includes/contracts.js), typed from a JSON
+// column: one ", <expression> AS <name>" each, so a SELECT list grows by exactly those columns.
+function optionalFields(fields, json) {
+  return fields.map((f) => `,\n    SAFE_CAST(JSON_VALUE(${json}, '$.${f.name}') AS ${f.type}) AS ${f.name}`).join("");
+}
+
+// An incremental table built before a field was declared gains its column (metadata only: no
+// partition is rewritten; its older rows read NULL), so the run's new rows fit it.
+function addOptionalColumns(table, fields) {
+  return fields.map((f) => `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${f.name} ${f.type}`).join(";\n");
+}
+
+function optionalColumns(fields) {
+  return fields.map((f) => `,\n  ${f.name}`).join("");
+}
+
+// The subscriber's dead letters (quarantine/clickstream), or "" while none exists.
+function deadLettersUri() {
+  return (vars.dead_letters_uri || "").replace(/\/+$/, "");
+}
+
 module.exports = {
   oversized, holdsRecord, keyedHash, runDate, snapshotDays, lookbackDays, inBronzeWindow, withKept, freshnessCutoff,
-  bronzeUri, sqlString
+  bronzeUri, sqlString, deadLettersUri, inList, majorIn, optionalFields, optionalColumns, addOptionalColumns
 };

@@ -140,11 +140,13 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.cli.show import wants_json
     from orchestrator.resources import Resources
     from orchestrator.run_log import JsonEcho, StepEcho, detail_to
-    from orchestrator.steps import compile_variables, report_action
+    from orchestrator.steps import compile_variables, dead_letters_uri, report_action
 
     selection = _selection(args, settings)
-    transform = Resources.from_settings(settings).transform
-    variables = compile_variables(settings, settings.storage.bronze_uri, args.date or yesterday(settings))
+    resources = Resources.from_settings(settings)
+    transform = resources.transform
+    variables = compile_variables(settings, settings.storage.bronze_uri, args.date or yesterday(settings),
+                                  dead_letters_uri(resources.quarantine))
     log_path = settings.storage.home / "logs" / f"dataform-run-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}.log"
     with detail_to(log_path, JsonEcho if wants_json(args) else StepEcho):
         invocation = transform.invoke(transform.compile(variables), selection, on_action=report_action)

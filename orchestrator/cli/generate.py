@@ -7,12 +7,17 @@ one-off run overrides it: `gcloud run jobs execute gen-sales --args=--date,2026-
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
+from typing import TYPE_CHECKING
 
 from lakehouse.settings import Settings, describe
 from orchestrator.api_input import parse_date
 from orchestrator.cli.common import DateArgument, Subcommands, yesterday
+
+if TYPE_CHECKING:
+    from generators.jobs import Volumes
 
 SOURCES = ("sales", "clickstream", "startups")
 
@@ -38,6 +43,10 @@ def register(sub: Subcommands) -> None:
     gen.add_argument("--full", action="store_true", help="startups: write a full snapshot, not a delta")
     gen.add_argument("--no-oracle", action="store_true",
                      help="sales: skip the churn oracle (its Monte Carlo costs more than the sales at scale)")
+    gen.add_argument("--sink", choices=("bronze", "pubsub"), default="bronze",
+                     help="clickstream: write bronze files (default) or publish the events to the clickstream topic")
+    gen.add_argument("--rate", type=float, default=0.0,
+                     help="with --sink pubsub: events per second (default: as fast as possible)")
     gen.add_argument("--task-index", type=int, default=int(os.environ.get("CLOUD_RUN_TASK_INDEX", 0)))
     gen.add_argument("--task-count", type=int, default=int(os.environ.get("CLOUD_RUN_TASK_COUNT", 1)))
     gen.set_defaults(handler=run)
@@ -72,6 +81,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
              "bad_ratio": args.bad_ratio}
     volumes = Volumes.configured(settings.generators, oracle=not args.no_oracle,
                                  **{name: value for name, value in flags.items() if value is not None})
+    if args.sink == "pubsub":
+        if sources != ("clickstream",):
+            raise GeneratorInputError("--sink pubsub publishes the clickstream only: "
+                                      "`generate clickstream --sink pubsub`")
+        published = _publish(settings, start, end, volumes, args.rate)
+        print(json.dumps({"from": start.isoformat(), "to": end.isoformat(), "published": {"clickstream": published}}))
+        return 0
     shard = Shard(args.task_index, args.task_count)
     days = len(date_range(start, end))
     steps = sum(days if s != "startups" else len(range(0, days, 7)) for s in sources)
@@ -80,3 +96,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     print(json.dumps({"from": start.isoformat(), "to": end.isoformat(), "written": counts}))
     return 0
 
+
+def _publish(settings: Settings, start: dt.date, end: dt.date, volumes: Volumes, rate: float) -> int:
+    from generators.publish import publish_clickstream
+    from orchestrator.resources import message_bus
+
+    bus = message_bus(settings)
+    with bus.session(start=False):  # an emulator started here would take the messages with it when it ends
+        return publish_clickstream(settings, bus, start, end, volumes, rate)

@@ -38,6 +38,7 @@ EXPECTED_MATRIX = {
     },
     "clickstream": {
         ("bucket_prefix:clickstream", "roles/storage.objectUser"),
+        ("topic:clickstream", "roles/pubsub.publisher"),
     },
     "startups": {
         ("bucket_prefix:startups", "roles/storage.objectUser"),
@@ -55,6 +56,7 @@ EXPECTED_MATRIX = {
         ("service_account:dataform", "roles/iam.serviceAccountUser"),
         ("service_account:pipeline", "roles/iam.serviceAccountUser"),
         ("secret:pii_key", "roles/secretmanager.secretAccessor"),
+        ("topic:clickstream_dead_letter", "roles/pubsub.publisher"),
     },
     "dataform": {
         ("project:this", "roles/bigquery.jobUser"),
@@ -65,6 +67,7 @@ EXPECTED_MATRIX = {
         ("bucket_prefix:sales", "roles/storage.objectViewer"),
         ("bucket_prefix:clickstream", "roles/storage.objectViewer"),
         ("bucket_prefix:startups", "roles/storage.objectViewer"),
+        ("bucket_prefix:dead_letters", "roles/storage.objectViewer"),
     },
     "pipeline": {
         ("project:this", "roles/bigquery.jobUser"),
@@ -75,6 +78,9 @@ EXPECTED_MATRIX = {
     "build": {
         ("artifact_registry:images", "roles/artifactregistry.writer"),
         ("bucket:build", "roles/storage.objectUser"),
+    },
+    "pusher": {
+        ("run_service:orchestrator", "roles/run.invoker"),
     },
 }
 
@@ -271,3 +277,16 @@ def test_the_dataform_account_reading_the_quarantine_is_caught(config):
     found = violations(config, EXPECTED_MATRIX)
     assert "locals.tf: dataform is granted roles/storage.objectViewer on bucket:bronze, which the least-privilege " \
            "matrix does not allow" in found, found
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("    oidc_token {\n      service_account_email = google_service_account.this[\"pusher\"].email\n"
+     "      audience              = local.service_url\n    }\n", "", "pushes without an OIDC token"),
+    ("      audience              = local.service_url\n    }\n  }\n\n  dead_letter_policy", "    }\n  }\n\n"
+     "  dead_letter_policy", "without an audience"),
+    ("    max_delivery_attempts = 10\n", "", "no dead_letter_policy"),
+    ("    minimum_backoff = \"10s\"\n", "", "no retry_policy"),
+])
+def test_a_push_subscription_without_oidc_retries_or_dead_letters_is_caught(config, old, new, message):
+    edit(config / "pubsub.tf", old, new)
+    assert any(message in v for v in violations(config, EXPECTED_MATRIX))

@@ -8,7 +8,8 @@ deployment's Artifact Registry, scheduler calls authenticated (OIDC for our own 
 the bronze bucket's access, versioning and lifecycle, and what a first `terraform apply` and
 deployment need: the pipeline root's bucket-wide grant, alerts not racing the metrics they
 read, Cloud Build's own identity, release configs only with a Git remote, service identities
-after their API, service-account ids within 30 characters.
+after their API, service-account ids within 30 characters, push subscriptions (OIDC with an
+audience, a dead-letter policy, a retry policy).
 
 Run it by hand with: python tests/support/infra_policy.py terraform
 """
@@ -37,6 +38,11 @@ MATRIX_MEMBER = "serviceAccount:${google_service_account.this[each.value.account
 EXTRA_BINDINGS = {
     # Dataform's service agent must mint tokens for the custom account it runs workflows as.
     ("google_service_account_iam_member", "dataform_agent_token_creator"): "roles/iam.serviceAccountTokenCreator",
+    # Cloud Storage's service agent publishes the bronze bucket's notifications.
+    ("google_pubsub_topic_iam_member", "gcs_notifications"): "roles/pubsub.publisher",
+    # Pub/Sub's service agent moves undeliverable messages to the dead-letter topics.
+    ("google_pubsub_topic_iam_member", "pubsub_agent_dead_letters"): "roles/pubsub.publisher",
+    ("google_pubsub_subscription_iam_member", "pubsub_agent_subscriber"): "roles/pubsub.subscriber",
 }
 
 
@@ -75,7 +81,7 @@ def violations(config_dir: Path, expected_matrix: dict[str, set[tuple[str, str]]
             + unauthenticated_schedules(config) + bronze_bucket_rules(config)
             + pipeline_root_access(config) + alerts_racing_their_metrics(config) + build_identity(config, config_dir)
             + release_configs_without_remote(config) + identities_before_their_api(config)
-            + account_id_lengths(config) + unknown_settings(config_dir))
+            + account_id_lengths(config) + push_subscription_rules(config) + unknown_settings(config_dir))
 
 
 # -- references ----------------------------------------------------------------
@@ -255,6 +261,27 @@ def unauthenticated_schedules(config: Config) -> list[str]:
                 found.append(f"{where} sends an OIDC token without an audience (the service URL)")
         if "app_engine_http_target" in body or "pubsub_target" in body:
             found.append(f"{where}: schedules call Cloud Run over HTTP with a token, nothing else")
+    return found
+
+
+def push_subscription_rules(config: Config) -> list[str]:
+    """A push subscription authenticates to our service, retries with backoff, and dead-letters."""
+    found = []
+    for (type_, name), (file, body) in config.labelled("resource").items():
+        if type_ != "google_pubsub_subscription" or "push_config" not in body:
+            continue
+        where = f"{file}: {type_}.{name}"
+        for push in _blocks(body.get("push_config")):
+            tokens = _blocks(push.get("oidc_token"))
+            if not tokens:
+                found.append(f"{where} pushes without an OIDC token: the service refuses unauthenticated calls")
+            elif not all(t.get("audience") and t.get("service_account_email") for t in tokens):
+                found.append(f"{where} sends an OIDC token without an audience or a service account")
+        if not any(d.get("dead_letter_topic") and d.get("max_delivery_attempts")
+                   for d in _blocks(body.get("dead_letter_policy"))):
+            found.append(f"{where} has no dead_letter_policy: a message that always fails would be retried for days")
+        if not any(r.get("minimum_backoff") for r in _blocks(body.get("retry_policy"))):
+            found.append(f"{where} has no retry_policy: failed pushes would be retried at once, without backoff")
     return found
 
 
