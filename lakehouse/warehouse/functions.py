@@ -12,6 +12,7 @@ from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 
 from lakehouse.warehouse import UnsupportedSQL
+from lakehouse.warehouse.fidelity import literal_coercion, lower, numeric_average, numeric_quotient, upper
 
 _MAX_ARRAY = 16000  # GoogleSQL refuses to generate longer arrays
 
@@ -60,25 +61,28 @@ def _json_value(node: exp.JSONExtractScalar) -> exp.Expr:
                     default=node)
 
 
-def numeric_division(node: exp.Expr) -> exp.Expr:
-    """NUMERIC / NUMERIC and AVG(NUMERIC) are NUMERIC in BigQuery; DuckDB divides decimals as DOUBLE."""
-    operands = [node.this] if isinstance(node, exp.Avg) else [node.this, node.expression]
-    if all(static_type(o) == exp.DataType.Type.DECIMAL for o in operands):
-        raise UnsupportedSQL(f"{node.sql('bigquery')[:80]}: NUMERIC division is exact to 9 digits in BigQuery, "
-                             "DuckDB divides decimals as FLOAT64; cast an operand to FLOAT64")
-    return node
+def numeric_division(node: exp.Expr, result: exp.Expr | None = None) -> exp.Expr:
+    """NUMERIC / NUMERIC (or INT64) and AVG(NUMERIC) are NUMERIC in BigQuery; DuckDB divides decimals as
+    DOUBLE: refused, or guarded at run time when the types are unknown. `result`: the division's translation."""
+    if isinstance(node, exp.Avg):
+        return numeric_average(node, static_type(node.this.expressions[0] if isinstance(node.this, exp.Distinct)
+                                                 else node.this))
+    operands = [node.this, node.expression]
+    return numeric_quotient(node if result is None else result, [o.copy() for o in operands],
+                            [static_type(o) for o in operands])
 
 
 def _safe_divide(node: exp.SafeDivide) -> exp.Expr:
     """SAFE_DIVIDE is NULL where the division fails, overflow to +-inf included."""
-    numeric_division(node)
+    operands = [node.this.copy(), node.expression.copy()]
     a, b = (exp.Cast(this=x.copy(), to=exp.DataType.build("DOUBLE")) for x in (node.this, node.expression))
     quotient = exp.Div(this=a, expression=b)
     finite = exp.And(this=exp.Anonymous(this="isfinite", expressions=[a.copy()]),
                      expression=exp.Anonymous(this="isfinite", expressions=[b.copy()]))
     overflow = exp.And(this=finite, expression=exp.Anonymous(this="isinf", expressions=[quotient.copy()]))
     zero = exp.EQ(this=b.copy(), expression=exp.Literal.number(0))
-    return exp.Case(ifs=[exp.If(this=exp.Or(this=zero, expression=overflow), true=exp.Null())], default=quotient)
+    safe = exp.Case(ifs=[exp.If(this=exp.Or(this=zero, expression=overflow), true=exp.Null())], default=quotient)
+    return numeric_quotient(safe, operands, [static_type(o) for o in operands])
 
 
 def _generate_date_array(node: exp.GenerateDateArray) -> exp.Expr:
@@ -125,6 +129,9 @@ def _not_null(*values: exp.Expr | None) -> exp.Expr:
 def float_overflow(node: exp.Expr, kind: object = None) -> exp.Expr:
     """FLOAT64 +, -, *, / overflowing to +-inf from finite operands is an error in BigQuery (known types
     only: a guard on every column's arithmetic would cost every query). `kind`: the node's type, if known."""
+    coerced = literal_coercion(node, static_type)
+    if coerced is not node:
+        return coerced
     if (kind or static_type(node)) != exp.DataType.Type.DOUBLE:
         return node
     operands = [exp.Cast(this=x.copy(), to=exp.DataType.build("DOUBLE")) for x in (node.this, node.expression)]
@@ -317,4 +324,6 @@ HANDLERS: dict[type[exp.Expr], Callable[[Any], exp.Expr]] = {
     exp.Date: _date_in_zone,
     exp.TimestampAdd: _timestamp_add,
     exp.TimestampSub: _timestamp_add,
+    exp.Upper: upper,
+    exp.Lower: lower,
 }

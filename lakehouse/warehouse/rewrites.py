@@ -16,6 +16,7 @@ from typing import Any
 from sqlglot import exp
 
 from lakehouse.warehouse import UnsupportedSQL
+from lakehouse.warehouse.fidelity import literal_coercion, unpadded_years
 from lakehouse.warehouse.functions import HANDLERS as FUNCTION_HANDLERS
 from lakehouse.warehouse.functions import date_in_range, float_overflow, to_bytes, to_string
 from lakehouse.warehouse.functions import error as _error
@@ -146,7 +147,10 @@ def _bool_from_text(text: exp.Expr) -> exp.Expr:
 
 def _div(node: exp.Div) -> exp.Expr:
     """BigQuery x / 0 is an error; DuckDB returns inf or NULL."""
-    _numeric_division(node)
+    coerced = literal_coercion(node, _static_type)
+    if coerced is not node:
+        return coerced
+    original = node.copy()
     kind = _static_type(node)
     divisor = node.expression
     if not (isinstance(divisor, exp.Literal) and not divisor.is_string and float(divisor.name) != 0):
@@ -156,7 +160,7 @@ def _div(node: exp.Div) -> exp.Expr:
             default=divisor.copy(),
         )
         node.set("expression", exp.Paren(this=guarded))
-    return float_overflow(node, kind)
+    return _numeric_division(original, float_overflow(node, kind))
 
 
 def _anonymous(node: exp.Anonymous) -> exp.Expr:
@@ -252,7 +256,7 @@ def _format_time(node: exp.TimeToStr) -> exp.Expr:
             value = value.this
         instant = exp.Cast(this=value, to=exp.DataType.build("TIMESTAMPTZ"))
         value = exp.Anonymous(this="timezone", expressions=[zone, instant])
-    return exp.Anonymous(this="strftime", expressions=[value, exp.Literal.string(fmt)])
+    return unpadded_years(value, fmt)
 
 
 def _parse_time(node: exp.Expr) -> exp.Expr:

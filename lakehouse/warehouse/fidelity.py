@@ -1,0 +1,137 @@
+"""Rewrites found by the expression-parity check against GoogleSQL's reference implementation
+(tests/support/generated_expressions.py): Unicode's full case mappings, FORMAT_*'s unpadded year,
+and NUMERIC division and AVG refused when the operand's type is only known at run time."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+
+from sqlglot import exp
+
+from lakehouse.warehouse import UnsupportedSQL
+
+_NUMERIC_DIVISION = ("NUMERIC division and AVG are exact to 9 digits in BigQuery, DuckDB divides decimals "
+                     "as FLOAT64; cast an operand to FLOAT64")
+
+
+def _call(name: str, *args: exp.Expr) -> exp.Expr:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _error(message: str) -> exp.Expr:
+    return _call("error", exp.Literal.string(message))
+
+
+@functools.cache
+def _upper_expansions() -> tuple[tuple[str, str], ...]:
+    """Unicode's unconditional special casing for upper case ('ß' -> 'SS', 'ﬁ' -> 'FI'), which GoogleSQL
+    applies (ICU) and DuckDB does not: every character whose full upper case is more than one character.
+    Python's str.upper implements the same table."""
+    return tuple((c, c.upper()) for c in map(chr, range(sys.maxunicode + 1))
+                 if len(c.upper()) > 1 and not 0xD800 <= ord(c) <= 0xDFFF)
+
+
+def _replacing(text: exp.Expr, pairs: tuple[tuple[str, str], ...]) -> exp.Expr:
+    for old, new in pairs:
+        text = _call("replace", text, exp.Literal.string(old), exp.Literal.string(new))
+    return text
+
+
+def upper(node: exp.Upper) -> exp.Expr:
+    """UPPER with the full case mapping; the replacements run only on text that holds such a character."""
+    pairs = _upper_expansions()
+    special = _call("regexp_matches", node.this.copy(),
+                    exp.Literal.string("[" + "".join(old for old, _ in pairs) + "]"))
+    full = exp.Upper(this=_replacing(node.this.copy(), pairs))
+    return exp.Case(ifs=[exp.If(this=special, true=full)], default=node)
+
+
+def lower(node: exp.Lower) -> exp.Expr:
+    """LOWER: 'İ' is 'i̇' (two characters) in the full mapping; a capital sigma lowers to 'ς' at the end of a
+    word (a rule of context DuckDB lacks), so text holding one raises rather than answer otherwise."""
+    sigma = _call("contains", node.this.copy(), exp.Literal.string("Σ"))
+    dotted = exp.Lower(this=_replacing(node.this.copy(), (("İ", "i̇"),)))
+    return exp.Case(ifs=[exp.If(this=sigma, true=_error(
+        "LOWER of text with a capital sigma: the final-sigma rule is not translated"))], default=dotted)
+
+
+def unpadded_years(value: exp.Expr, fmt: str) -> exp.Expr:
+    """strftime(value, fmt), but %Y as GoogleSQL writes it: the year without leading zeros (year 1 is '1')."""
+    pieces: list[exp.Expr] = []
+    for index, part in enumerate(fmt.replace("%%", "\0").split("%Y")):
+        if index:
+            pieces.append(exp.Cast(this=_call("year", value.copy()), to=exp.DataType.build("VARCHAR")))
+        if part:
+            pieces.append(_call("strftime", value.copy(), exp.Literal.string(part.replace("\0", "%%"))))
+    result = pieces[0]
+    for piece in pieces[1:]:
+        result = exp.DPipe(this=result, expression=piece)
+    return result
+
+
+def _is_decimal(value: exp.Expr) -> exp.Expr:
+    return exp.Like(this=_call("typeof", value.copy()), expression=exp.Literal.string("DECIMAL%"))
+
+
+def _is_double(value: exp.Expr) -> exp.Expr:
+    return exp.EQ(this=_call("typeof", value.copy()), expression=exp.Literal.string("DOUBLE"))
+
+
+def numeric_quotient(node: exp.Expr, operands: list[exp.Expr], kinds: list[object]) -> exp.Expr:
+    """A division is NUMERIC in BigQuery when an operand is NUMERIC and none FLOAT64; DuckDB answers a
+    DOUBLE. Refused when translating if the types are known, else raising at run time if they are so."""
+    decimal, double = exp.DataType.Type.DECIMAL, exp.DataType.Type.DOUBLE
+    if decimal in kinds and double not in kinds:
+        raise UnsupportedSQL(f"{node.sql('bigquery')[:80]}: {_NUMERIC_DIVISION}")
+    if None not in kinds:
+        return node
+    condition = exp.And(this=exp.Paren(this=exp.or_(*[_is_decimal(o) for o in operands])),
+                        expression=exp.Not(this=exp.Paren(this=exp.or_(*[_is_double(o) for o in operands]))))
+    return exp.Case(ifs=[exp.If(this=condition, true=_error(_NUMERIC_DIVISION))], default=exp.Paren(this=node))
+
+
+def numeric_average(node: exp.Avg, kind: object) -> exp.Expr:
+    """AVG of a NUMERIC is NUMERIC in BigQuery, DOUBLE in DuckDB: refused when the type is known, else raising
+    at run time (DuckDB's typeof is the static type, so an empty input raises too)."""
+    if kind == exp.DataType.Type.DECIMAL:
+        raise UnsupportedSQL(f"{node.sql('bigquery')[:80]}: {_NUMERIC_DIVISION}")
+    if kind is not None:
+        return node
+    argument = node.this.expressions[0] if isinstance(node.this, exp.Distinct) else node.this
+    if isinstance(node.parent, exp.Window | exp.Filter | exp.IgnoreNulls | exp.RespectNulls):
+        # no place around the call: guard each input value instead
+        guarded = exp.Case(ifs=[exp.If(this=_is_decimal(argument), true=_error(_NUMERIC_DIVISION))],
+                           default=argument.copy())
+        argument.replace(guarded)
+        return node
+    sample = exp.AnyValue(this=argument.copy())
+    return exp.Case(ifs=[exp.If(this=_is_decimal(sample), true=_error(_NUMERIC_DIVISION))], default=node)
+
+
+def _float_literal(node: exp.Expr) -> bool:
+    """Our translation of a FLOAT64 literal (functions._number): CAST(1.5 AS DOUBLE)."""
+    return isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and not node.this.is_string \
+        and node.to.this == exp.DataType.Type.DOUBLE
+
+
+def literal_coercion(node: exp.Expr, static_type: Callable[[exp.Expr], object]) -> exp.Expr:
+    """`numeric * 1.5`: BigQuery coerces the literal to NUMERIC (a NUMERIC result), DuckDB would compute a
+    DOUBLE. With a NUMERIC operand the literal becomes NUMERIC; with an operand of unknown type the
+    expression raises at run time if that operand is a decimal."""
+    operands = [node.this, node.expression]
+    literals = [o for o in operands if _float_literal(o)]
+    if len(literals) != 1:
+        return node
+    literal = literals[0]
+    other = operands[1] if literal is operands[0] else operands[0]
+    kind = static_type(other)
+    if kind == exp.DataType.Type.DECIMAL:
+        literal.set("to", exp.DataType.build("DECIMAL(38, 9)"))
+        return node
+    if kind is not None:
+        return node
+    return exp.Case(ifs=[exp.If(this=_is_decimal(other), true=_error(
+        "NUMERIC with a FLOAT64 literal is NUMERIC in BigQuery and FLOAT64 in DuckDB: write the literal as "
+        "NUMERIC '...' or cast the operand"))], default=exp.Paren(this=node))
