@@ -111,7 +111,9 @@ def numeric_average(node: exp.Avg, kind: object) -> exp.Expr:
 
 
 def _float_literal(node: exp.Expr) -> bool:
-    """Our translation of a FLOAT64 literal (functions._number): CAST(1.5 AS DOUBLE)."""
+    """Our translation of a FLOAT64 literal (functions._number): CAST(1.5 AS DOUBLE), maybe negated."""
+    while isinstance(node, exp.Neg | exp.Paren):
+        node = node.this
     return isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and not node.this.is_string \
         and node.to.this == exp.DataType.Type.DOUBLE
 
@@ -127,6 +129,8 @@ def literal_coercion(node: exp.Expr, static_type: Callable[[exp.Expr], object]) 
     literal = literals[0]
     other = operands[1] if literal is operands[0] else operands[0]
     kind = static_type(other)
+    while isinstance(literal, exp.Neg | exp.Paren):
+        literal = literal.this
     if kind == exp.DataType.Type.DECIMAL:
         literal.set("to", exp.DataType.build("DECIMAL(38, 9)"))
         return node
@@ -135,3 +139,40 @@ def literal_coercion(node: exp.Expr, static_type: Callable[[exp.Expr], object]) 
     return exp.Case(ifs=[exp.If(this=_is_decimal(other), true=_error(
         "NUMERIC with a FLOAT64 literal is NUMERIC in BigQuery and FLOAT64 in DuckDB: write the literal as "
         "NUMERIC '...' or cast the operand"))], default=exp.Paren(this=node))
+
+
+def like(node: exp.Like) -> exp.Expr:
+    """BigQuery's LIKE escapes with a backslash ('a\\_b'); DuckDB's has no escape character unless told."""
+    if isinstance(node.parent, exp.Escape):
+        return node
+    return exp.Escape(this=node, expression=exp.Literal.string("\\"))
+
+
+def _is_nan(value: exp.Expr) -> exp.Expr:
+    return _call("isnan", exp.Cast(this=value.copy(), to=exp.DataType.build("DOUBLE")))
+
+
+def nan_comparison(node: exp.Binary, static_type: Callable[[exp.Expr], object]) -> exp.Expr:
+    """A comparison with NaN is FALSE in BigQuery (!= TRUE); DuckDB orders NaN above every number and equal
+    to itself. Rewritten when an operand is known to be FLOAT64 when translating."""
+    operands = [node.this, node.expression]
+    if exp.DataType.Type.DOUBLE not in [static_type(o) for o in operands]:
+        return node
+    nan = exp.or_(*[_is_nan(o) for o in operands])
+    unknown = exp.or_(*[exp.Is(this=o.copy(), expression=exp.Null()) for o in operands])
+    return exp.Case(ifs=[exp.If(this=unknown, true=exp.cast(exp.Null(), "BOOLEAN")),
+                         exp.If(this=nan, true=exp.Boolean(this=isinstance(node, exp.NEQ)))],
+                    default=exp.Paren(this=node))
+
+
+def minimum(node: exp.Min, static_type: Callable[[exp.Expr], object]) -> exp.Expr:
+    """MIN over FLOAT64 with a NaN is NaN in BigQuery (NaN orders first); DuckDB orders it last. MAX then is
+    NaN in both, so a NaN maximum stands for "a NaN among the values"."""
+    if isinstance(node.parent, exp.Window | exp.Filter | exp.IgnoreNulls | exp.RespectNulls) or node.expressions:
+        return node
+    if static_type(node.this) not in (None, exp.DataType.Type.DOUBLE):
+        return node
+    largest = exp.Max(this=node.this.copy())
+    nan = exp.And(this=_is_double(largest), expression=_call("isnan", exp.TryCast(
+        this=largest.copy(), to=exp.DataType.build("DOUBLE"))))
+    return exp.Case(ifs=[exp.If(this=nan, true=largest.copy())], default=node)

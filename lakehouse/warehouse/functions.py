@@ -12,7 +12,16 @@ from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 
 from lakehouse.warehouse import UnsupportedSQL
-from lakehouse.warehouse.fidelity import literal_coercion, lower, numeric_average, numeric_quotient, upper
+from lakehouse.warehouse.fidelity import (
+    like,
+    literal_coercion,
+    lower,
+    minimum,
+    nan_comparison,
+    numeric_average,
+    numeric_quotient,
+    upper,
+)
 
 _MAX_ARRAY = 16000  # GoogleSQL refuses to generate longer arrays
 
@@ -250,7 +259,8 @@ def to_string(value: exp.Expr, node: exp.Expr) -> exp.Expr:
     TIMESTAMP with 0, 3 or 6 fraction digits and '+00'; `node` is DuckDB's cast for the other types."""
     text = exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR"))
     numeric = _call("regexp_replace", text, exp.Literal.string(r"\.?0+$"), exp.Literal.string(""))
-    double = _call("regexp_replace", text, exp.Literal.string(r"\.0$"), exp.Literal.string(""))
+    double = _call("regexp_replace", _call("regexp_replace", text, exp.Literal.string(r"\.0$"),
+                                           exp.Literal.string("")), exp.Literal.string("^-0$"), exp.Literal.string("0"))
     instant = exp.TryCast(this=value.copy(), to=exp.DataType.build("TIMESTAMPTZ"))
     micros = exp.Mod(this=_call("epoch_us", instant), expression=exp.Literal.number(1_000_000))
     fraction = exp.Case(ifs=[exp.If(this=exp.EQ(this=micros, expression=exp.Literal.number(0)),
@@ -279,8 +289,8 @@ def _date_in_zone(node: exp.Date) -> exp.Expr:
     """DATE(ts, '+05:30'): DuckDB knows named zones only; an offset is the UTC wall clock shifted."""
     zone = node.args.get("zone")
     offset = _OFFSET.match(zone.this) if isinstance(zone, exp.Literal) and zone.is_string else None
-    if offset is None:
-        return node
+    if offset is None:  # a named zone (DuckDB knows it), or none; the date may fall before 0001-01-01
+        return date_in_range(node) if zone is not None else node
     sign, hours, minutes = offset.groups()
     shift = exp.Interval(this=exp.Literal.string(f"{sign}{int(hours) * 60 + int(minutes or 0)}"),
                          unit=exp.var("MINUTE"))
@@ -326,4 +336,8 @@ HANDLERS: dict[type[exp.Expr], Callable[[Any], exp.Expr]] = {
     exp.TimestampSub: _timestamp_add,
     exp.Upper: upper,
     exp.Lower: lower,
+    exp.Like: like,
+    exp.Min: lambda node: minimum(node, static_type),
+    **{kind: lambda node: nan_comparison(node, static_type)
+       for kind in (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)},
 }

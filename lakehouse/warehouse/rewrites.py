@@ -343,7 +343,8 @@ def _bracket(node: exp.Bracket) -> exp.Expr:
 def _to_json_string(node: exp.JSONFormat) -> exp.Expr:
     kind = _static_type(node.this)
     if kind in (exp.DataType.Type.VARCHAR, exp.DataType.Type.BOOLEAN):
-        return exp.Cast(this=exp.Anonymous(this="to_json", expressions=[node.this]), to=exp.DataType.build("VARCHAR"))
+        text = exp.Cast(this=exp.Anonymous(this="to_json", expressions=[node.this]), to=exp.DataType.build("VARCHAR"))
+        return exp.Coalesce(this=text, expressions=[exp.Literal.string("null")])  # NULL is JSON's null
     raise UnsupportedSQL("TO_JSON_STRING encodes TIMESTAMP, NUMERIC, FLOAT64 and large INT64 differently in DuckDB; "
                          "build the string from typed columns instead")
 
