@@ -118,6 +118,13 @@ def _float_literal(node: exp.Expr) -> bool:
         and node.to.this == exp.DataType.Type.DOUBLE
 
 
+def _unfolded(node: exp.Expr) -> exp.Expr:
+    """The NULL literal that null_operand put in a scalar subquery, whose type annotation cannot see."""
+    if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Select) and len(node.this.selects) == 1:
+        return node.this.selects[0]
+    return node
+
+
 def literal_coercion(node: exp.Expr, static_type: Callable[[exp.Expr], object]) -> exp.Expr:
     """`numeric * 1.5`: BigQuery coerces the literal to NUMERIC (a NUMERIC result), DuckDB would compute a
     DOUBLE. With a NUMERIC operand the literal becomes NUMERIC; with an operand of unknown type the
@@ -128,11 +135,13 @@ def literal_coercion(node: exp.Expr, static_type: Callable[[exp.Expr], object]) 
         return node
     literal = literals[0]
     other = operands[1] if literal is operands[0] else operands[0]
-    kind = static_type(other)
+    kind = static_type(_unfolded(other))
     while isinstance(literal, exp.Neg | exp.Paren):
         literal = literal.this
     if kind == exp.DataType.Type.DECIMAL:
         literal.set("to", exp.DataType.build("DECIMAL(38, 9)"))
+        if abs(float(literal.this.this)) >= 1e29:  # past NUMERIC's 29 integer digits: BigQuery's error
+            literal.set("this", _error(f"Invalid NUMERIC value: {literal.this.this}"))
         return node
     if kind is not None:
         return node
@@ -176,3 +185,22 @@ def minimum(node: exp.Min, static_type: Callable[[exp.Expr], object]) -> exp.Exp
     nan = exp.And(this=_is_double(largest), expression=_call("isnan", exp.TryCast(
         this=largest.copy(), to=exp.DataType.build("DOUBLE"))))
     return exp.Case(ifs=[exp.If(this=nan, true=largest.copy())], default=node)
+
+
+_NULL_FOLDING_PARENTS = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.IntDiv, exp.Mod, exp.DPipe, exp.EQ, exp.NEQ, exp.GT,
+                         exp.GTE, exp.LT, exp.LTE)
+_CONDITIONAL = (exp.Cast, exp.TryCast, exp.If, exp.Case, exp.Coalesce, exp.Nullif, exp.Array, exp.Struct)
+
+
+def null_operand(node: exp.Expr) -> exp.Expr:
+    """A NULL literal operand: DuckDB's optimiser folds `overflow + NULL` or `f(NULL, bad)` to NULL without
+    evaluating the other operand, where BigQuery raises its error. A scalar subquery is not folded."""
+    value = node.this if isinstance(node, exp.Cast | exp.TryCast) else node
+    if not isinstance(value, exp.Null):
+        return node
+    parent = node.parent
+    folding = isinstance(parent, _NULL_FOLDING_PARENTS) or (
+        isinstance(parent, exp.Func) and not isinstance(parent, _CONDITIONAL))
+    if not folding or isinstance(node, exp.Null) and not isinstance(parent, _NULL_FOLDING_PARENTS):
+        return node
+    return exp.Subquery(this=exp.select(node.copy()))

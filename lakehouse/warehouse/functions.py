@@ -138,9 +138,10 @@ def _not_null(*values: exp.Expr | None) -> exp.Expr:
 def float_overflow(node: exp.Expr, kind: object = None) -> exp.Expr:
     """FLOAT64 +, -, *, / overflowing to +-inf from finite operands is an error in BigQuery (known types
     only: a guard on every column's arithmetic would cost every query). `kind`: the node's type, if known."""
-    coerced = literal_coercion(node, static_type)
-    if coerced is not node:
-        return coerced
+    if not isinstance(node, exp.Div):  # the division applied it before guarding its divisor
+        coerced = literal_coercion(node, static_type)
+        if coerced is not node:
+            return coerced
     if (kind or static_type(node)) != exp.DataType.Type.DOUBLE:
         return node
     operands = [exp.Cast(this=x.copy(), to=exp.DataType.build("DOUBLE")) for x in (node.this, node.expression)]

@@ -16,7 +16,7 @@ from typing import Any
 from sqlglot import exp
 
 from lakehouse.warehouse import UnsupportedSQL
-from lakehouse.warehouse.fidelity import literal_coercion, unpadded_years
+from lakehouse.warehouse.fidelity import literal_coercion, null_operand, unpadded_years
 from lakehouse.warehouse.functions import HANDLERS as FUNCTION_HANDLERS
 from lakehouse.warehouse.functions import date_in_range, float_overflow, to_bytes, to_string
 from lakehouse.warehouse.functions import error as _error
@@ -73,6 +73,8 @@ def _data_type(node: exp.DataType) -> exp.Expr:
 
 def _cast(node: exp.Cast) -> exp.Expr:
     """CAST/SAFE_CAST of text to INT64 or BOOL: DuckDB also accepts '1.5', 't', 'yes', which BigQuery refuses."""
+    if isinstance(node.this, exp.Null):
+        return null_operand(node)
     target = node.to
     if target.this in (exp.DataType.Type.BIGINT, exp.DataType.Type.INT):
         pattern, from_text = _INT64_TEXT, _int64_from_text
@@ -373,6 +375,7 @@ _HANDLERS: dict[type[exp.Expr], Callable[[Any], exp.Expr]] = {
     exp.Cast: _cast,
     exp.TryCast: _cast,
     exp.Div: _div,
+    exp.Null: null_operand,
     exp.Anonymous: _anonymous,
     exp.DateAdd: _date_arith,
     exp.DateSub: _date_arith,
