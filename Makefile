@@ -29,7 +29,7 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
 
-screenshots: setup $(CHROMIUM)  ## re-take docs/dashboard-*.png from a demo run (the browser test, keeping its shots)
+screenshots: setup $(CHROMIUM)  ## re-take docs/dashboard-*.png and docs/lineage.png from a demo run (the browser tests, keeping their shots)
 	SCREENSHOTS_DIR=$(CURDIR)/docs $(BIN)/pytest tests/e2e/test_dashboard_browser.py
 
 # Offline checks of the code, the image and the infrastructure (no Docker engine, no cloud).

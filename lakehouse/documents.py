@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ class FirestoreSource:
         return firestore.Client(project=self.project)
 
     @contextlib.contextmanager
-    def session(self) -> Iterator[str | None]:
+    def session(self, save: bool = True) -> Iterator[str | None]:
         """Make Firestore reachable for the duration of a command; yields the emulator's host, if any."""
         yield os.environ.get("FIRESTORE_EMULATOR_HOST")
 
@@ -60,14 +61,20 @@ class EmulatedFirestoreSource(FirestoreSource):
         return super().client()
 
     @contextlib.contextmanager
-    def session(self) -> Iterator[str | None]:
-        """With FIRESTORE_EMULATOR_HOST set: use that emulator. Otherwise start (or reuse) the one
-        persisted in data_dir, and save its data when the command ends, even when it failed."""
+    def session(self, save: bool = True) -> Iterator[str | None]:
+        """With FIRESTORE_EMULATOR_HOST set: use that emulator. Otherwise reuse the one running for
+        data_dir (`winterdays emulator start` or `serve` keep one warm), else start one for this command
+        and say so; save its data when the command ends, even when it failed (unless `save` is off:
+        a command that only reads)."""
         if os.environ.get("FIRESTORE_EMULATOR_HOST"):
             yield os.environ["FIRESTORE_EMULATOR_HOST"]
             return
-        emulator = FirestoreEmulator(self.project, data_dir=self.data_dir, start_script=self.start_script)
-        host = emulator.start()
+        emulator = self.emulator()
+        host = emulator.running()
+        if host is None:
+            print(f"winterdays: no Firestore emulator is running for {self.data_dir}: starting one for this "
+                  "command (a few seconds; `winterdays emulator start` keeps one warm)", file=sys.stderr, flush=True)
+            host = emulator.start()
         previous = {k: os.environ.get(k) for k in ("FIRESTORE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT")}
         os.environ.update(emulator.environ())
         try:
@@ -79,9 +86,13 @@ class EmulatedFirestoreSource(FirestoreSource):
                 else:
                     os.environ[key] = value
             if emulator.owned:
-                emulator.stop(save=True)
-            else:  # another command's emulator: persist what this command wrote
+                emulator.stop(save=save)
+            elif save:  # another command's emulator: persist what this command wrote
                 emulator.save()
+
+    def emulator(self) -> FirestoreEmulator:
+        """The emulator of data_dir (`winterdays emulator` starts, stops and shows it)."""
+        return FirestoreEmulator(self.project, data_dir=self.data_dir, start_script=self.start_script)
 
 
 def stream_documents(

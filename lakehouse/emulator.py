@@ -8,6 +8,7 @@ A running emulator is recorded in `emulator.json` so that a second command reuse
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -85,6 +86,13 @@ class FirestoreEmulator:
         self.owned = False
 
     # -- lifecycle -------------------------------------------------------------
+    def running(self) -> str | None:
+        """The host:port of the emulator already running for this data folder, now this one's too; else None."""
+        host = self._running_instance()
+        if host:
+            self.host = host
+        return host
+
     def start(self, timeout: float = 60.0) -> str:
         """Start (or reuse a running one for the same data folder); returns host:port."""
         reused = self._running_instance()
@@ -129,6 +137,30 @@ class FirestoreEmulator:
             self.owned = False
             if self.data_dir:
                 self._state_path().unlink(missing_ok=True)
+
+    def detach(self) -> None:
+        """Leave the started emulator running for later commands (`winterdays emulator start`)."""
+        self.process, self.owned = None, False
+
+    def stop_running(self) -> bool:
+        """Save and stop the emulator recorded for this data folder, whoever started it; False if none runs."""
+        host = self._running_instance()
+        if not host:
+            return False
+        self.host = host
+        state = json.loads(self._state_path().read_text())
+        self.save()
+        try:
+            os.killpg(int(state["pid"]), signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + 15
+        while _group_alive(int(state["pid"])) and time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):  # reap it if this process started it
+                os.waitpid(int(state["pid"]), os.WNOHANG)
+            time.sleep(0.1)
+        self._state_path().unlink(missing_ok=True)
+        return True
 
     def save(self) -> None:
         """Export all data, then swap it in, so a crash mid-export keeps the last good copy."""

@@ -66,6 +66,13 @@ def as_count(raw: str, name: str) -> int:
     return value
 
 
+def as_lookback(raw: str, name: str) -> int:
+    value = as_int(raw, name)
+    if not 0 <= value <= 366:
+        raise SettingsError(f"{name} must be from 0 to 366 days, got {value}")
+    return value
+
+
 def as_number(raw: str, name: str) -> float:
     try:
         return float(raw)
@@ -201,6 +208,8 @@ class WarehouseSettings:
 class TransformSettings:
     dataform_dir: Path = setting("WINTERDAYS_DATAFORM_DIR", as_path, "{source_root}/dataform")
     workers: int = setting("WINTERDAYS_TRANSFORM_WORKERS", as_int, "0")  # local; 0: half the cores
+    # late data: a daily run re-reads this many bronze days before its date (the Dataform var lookback_days)
+    lookback_days: int = setting("WINTERDAYS_LOOKBACK_DAYS", as_lookback, "3")
     repository: str = setting("WINTERDAYS_DATAFORM_REPOSITORY", as_text)  # gcp from here on
     workspace: str = setting("WINTERDAYS_DATAFORM_WORKSPACE", as_text, "default")
     service_account: str = setting("WINTERDAYS_DATAFORM_SERVICE_ACCOUNT", as_text)

@@ -30,6 +30,10 @@ LABEL = "churned_30d"
 HOLDOUT_DAYS = 7
 HORIZON_DAYS = 30  # the label window, and so the gap between training and holdout snapshots
 MIN_TRAINING_DAYS = 7
+# Labelled snapshot days a model needs: held out, the gap between them and training (the label
+# horizon less a day), trained on; each of them needs HORIZON_DAYS after it to be labelled.
+MIN_LABELLED_DAYS = HOLDOUT_DAYS + (HORIZON_DAYS - 1) + MIN_TRAINING_DAYS
+MIN_HISTORY_DAYS = MIN_LABELLED_DAYS + HORIZON_DAYS  # 73
 RISK_BANDS = ((0.6, "high"), (0.3, "medium"), (0.0, "low"))
 
 
@@ -64,17 +68,16 @@ def split_by_time(table: pa.Table) -> tuple[pa.Table, pa.Table]:
     """
     dates = table.column("snapshot_date").to_pylist()
     if not dates:
-        raise ValueError("no labelled snapshots yet: churn needs at least 30 days of history after the first sale")
+        raise ValueError(f"no labelled snapshots yet: a snapshot is labelled {HORIZON_DAYS} days after it, and the "
+                         f"churn model needs {MIN_HISTORY_DAYS} days of history: generate a longer history")
     first_holdout = max(dates) - dt.timedelta(days=HOLDOUT_DAYS - 1)
     last_training = first_holdout - dt.timedelta(days=HORIZON_DAYS)
     training_days = {d for d in dates if d <= last_training}
     if len(training_days) < MIN_TRAINING_DAYS:
-        gap = HORIZON_DAYS - 1
-        needed = HOLDOUT_DAYS + gap + MIN_TRAINING_DAYS
         raise ValueError(
-            f"need {needed} days of labelled snapshots ({HOLDOUT_DAYS} held out, {MIN_TRAINING_DAYS} to train on, "
-            f"{gap} between them), so {needed + HORIZON_DAYS} days of history; got {len(set(dates))} labelled days "
-            f"({min(dates)}..{max(dates)}): generate a longer history")
+            f"need {MIN_LABELLED_DAYS} days of labelled snapshots ({HOLDOUT_DAYS} held out, {MIN_TRAINING_DAYS} to "
+            f"train on, {HORIZON_DAYS - 1} between them), so {MIN_HISTORY_DAYS} days of history; got "
+            f"{len(set(dates))} labelled days ({min(dates)}..{max(dates)}): generate a longer history")
     train_mask = pa.array([d <= last_training for d in dates])
     holdout_mask = pa.array([d >= first_holdout for d in dates])
     return table.filter(train_mask), table.filter(holdout_mask)
@@ -167,8 +170,15 @@ def confusion(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> list[list
     return [[int(((y == a) & (predicted == b)).sum()) for b in (False, True)] for a in (0, 1)]
 
 
-def gate(candidate: dict, champion: dict | None, min_auc: float, max_auc_drop: float) -> tuple[bool, str]:
-    """Promote only a model that is good in absolute terms and not worse than the champion."""
+def gate(candidate: dict, champion: dict | None, min_auc: float, max_auc_drop: float,
+         snapshot_date: dt.date | None = None) -> tuple[bool, str]:
+    """Promote only a model that is good in absolute terms and not worse than the champion, and never one
+    of a back-dated run: a model trained on snapshots up to `snapshot_date`, before the champion's own,
+    knows less than the champion, and its holdout is older, so its AUC does not compare (docs/churn-model.md)."""
+    newer = champion.get("snapshot_date") if champion else None
+    if champion and newer and snapshot_date and snapshot_date.isoformat() < newer:
+        return False, (f"back-dated: snapshot {snapshot_date} is before champion {champion['version']}'s snapshot "
+                       f"{newer}; a run for an earlier date never replaces a newer champion")
     auc = candidate.get("roc_auc")
     if auc is None:
         return False, "ROC AUC is undefined: the holdout has a single class"

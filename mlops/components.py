@@ -85,9 +85,10 @@ def evaluate_model(
 
 
 def gate_model(
-    registry_uri: str, metrics_json: str, min_auc: float, max_auc_drop: float,
+    registry_uri: str, metrics_json: str, min_auc: float, max_auc_drop: float, snapshot_date: str,
 ) -> NamedTuple("Gate", [("passed", bool), ("reason", str), ("champion_version", str)]):
-    """Compare the candidate with the threshold and with the registry's champion."""
+    """Compare the candidate with the threshold and with the registry's champion (a back-dated run never wins)."""
+    import datetime as dt
     import json
     import logging
     from collections import namedtuple
@@ -96,7 +97,8 @@ def gate_model(
     from mlops.registry import open_registry
 
     champion = open_registry(registry_uri).champion()
-    passed, reason = churn.gate(json.loads(metrics_json), champion, min_auc, max_auc_drop)
+    passed, reason = churn.gate(json.loads(metrics_json), champion, min_auc, max_auc_drop,
+                                snapshot_date=dt.date.fromisoformat(snapshot_date))
     logging.getLogger("churn.gate").info("gate %s: %s", "passed" if passed else "failed", reason)
     return namedtuple("Gate", ["passed", "reason", "champion_version"])(
         passed, reason, champion["version"] if champion else "")

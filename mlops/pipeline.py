@@ -49,7 +49,7 @@ def churn_pipeline(image: str) -> GraphComponent:
         ).set_display_name("evaluate")
         gate = c.gate_model(
             registry_uri=registry_uri, metrics_json=evaluated.outputs["metrics_json"],
-            min_auc=min_auc, max_auc_drop=max_auc_drop,
+            min_auc=min_auc, max_auc_drop=max_auc_drop, snapshot_date=snapshot_date,
         ).set_display_name("gate")
         scoring = {"warehouse_uri": warehouse_uri, "warehouse_dataset": warehouse_dataset,
                    "registry_uri": registry_uri, "snapshot_date": snapshot_date, "pipeline_run_id": pipeline_run_id,

@@ -56,12 +56,15 @@ def run_request(body: object, today: dt.date) -> RunRequest:
     return RunRequest(options, force=_flag(body, "force"), wait=_optional_flag(body, "wait"))
 
 
-def retry_request(body: object) -> bool | None:
-    """POST /runs/<id>/retry: an empty body, or {"wait": bool}."""
+def retry_request(body: object) -> tuple[bool | None, str | None]:
+    """POST /runs/<id>/retry: an empty body, or {"wait": bool, "from": step}; returns (wait, from step)."""
     if not isinstance(body, dict):
-        raise BadRequest('the body must be empty or a JSON object like {"wait": false}')
-    _known_fields(body, {"wait"})
-    return _optional_flag(body, "wait")
+        raise BadRequest('the body must be empty or a JSON object like {"from": "export", "wait": false}')
+    _known_fields(body, {"wait", "from"})
+    step = body.get("from")
+    if step is not None and (not isinstance(step, str) or step not in STEPS):
+        raise BadRequest(f'"from" must be a step name from {list(STEPS)}, got {str(step)[:40]!r}')
+    return _optional_flag(body, "wait"), step
 
 
 def list_query(args: dict[str, str], today: dt.date) -> tuple[str | None, str | None, int]:

@@ -4,10 +4,13 @@ Cloud Scheduler calls `POST /runs` once a day; engineers read `GET /runs` and `G
   POST /runs              claim the date, run (or resume) it; see the README for the answers
   GET  /runs              recent runs (?date=, ?state=, ?limit=)
   GET  /runs/<id>         one run: each step's state, timings, outputs (row counts, quality, job names)
-  POST /runs/<id>/retry   resume a failed or interrupted run from its first unfinished step
+  POST /runs/<id>/retry   resume a failed or interrupted run from its first unfinished step,
+                          or {"from": "export"} from a named step on
   GET  /healthz           the process is up
   GET  /readyz            Firestore, the warehouse and the bronze store are reachable
   GET  /dashboard         local mode: the gold layer, churn risk and pipeline health (orchestrator/dashboard/)
+  GET  /docs              local mode: the Dataform lineage, each table's description, columns, assertions,
+                          row count and last run (orchestrator/docs/)
 A run executes in a background thread; in sync mode the request waits for it up to
 WINTERDAYS_REQUEST_DEADLINE_S, then answers 202 while the run goes on.
 """
@@ -37,6 +40,7 @@ from mlops.errors import MlopsError
 from orchestrator import api_input, engine
 from orchestrator.auth import Forbidden, TokenVerifier, Unauthorized
 from orchestrator.dashboard import dashboard
+from orchestrator.docs import docs
 from orchestrator.errors import OrchestratorError
 from orchestrator.ledger import Contended, public
 from orchestrator.records import UNFINISHED, RunRecord, RunState
@@ -137,6 +141,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.register_blueprint(runs)
     app.register_blueprint(health)
     app.register_blueprint(dashboard)
+    app.register_blueprint(docs)
     app.before_request(_bind_trace)
     app.teardown_request(_unbind_trace)
     for kind, (status, headers) in HTTP_STATUS.items():
@@ -199,8 +204,8 @@ def create_run() -> ResponseReturnValue:
 @runs.post("/runs/<run_id>/retry")
 def retry_run(run_id: str) -> ResponseReturnValue:
     run_id = api_input.run_id(run_id)
-    wait = api_input.retry_request(_json_body())
-    claimed = engine.claim_retry(_service().resources, run_id, trigger="http-retry")
+    wait, from_step = api_input.retry_request(_json_body())
+    claimed = engine.claim_retry(_service().resources, run_id, trigger="http-retry", from_step=from_step)
     return _dispatch(claimed, wait)
 
 

@@ -136,8 +136,10 @@ def _latest(runs: list[RunRecord], wanted: str) -> RunRecord | None:
     return next((r for r in runs if r.get("options_key") == wanted), None)
 
 
-def claim_retry(resources: Resources, run_id: str, trigger: str) -> Claim:
-    """Resume one run by id (POST /runs/<id>/retry), whatever its options."""
+def claim_retry(resources: Resources, run_id: str, trigger: str, from_step: str | None = None) -> Claim:
+    """Resume one run by id (POST /runs/<id>/retry), whatever its options: from its first unfinished
+    step, or from `from_step` on (its earlier steps' outputs stand): after a fix to the source data,
+    `from_step="export"` reads it again, where resuming at the failed step would not."""
     def decide(transaction: firestore.Transaction) -> Claim:
         run = resources.ledger.get(run_id, transaction)
         if run is None:
@@ -149,6 +151,8 @@ def claim_retry(resources: Resources, run_id: str, trigger: str) -> Claim:
         if run["state"] == RunState.SUCCEEDED:
             raise NotRetryable(f"run {run_id} already succeeded; POST /runs with \"force\": true runs the date again")
         run = _resumed(run, trigger)
+        if from_step:
+            _redo_from(run, from_step)
         resources.ledger.save(run, transaction)
         lease = resources.leases.take(transaction, key, run_id, run["logical_date"])
         return Claim(run, lease, "resumed", expired["run_id"] if expired else None)
@@ -164,6 +168,15 @@ def _resumed(run: RunRecord, trigger: str) -> RunRecord:
     resumed.pop("failed_step", None)
     resumed.pop("ended_at", None)
     return resumed
+
+
+def _redo_from(run: RunRecord, from_step: str) -> None:
+    """Reset `from_step` and every later step of the run, so the run resumes there."""
+    names = run["options"]["steps"]
+    if from_step not in names:
+        raise NotRetryable(f"run {run['run_id']} has no step {from_step!r}; its steps are {names}")
+    for name in names[names.index(from_step):]:
+        run["steps"][name] = {"state": RunState.PENDING}
 
 
 def resume_point(run: RunRecord) -> int:

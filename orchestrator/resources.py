@@ -46,13 +46,7 @@ class Resources:
     @classmethod
     def from_settings(cls, settings: Settings) -> Resources:
         documents = document_source(settings)
-        client_cache: list[firestore.Client] = []
-
-        def firestore_client() -> firestore.Client:
-            if not client_cache:
-                client_cache.append(documents.client())
-            return client_cache[0]
-
+        firestore_client = _firestore_client(documents)
         return cls(
             settings=settings,
             documents=documents,
@@ -66,6 +60,23 @@ class Resources:
             lease_per_date=not one_writer_process(settings),
             local_dashboard=_local(settings),
         )
+
+
+def ledger_of(settings: Settings) -> Ledger:
+    """The run ledger alone, for readers (`winterdays status`): without the runners' imports (kfp's take seconds)."""
+    return Ledger(_firestore_client(document_source(settings)), settings.firestore.runs_collection)
+
+
+def _firestore_client(documents: FirestoreSource) -> Callable[[], firestore.Client]:
+    """A client made on first use, then shared."""
+    client_cache: list[firestore.Client] = []
+
+    def firestore_client() -> firestore.Client:
+        if not client_cache:
+            client_cache.append(documents.client())
+        return client_cache[0]
+
+    return firestore_client
 
 
 def _local(settings: Settings) -> bool:

@@ -35,6 +35,41 @@ function snapshotDays() {
   return days;
 }
 
+function lookbackDays() {
+  const days = Number(vars.lookback_days);
+  if (!Number.isInteger(days) || days < 0 || days > 366) {
+    throw new Error(`var lookback_days must be an integer from 0 to 366, got ${vars.lookback_days}`);
+  }
+  return days;
+}
+
+// The first bronze day an incremental run reads: the late-data lookback before its logical date,
+// or the var window_from, which the orchestrator sets earlier after days that had no run.
+function windowStart() {
+  if (vars.window_from) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(vars.window_from)) {
+      throw new Error(`var window_from must be YYYY-MM-DD, got ${vars.window_from}`);
+    }
+    return `LEAST(DATE '${vars.window_from}', DATE_SUB(${runDate()}, INTERVAL ${lookbackDays()} DAY))`;
+  }
+  return `DATE_SUB(${runDate()}, INTERVAL ${lookbackDays()} DAY)`;
+}
+
+// The bronze partitions an incremental run reads, up to its logical date. A filter on the hive
+// partition column with constant bounds, so BigQuery and DuckDB prune the other files unread.
+function inBronzeWindow(column) {
+  return `${column} BETWEEN ${windowStart()} AND ${runDate()}`;
+}
+
+// Latest-wins, incrementally: the rows `fresh` brings plus the rows the table already keeps under
+// the same keys, so the QUALIFY that follows picks the winner a full build would. `fresh` must have
+// the table's columns in the table's order.
+function withKept(fresh, keys, self) {
+  return `SELECT * FROM ${fresh}
+  UNION ALL
+  SELECT kept.* FROM ${self} AS kept JOIN (SELECT DISTINCT ${keys.join(", ")} FROM ${fresh}) USING (${keys.join(", ")})`;
+}
+
 // The oldest date a fresh source may stop at: `days` before the run's logical date.
 function freshnessCutoff(days) {
   return `DATE_SUB(${runDate()}, INTERVAL ${Number(days)} DAY)`;
@@ -60,4 +95,7 @@ function bronzeUri(source) {
   return `${vars.bronze_uri.replace(/\/+$/, "")}/${source}`;
 }
 
-module.exports = { oversized, holdsRecord, keyedHash, runDate, snapshotDays, freshnessCutoff, bronzeUri, sqlString };
+module.exports = {
+  oversized, holdsRecord, keyedHash, runDate, snapshotDays, lookbackDays, inBronzeWindow, withKept, freshnessCutoff,
+  bronzeUri, sqlString
+};

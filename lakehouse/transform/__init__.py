@@ -8,6 +8,7 @@ so the orchestrator's steps are the same in both modes:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -35,6 +36,26 @@ class ActionState(StrEnum):
 
 
 TERMINAL_STATES = (InvocationState.SUCCEEDED, InvocationState.FAILED, InvocationState.CANCELLED)
+
+
+ACTION_ENDED = ("SUCCEEDED", "FAILED", "SKIPPED", "DISABLED", "CANCELLED")
+
+
+@dataclass(frozen=True)
+class ActionReport:
+    """One action that ended, as it ends: the `n`th of `total` in the invocation."""
+
+    n: int
+    total: int
+    target: str
+    kind: str  # table | incremental | view | operations | assertion (locally); relation | ... (Dataform API)
+    state: str  # one of ACTION_ENDED
+    duration_s: float | None = None
+    rows: int | None = None
+    error: str | None = None
+
+
+OnAction = Callable[[ActionReport], None]
 
 
 class TransformFailed(LakehouseError, RuntimeError):
@@ -75,8 +96,10 @@ class TransformRunner(Protocol):
     def compile(self, variables: dict[str, str]) -> str:
         """Compile the project; returns the compilation result's name."""
 
-    def invoke(self, compilation: str, selection: Selection) -> str:
-        """Start a workflow invocation; returns its name."""
+    def invoke(self, compilation: str, selection: Selection, on_action: OnAction | None = None) -> str:
+        """Start a workflow invocation; returns its name. A runner whose actions run here (local)
+        calls `on_action` as each one ends."""
 
-    def wait(self, invocation: str, timeout_s: float) -> InvocationResult:
-        """Poll until the invocation ends (or the timeout passes) and report each action."""
+    def wait(self, invocation: str, timeout_s: float, on_action: OnAction | None = None) -> InvocationResult:
+        """Poll until the invocation ends (or the timeout passes) and report each action; a runner
+        whose actions run remotely (the Dataform API) calls `on_action` as its polls see each one end."""

@@ -18,8 +18,22 @@ class ProjectError(LakehouseError, ValueError):
     """The Dataform graph (an unknown dependency, a cycle) or a selection of its actions is not valid."""
 
 
+class Targeted:
+    """Something named by its target, `key` "dataset.name"."""
+
+    key: str
+
+    @property
+    def dataset(self) -> str:
+        return self.key.split(".", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.key.split(".", 1)[1]
+
+
 @dataclass(frozen=True)
-class Action:
+class Action(Targeted):
     key: str  # "dataset.name": BigQuery's project is dropped, as the warehouse does
     kind: str  # table | view | incremental | operations | assertion | declaration
     file: str
@@ -35,14 +49,6 @@ class Action:
     queries: tuple[str, ...] = ()  # operations
     disabled: bool = False
     protected: bool = False  # an incremental table that a full refresh must not rebuild
-
-    @property
-    def dataset(self) -> str:
-        return self.key.split(".", 1)[0]
-
-    @property
-    def name(self) -> str:
-        return self.key.split(".", 1)[1]
 
 
 @dataclass

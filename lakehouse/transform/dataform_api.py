@@ -4,7 +4,8 @@ compile  create_compilation_result from the workspace (or a git commitish / rele
          with the run's vars; compilation errors stop here, before any invocation
 invoke   create_workflow_invocation with the selection and the execution service account
 wait     poll get_workflow_invocation with backoff until it ends or the timeout passes
-         (then it is cancelled), then query_workflow_invocation_actions for each action
+         (then it is cancelled), then query_workflow_invocation_actions for each action;
+         with `on_action`, each poll also queries the actions, to report those that ended
 
 Every call retries a transient UNAVAILABLE with backoff. Retrying a create may start a
 second invocation; that is harmless because every action is idempotent (CREATE OR
@@ -24,7 +25,15 @@ from google.api_core import retry as api_retry
 from google.cloud import dataform_v1
 
 from lakehouse.settings import Settings, SettingsError
-from lakehouse.transform import TERMINAL_STATES, InvocationResult, InvocationState, TransformFailed
+from lakehouse.transform import (
+    ACTION_ENDED,
+    TERMINAL_STATES,
+    ActionReport,
+    InvocationResult,
+    InvocationState,
+    OnAction,
+    TransformFailed,
+)
 from lakehouse.transform.actions import Selection
 from lakehouse.transform.compiler import CompilationError
 
@@ -93,7 +102,8 @@ class DataformTransformRunner:
         return {"workspace": self.workspace}
 
     # -- invoke --------------------------------------------------------------------------------
-    def invoke(self, compilation: str, selection: Selection) -> str:
+    def invoke(self, compilation: str, selection: Selection, on_action: OnAction | None = None) -> str:
+        """Starts the invocation; its actions run in Dataform, and `wait` reports them."""
         config = dataform_v1.InvocationConfig(
             included_tags=list(selection.tags),
             included_targets=[self._target(t) for t in selection.targets],
@@ -114,26 +124,34 @@ class DataformTransformRunner:
         return dataform_v1.Target(database=self.default_database, schema=schema, name=name)
 
     # -- wait ------------------------------------------------------------------------------------
-    def wait(self, invocation: str, timeout_s: float = 3600) -> InvocationResult:
+    def wait(self, invocation: str, timeout_s: float = 3600, on_action: OnAction | None = None) -> InvocationResult:
         deadline = time.monotonic() + timeout_s
         delay = self.poll_initial_s
+        reported: set[str] = set()
+        declared: dict[str, tuple[str, str]] | None = None
         while True:
             current = self.client.get_workflow_invocation(name=invocation, retry=self.retry)
             state = current.state.name
             if state in TERMINAL_STATES:
                 break
+            if on_action:
+                declared = declared if declared is not None else self._compiled_actions(current.compilation_result)
+                _report(self._actions(invocation, declared), reported, on_action)
             if time.monotonic() + delay > deadline:
                 self.client.cancel_workflow_invocation(request={"name": invocation}, retry=self.retry)
                 raise TransformFailed(f"Dataform invocation {invocation} was still {state} after {timeout_s:.0f} s; "
                                       "it has been cancelled. Run the same date again.")
             self.sleep(delay)
             delay = min(delay * 2, self.poll_max_s)
-        actions = self._actions(invocation, current.compilation_result)
+        if declared is None:
+            declared = self._compiled_actions(current.compilation_result)
+        actions = self._actions(invocation, declared)
+        if on_action:
+            _report(actions, reported, on_action)
         log.info("dataform invocation ended", extra={"invocation": invocation, "state": state})
         return InvocationResult(name=invocation, state=InvocationState(state), actions=actions)
 
-    def _actions(self, invocation: str, compilation: str) -> list[dict[str, Any]]:
-        declared = self._compiled_actions(compilation)
+    def _actions(self, invocation: str, declared: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
         found = []
         pages = self.client.query_workflow_invocation_actions(request={"name": invocation}, retry=self.retry)
         for action in pages:
@@ -160,3 +178,12 @@ class DataformTransformRunner:
             kind = next((k for k in ("relation", "operations", "assertion", "declaration") if k in action), "action")
             declared[f"{action.target.schema}.{action.target.name}"] = (kind, action.file_path or "?")
         return declared
+
+
+def _report(actions: list[dict[str, Any]], reported: set[str], on_action: OnAction) -> None:
+    """Report the actions that ended since the last poll, numbered in the order they were seen to end."""
+    for action in actions:
+        if action["state"] in ACTION_ENDED and action["target"] not in reported:
+            reported.add(action["target"])
+            on_action(ActionReport(len(reported), len(actions), action["target"], action["kind"], action["state"],
+                                   action["duration_s"], action["rows"], action["error"]))

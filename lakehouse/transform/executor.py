@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -43,6 +44,19 @@ class ActionResult:
         return asdict(self)
 
 
+class _Results(dict[str, ActionResult]):
+    """Results by target; each one set is reported, numbered in the order the actions end."""
+
+    def __init__(self, total: int, on_result: Callable[[ActionResult, int, int], None] | None):
+        super().__init__()
+        self.total, self.on_result = total, on_result
+
+    def __setitem__(self, key: str, result: ActionResult) -> None:
+        super().__setitem__(key, result)
+        if self.on_result:
+            self.on_result(result, len(self), self.total)
+
+
 def _quote(key: str) -> str:
     return "`" + "`.`".join(key.split(".")) + "`"
 
@@ -62,12 +76,14 @@ class Executor:
         self.warehouse = warehouse
         self.workers = workers or default_workers()
 
-    def run(self, actions: dict[str, Action], keys: list[str], full_refresh: bool = False) -> list[ActionResult]:
-        """Run `keys` (in dependency order); one result per non-declaration action, in that order."""
+    def run(self, actions: dict[str, Action], keys: list[str], full_refresh: bool = False,
+            on_result: Callable[[ActionResult, int, int], None] | None = None) -> list[ActionResult]:
+        """Run `keys` (in dependency order); one result per non-declaration action, in that order.
+        `on_result(result, n, total)` hears of each action as it ends, the nth to end of `total`."""
         runnable = [k for k in keys if actions[k].kind != "declaration"]
         for dataset in sorted({actions[k].dataset for k in runnable}):
             self.warehouse.execute(f"CREATE SCHEMA IF NOT EXISTS `{dataset}`")
-        results: dict[str, ActionResult] = {}
+        results = _Results(len(runnable), on_result)
         if self.workers == 1:
             for key in runnable:
                 results[key] = self._settle(actions[key], results, full_refresh, self.warehouse)
@@ -76,7 +92,7 @@ class Executor:
         return [results[k] for k in runnable]
 
     def _run_concurrently(self, actions: dict[str, Action], runnable: list[str], full_refresh: bool,
-                          results: dict[str, ActionResult]) -> None:
+                          results: _Results) -> None:
         selected = set(runnable)
         waiting = {k: {d for d in actions[k].dependencies if d in selected} for k in runnable}
         connections = [self.warehouse.worker() for _ in range(self.workers)]
@@ -137,9 +153,8 @@ class Executor:
         """Run the action's script; rows affected by its main statement."""
         statements, main = self.script(action, full_refresh, wh)
         counts = wh.run_script(statements)
-        if action.kind == "operations":
-            return counts[-1] if counts else None
-        return None if action.kind == "view" or counts[main] < 0 else counts[main]
+        count = counts[-1] if action.kind == "operations" and counts else counts[main] if counts else -1
+        return None if action.kind == "view" or count < 0 else count  # DuckDB says -1 for "no count"
 
     def script(self, action: Action, full_refresh: bool, wh: Warehouse) -> tuple[list[str], int]:
         """The BigQuery statements Dataform runs for a table, view, incremental or operations action,

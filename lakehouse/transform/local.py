@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.settings import SettingsError
-from lakehouse.transform import ActionState, InvocationResult, InvocationState
+from lakehouse.transform import ActionReport, ActionState, InvocationResult, InvocationState, OnAction
 from lakehouse.transform.actions import Selection, actions_from_graph, select
 from lakehouse.transform.compiler import compile_project
-from lakehouse.transform.executor import Executor
+from lakehouse.transform.executor import ActionResult, Executor
 from lakehouse.warehouse import ScriptWarehouse, connect
 
 
@@ -41,15 +41,22 @@ class LocalTransformRunner:
         graph: dict[str, Any] = json.loads(self._path(compilation).read_text())
         return graph
 
-    def invoke(self, compilation: str, selection: Selection) -> str:
+    def invoke(self, compilation: str, selection: Selection, on_action: OnAction | None = None) -> str:
         actions = actions_from_graph(self.graph(compilation))
         keys = select(actions, selection)
+
+        def report(result: ActionResult, n: int, total: int) -> None:
+            if on_action:
+                on_action(ActionReport(n, total, result.target, result.kind, result.state, result.duration_s,
+                                       result.rows, result.error))
+
         warehouse = connect(self.warehouse_uri)
         try:
             if not isinstance(warehouse, ScriptWarehouse):
                 raise SettingsError(f"the local transform runner runs Dataform's scripts on DuckDB, not "
                                     f"{self.warehouse_uri}")
-            results = Executor(warehouse, self.workers).run(actions, keys, full_refresh=selection.full_refresh)
+            results = Executor(warehouse, self.workers).run(actions, keys, full_refresh=selection.full_refresh,
+                                                            on_result=report)
         finally:
             warehouse.close()
         failed = any(r.state in (ActionState.FAILED, ActionState.SKIPPED) for r in results)
@@ -60,7 +67,8 @@ class LocalTransformRunner:
         self._write(name, json.dumps(record, default=str, indent=1))
         return name
 
-    def wait(self, invocation: str, timeout_s: float = 0) -> InvocationResult:
+    def wait(self, invocation: str, timeout_s: float = 0, on_action: OnAction | None = None) -> InvocationResult:
+        """The stored result: the actions ran, and were reported, in `invoke`."""
         record = json.loads(self._path(invocation).read_text())
         return InvocationResult(name=record["name"], state=InvocationState(record["state"]), actions=record["actions"])
 

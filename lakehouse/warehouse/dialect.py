@@ -19,6 +19,7 @@ from sqlglot import exp
 
 from lakehouse.warehouse import UnsupportedSQL, verified
 from lakehouse.warehouse.external import command_to_duckdb
+from lakehouse.warehouse.merge import delete_insert, row_merge
 from lakehouse.warehouse.query import Query
 from lakehouse.warehouse.rewrites import rewrite
 
@@ -63,6 +64,11 @@ class Script:
                 out += self._declare(tree)
             elif isinstance(tree, exp.Set):
                 out += self._set(tree)
+            elif isinstance(tree, exp.Merge) and (whole_rows := row_merge(tree)):
+                whole_rows.target = self._rewrite(whole_rows.target)
+                whole_rows.source = self._rewrite(whole_rows.source)
+                whole_rows.values = [self._rewrite(v) for v in whole_rows.values]
+                out += delete_insert(whole_rows, _generate)
             else:
                 out.append(_statement(self._rewrite(tree)))
         return out

@@ -84,12 +84,24 @@ class DuckDBWarehouse:
         script = Script(columns_of=self.columns)
         translated = [script.translate(sql) for sql in statements]
         counts = []
-        for parts in translated:
-            affected = -1
-            for statement in parts:
-                affected = _rows_affected(self.run_native(self.bigquery_typed(statement)))
-            counts.append(affected)
+        try:
+            for parts in translated:
+                affected = -1
+                for statement in parts:  # a statement may become several: the count is the last one's
+                    rows = _rows_affected(self.run_native(self.bigquery_typed(statement)))
+                    affected = rows if rows >= 0 else affected
+                counts.append(affected)
+        except WarehouseError:
+            self._rollback()  # a translation that opened a transaction (merge.py) leaves nothing half done
+            raise
         return counts
+
+    def _rollback(self) -> None:
+        with self._lock:
+            try:
+                self.con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # no transaction was open
 
     def query(self, sql: str) -> list[dict[str, Any]]:
         table = self.query_arrow(sql)

@@ -34,7 +34,7 @@ class RegistryError(MlopsError, RuntimeError):
 
 class ModelRegistry(Protocol):
     def champion(self) -> dict | None:
-        """{"version", "metrics"} of the current champion, or None before the first promotion."""
+        """{"version", "metrics", "snapshot_date"} of the current champion, or None before the first promotion."""
 
     def promote(self, version: str, blob: bytes, metrics: dict, info: dict) -> dict:
         """Register `version` (once: a re-run adds nothing) and make it champion; returns its record."""

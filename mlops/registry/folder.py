@@ -16,7 +16,14 @@ class FolderRegistry:
     def champion(self) -> dict | None:
         if not self.store.exists("champion.json"):
             return None
-        return self._read_json("champion.json")
+        record = self._read_json("champion.json")
+        return {**record, "snapshot_date": self.snapshot_date(record["version"])}
+
+    def snapshot_date(self, version: str) -> str | None:
+        """The snapshot a version was trained up to (its version.json), None when not recorded."""
+        if not self.store.exists(f"{version}/version.json"):
+            return None
+        return self._read_json(f"{version}/version.json").get("snapshot_date")
 
     def promote(self, version: str, blob: bytes, metrics: dict, info: dict) -> dict:
         self.save_version(version, blob, metrics, info)

@@ -37,7 +37,8 @@ class VertexRegistry:
         if not version:
             raise RegistryError(f"{model.versioned_resource_name} has the champion alias but no model_version label")
         metrics = json.loads(self.files.store.read_bytes(f"{version}/metrics.json"))
-        return {"version": version, "metrics": metrics, "resource": model.versioned_resource_name}
+        return {"version": version, "metrics": metrics, "resource": model.versioned_resource_name,
+                "snapshot_date": self.files.snapshot_date(version)}
 
     def promote(self, version: str, blob: bytes, metrics: dict, info: dict) -> dict:
         from google.api_core.exceptions import NotFound

@@ -21,7 +21,7 @@ from mlops.errors import MlopsError
 from orchestrator.cli.common import Handler
 from orchestrator.errors import Busy, OrchestratorError
 
-COMMAND_MODULES = ("generate", "runs", "serve", "demo", "dataform", "mlops", "looker")
+COMMAND_MODULES = ("generate", "runs", "backfill", "serve", "emulator", "demo", "dataform", "docs", "mlops", "looker")
 # The one place a command's error becomes an exit code and a message on stderr, never a traceback:
 # the first class the error is an instance of wins. An error not listed is a bug, and keeps its traceback.
 EXIT_CODES: tuple[tuple[type[Exception], int, str], ...] = (

@@ -34,12 +34,15 @@ def demo(settings: Settings, days: int, end: dt.date, customers: int, events: in
     with resources.documents.session():
         n = len(date_range(start, end))
         try:
-            with detail_to(detail) as terminal:
+            with detail_to(detail) as echo:
+                terminal = echo.terminal
                 counts = generate(settings, resources.documents, SOURCES, start, end, volumes, Shard(),
                                   progress=Progress(2 * n + len(range(0, n, 7)), "generate", terminal))
                 terminal.write("  generated " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + "\n")
-                # force: the demo regenerates the history, so a date that succeeded before runs again
-                run = execute(resources, RunOptions(end, full_export=True), trigger="demo", force=True)
+                # force: the demo regenerates the history, so a date that succeeded before runs again, and
+                # rebuilds the warehouse from all of it (an earlier demo may have had other days or volumes)
+                run = execute(resources, RunOptions(end, full_export=True, full_refresh=True), trigger="demo",
+                              force=True)
         except RunFailed as failure:
             print(f"winterdays demo: {failure}\nthe whole log: {detail}", file=sys.stderr)
             return 1

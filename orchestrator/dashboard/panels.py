@@ -140,19 +140,27 @@ def _risk_distribution(reports: Reports) -> Markup:
 
 def _at_risk(reports: Reports) -> Markup:
     rows = reports.at_risk()
+    latest = reports.latest_predictions()
+    shown = rows[0]["snapshot_date"] if rows else None
+    title = "Customers most at risk, and their main drivers" + (f" (snapshot {shown})" if shown else "")
+    older = ""
+    if latest and latest != shown:  # a re-run of an earlier date rebuilt the features up to that date
+        older = (f"Predictions of {latest} exist, but customer_churn_features no longer holds that snapshot (an "
+                 "earlier date was run since): " + (f"showing {shown}, the latest snapshot with both. " if shown
+                                                    else "run the latest date again to see them. "))
     tie = ""
     if rows and len(rows) > 1 and len({r["churn_probability"] for r in rows}) == 1:
         tie = (f"All {len(rows)} shown share the probability {rows[0]['churn_probability']:.3f}: the model does not "
                "rank them apart, and ties are listed by customer id. ")
     return charts.table(
-        "at_risk_customers", "Customers most at risk, and their main drivers",
+        "at_risk_customers", title,
         ["#", "customer", "churn probability", "band", "region / channel", "main drivers (customer vs median)"],
         [[r["risk_rank"], r["customer_id"], f"{r['churn_probability']:.3f}", r["risk_band"],
           f"{r['region']} / {r['channel']}", _drivers(r)] for r in rows or []],
-        empty=_empty(rows, NO_PREDICTIONS),
-        note=tie + "Drivers: the model's features on which the customer sits on the churners' side of the snapshot's "
-             "median (the side churners leaned to in the labelled history), strongest first. They describe the "
-             "customer; they are not the model's own attribution. rpt_churn_at_risk")
+        empty=_empty(rows, older or NO_PREDICTIONS),
+        note=older + tie + "Drivers: the model's features on which the customer sits on the churners' side of "
+             "the snapshot's median (the side churners leaned to in the labelled history), strongest first. They "
+             "describe the customer; they are not the model's own attribution. rpt_churn_at_risk")
 
 
 def _drivers(row: Row) -> str:

@@ -101,6 +101,11 @@ class Reports:
     def at_risk(self, limit: int = 15) -> list[Row] | None:
         return self._rows("rpt_churn_at_risk", f"SELECT * FROM {{view}} ORDER BY risk_rank LIMIT {int(limit)}")
 
+    def latest_predictions(self) -> dt.date | None:
+        """The latest snapshot with predictions, features or not (None before any)."""
+        rows = self._rows("fct_predictions_churn", "SELECT MAX(snapshot_date) AS latest FROM {view}")
+        return rows[0]["latest"] if rows else None
+
     def model_metrics(self) -> list[Row] | None:
         return self._rows("rpt_model_metrics", "SELECT * FROM {view} ORDER BY registered_at, model_version")
 

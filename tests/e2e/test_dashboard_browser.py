@@ -93,3 +93,51 @@ def test_every_chart_renders_with_data_after_a_demo_run(demo, dashboard_url, chr
         png = chromium.screenshot(section)
         assert png.startswith(PNG) and len(png) > 20_000, name
         (screenshots_dir / name).write_bytes(png)
+
+
+# What the browser drew of the lineage, and each action's documentation
+DOCS = """({
+  boxes: [...document.querySelectorAll('svg g.node')].filter(g => g.getBBox().width > 0).map(g => g.dataset.action),
+  edges: [...document.querySelectorAll('svg path.edge')].filter(p => p.getBBox().width > 0).length,
+  actions: [...document.querySelectorAll('article.action')].map(a => ({
+    key: a.dataset.action, description: a.querySelector('.description').textContent,
+    rows: a.querySelector('.rows') ? a.querySelector('.rows').textContent : null,
+    lastRun: a.querySelector('.last-run') ? a.querySelector('.last-run').textContent : null,
+    columns: [...a.querySelectorAll('table.columns tbody tr')].map(r => [...r.cells].map(c => c.textContent)),
+    assertions: a.querySelectorAll('table.assertions tbody tr').length,
+    height: a.getBoundingClientRect().height})),
+})"""
+
+
+def test_docs_draw_the_lineage_and_every_tables_description_after_a_demo_run(demo, dashboard_url, chromium,
+                                                                              screenshots_dir):
+    from lakehouse.transform.lineage import lineage
+    from orchestrator.docs.page import project_graph
+
+    settings = demo.settings
+    docs_url = dashboard_url.replace("/dashboard", "/docs")
+    chromium.open(docs_url)
+    page = chromium.evaluate(DOCS)
+    nodes = lineage(project_graph(settings, settings.today()))
+
+    assert sorted(page["boxes"]) == sorted(nodes) and len(nodes) > 20  # a box per action, drawn
+    assert page["edges"] == sum(len(n.dependencies) for n in nodes.values())
+    shown = {a["key"]: a for a in page["actions"]}
+    assert set(shown) == set(nodes)
+    for key, action in shown.items():
+        assert action["description"] == nodes[key].description != "", key  # every table's SQLX description
+        assert action["height"] > 40, f"{key} is not laid out"
+    fct = shown["winter_days_warehouse.fct_sales"]
+    warehouse = connect(settings.warehouse.uri, read_only=True)
+    try:
+        count = warehouse.query("SELECT COUNT(*) AS n FROM `winter_days_warehouse`.`fct_sales`")[0]["n"]
+    finally:
+        warehouse.close()
+    assert fct["rows"] == f"{count:,} rows" and fct["assertions"] == 3
+    assert ["amount", nodes["winter_days_warehouse.fct_sales"].columns["amount"]] in fct["columns"]
+    assert fct["lastRun"] == demo.second["run_id"]  # the newest run that built it
+    assert chromium.requested_urls() == [docs_url]  # offline, like the dashboard
+
+    png = chromium.screenshot("#lineage")
+    assert png.startswith(PNG) and len(png) > 20_000
+    (screenshots_dir / "lineage.png").write_bytes(png)

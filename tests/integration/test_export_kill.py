@@ -46,7 +46,7 @@ def finished(process) -> dict:
 
 
 def kill_after_first_row_group(process) -> None:
-    for line in process.stderr:
+    for line in process.stdout:  # off a terminal the CLI's log lines are JSON lines on stdout
         if line.startswith("{") and json.loads(line).get("event") == "row_group_written":
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(30)

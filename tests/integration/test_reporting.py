@@ -20,6 +20,8 @@ from lakehouse.transform.actions import actions_from_graph
 from lakehouse.transform.compiler import compile_project
 from lakehouse.warehouse.duckdb import DuckDBWarehouse
 from mlops import churn
+from orchestrator.dashboard.panels import _at_risk
+from orchestrator.dashboard.reports import Reports
 
 pytestmark = pytest.mark.dataform
 GOLD = "winter_days_warehouse"
@@ -120,6 +122,20 @@ def test_only_the_latest_scored_snapshot_is_listed(wh, actions):
     wh.write_arrow(pa.concat_tables([earlier, _predictions({"C002": 0.4})]), GOLD, "fct_predictions_churn")
     assert [(r["customer_id"], r["snapshot_date"]) for r in _view(wh, actions, "rpt_churn_at_risk")] == [
         ("C002", TODAY)]
+
+
+def test_the_latest_snapshot_with_features_is_listed_after_an_earlier_date_was_run_again(wh, actions):
+    # predictions of TODAY stay, but re-running yesterday rebuilt the features up to yesterday
+    yesterday = TODAY - dt.timedelta(days=1)
+    wh.write_arrow(features(1, customers=2, start=yesterday, labelled=False), GOLD, "customer_churn_features")
+    earlier = _predictions({"C000": 0.9, "C001": 0.8}).set_column(1, "snapshot_date", pa.array([yesterday] * 2))
+    wh.write_arrow(pa.concat_tables([earlier, _predictions({"C000": 0.4, "C001": 0.3})]), GOLD,
+                   "fct_predictions_churn")
+    assert sorted((r["customer_id"], r["snapshot_date"]) for r in _view(wh, actions, "rpt_churn_at_risk")) == [
+        ("C000", yesterday), ("C001", yesterday)]
+    panel = _at_risk(Reports(wh, GOLD))  # the dashboard says which snapshot it shows, and why not the latest
+    assert f"Customers most at risk, and their main drivers (snapshot {yesterday})" in panel
+    assert f"Predictions of {TODAY} exist" in panel and f"showing {yesterday}, the latest snapshot with both" in panel
 
 
 def test_probabilities_fall_in_twentieths_and_one_in_the_last(wh, actions):

@@ -26,6 +26,8 @@ class FakeDataform:
         self.compilation_errors: list[t.CompilationResult.CompilationError] = []
         self.states: list[int] = [State.SUCCEEDED]  # successive get_workflow_invocation states
         self.actions: list[t.WorkflowInvocationAction] = []
+        # the actions as each get_workflow_invocation leaves them (then the last stays): progress between polls
+        self.actions_by_poll: list[list[t.WorkflowInvocationAction]] = []
         self.compiled: list[t.CompilationResultAction] = []
         self.workspaces: set[str] = set()
         self.files: dict[str, dict[str, bytes]] = {}  # workspace -> path -> contents
@@ -52,6 +54,8 @@ class FakeDataform:
     def GetWorkflowInvocation(self, request: t.GetWorkflowInvocationRequest, context):
         invocation = t.WorkflowInvocation(self.invocation)
         invocation.state = next(self._state_iter, self.states[-1])
+        if self.actions_by_poll:
+            self.actions = self.actions_by_poll.pop(0)
         return invocation
 
     def CancelWorkflowInvocation(self, request, context):

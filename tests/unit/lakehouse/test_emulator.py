@@ -1,3 +1,4 @@
+import json
 import os
 
 import pytest
@@ -67,3 +68,29 @@ def test_missing_emulator_says_how_to_install(monkeypatch, tmp_path):
     script = Settings.from_env({"WINTERDAYS_FIRESTORE_EMULATOR": str(tmp_path / "nope")}).firestore.emulator
     with pytest.raises(EmulatorMissing, match="gcloud components install cloud-firestore-emulator"):
         find_start_script(script)
+
+
+def test_emulator_start_keeps_one_warm_that_commands_reuse_until_stop(settings, monkeypatch, capsys):
+    from orchestrator.cli import main
+
+    monkeypatch.delenv("FIRESTORE_EMULATOR_HOST", raising=False)  # the session's emulator is not this home's
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "warm-test")
+    assert main(["emulator", "status"]) == 1
+    assert main(["emulator", "start"]) == 0
+    started = json.loads((settings.storage.home / "firestore" / "emulator.json").read_text())
+    try:
+        capsys.readouterr()
+        assert main(["status", "--json"]) == 0
+        assert main(["status", "--json"]) == 0
+        assert "starting one" not in capsys.readouterr().err  # reused, not started
+        os.killpg(started["pid"], 0)  # still running after the commands ended
+        assert main(["emulator", "status"]) == 0
+        assert started["host"] in capsys.readouterr().out
+    finally:
+        assert main(["emulator", "stop"]) == 0
+    with pytest.raises(ProcessLookupError):
+        os.killpg(started["pid"], 0)
+    assert (settings.storage.home / "firestore" / "current").is_dir()  # saved before it stopped
+    assert main(["status", "--json"]) == 0  # none running: this command starts its own, says so, stops it
+    assert "starting one for this command" in capsys.readouterr().err
+    assert not (settings.storage.home / "firestore" / "emulator.json").exists()

@@ -64,6 +64,7 @@ def test_a_set_location_is_what_the_derived_ones_follow():
         ({"WINTERDAYS_DATE": "yesterday"}, "WINTERDAYS_DATE must be a date YYYY-MM-DD"),
         ({"WINTERDAYS_LOG_LEVEL": "loud"}, "WINTERDAYS_LOG_LEVEL must be one of"),
         ({"WINTERDAYS_CHURN_MIN_AUC": "high"}, "WINTERDAYS_CHURN_MIN_AUC must be a number"),
+        ({"WINTERDAYS_LOOKBACK_DAYS": "-1"}, "WINTERDAYS_LOOKBACK_DAYS must be from 0 to 366 days"),
     ],
 )
 def test_bad_values_name_the_variable(env, message):

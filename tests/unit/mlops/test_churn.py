@@ -42,10 +42,20 @@ def test_predictions_have_the_declared_columns_and_bands():
 
 
 def test_too_little_history_says_how_much_is_needed():
-    with pytest.raises(ValueError, match="no labelled snapshots"):
+    with pytest.raises(ValueError, match="no labelled snapshots yet: .* needs 73 days of history"):
         churn.split_by_time(features(n_days=1).slice(0, 0))
     with pytest.raises(ValueError, match="need 43 days of labelled snapshots .* 73 days of history; got 42"):
         churn.split_by_time(features(n_days=42, customers=2))
+
+
+def test_the_gate_never_lets_a_back_dated_run_replace_a_newer_champion():
+    champion = {"version": "churn-new", "metrics": {"roc_auc": 0.70}, "snapshot_date": "2026-03-17"}
+    better = {"roc_auc": 0.90}
+    passed, reason = churn.gate(better, champion, 0.6, 0.02, snapshot_date=dt.date(2026, 3, 10))
+    assert not passed and "2026-03-10 is before champion churn-new's snapshot 2026-03-17" in reason
+    assert churn.gate(better, champion, 0.6, 0.02, snapshot_date=dt.date(2026, 3, 17))[0]  # the same date competes
+    assert churn.gate(better, champion, 0.6, 0.02, snapshot_date=dt.date(2026, 3, 18))[0]
+    assert churn.gate(better, {**champion, "snapshot_date": None}, 0.6, 0.02, snapshot_date=dt.date(2026, 3, 1))[0]
 
 
 def test_calibration_error_and_confusion_on_known_values():

@@ -68,8 +68,9 @@ def evaluate(env, training, model):
     return result, metrics, curves
 
 
-def gate(env, metrics_json):
-    return gate_model(registry_uri=env["registry"], metrics_json=metrics_json, **GATE)
+def gate(env, metrics_json, snapshot_date=TODAY):
+    return gate_model(registry_uri=env["registry"], metrics_json=metrics_json,
+                      snapshot_date=snapshot_date.isoformat(), **GATE)
 
 
 def register(env, model, version, metrics_json, run_id="run-1"):
@@ -200,6 +201,17 @@ def test_a_champion_better_by_more_than_the_margin_fails_the_gate(env):
     verdict = gate(env, evaluation.metrics_json)
     assert not verdict.passed
     assert "below champion churn-best (0.9900)" in verdict.reason
+
+
+def test_a_back_dated_run_never_replaces_the_newer_champion(env):
+    training, _, champion_version = promote_first_champion(env)
+    assert open_registry(env["registry"]).champion()["snapshot_date"] == TODAY.isoformat()
+    model, _ = train(env, training, name="same-data")
+    evaluation, _, _ = evaluate(env, training, model)  # as good as the champion: it would pass on a later date
+    verdict = gate(env, evaluation.metrics_json, snapshot_date=TODAY - dt.timedelta(days=7))
+    assert not verdict.passed and verdict.champion_version == champion_version
+    assert f"before champion {champion_version}'s snapshot {TODAY}" in verdict.reason
+    assert gate(env, evaluation.metrics_json, snapshot_date=TODAY).passed
 
 
 def test_no_champion_and_a_failed_gate_write_nothing(env):

@@ -117,6 +117,7 @@ def test_malformed_requests_get_a_clear_4xx_and_leave_the_ledger_alone(client, s
         ("get", "/runs?order=created_at", {}, 400, "unknown query parameter(s) ['order']"),
         ("post", "/runs/20260301-abcdef12/retry", {}, 404, "no run 20260301-abcdef12"),
         ("post", "/runs/20260301-abcdef12/retry", {"json": {"force": True}}, 400, "unknown field(s) ['force']"),
+        ("post", "/runs/20260301-abcdef12/retry", {"json": {"from": "load"}}, 400, '"from" must be a step name'),
         ("post", "/runs/20260301-abcdef12/retry", {"data": "x", "content_type": "text/plain"}, 415, "application/json"),
         ("delete", "/runs/20260301-abcdef12", {}, 405, "not allowed"),
         ("get", "/nowhere", {}, 404, "not found"),
@@ -213,6 +214,29 @@ def test_a_failed_run_answers_500_and_retry_resumes_it(client, monkeypatch):
     retried = client.post(f"/runs/{body['run_id']}/retry", json={"wait": True})
     assert retried.status_code == 200
     assert retried.get_json()["outcome"] == "resumed" and retried.get_json()["attempt"] == 2
+
+
+def test_retry_from_a_named_step_runs_it_and_every_later_step_again(client, monkeypatch):
+    ran = []
+
+    def step(name):
+        def body(ctx):
+            ran.append(name)
+            if name == "wait" and ran.count("export") == 1:  # the source data is fixed before the retry
+                raise RuntimeError("assert_daily_sources_fresh failed: stg_sales is stale")
+            return {"step": name}
+        return body
+
+    for name in ("export", "compile", "invoke", "wait"):
+        monkeypatch.setitem(STEPS, name, step(name))
+    failed = client.post("/runs", json={"date": DAY, "steps": ["export", "compile", "invoke", "wait"]}).get_json()
+    assert failed["failed_step"] == "wait"
+    run_id = failed["run_id"]
+    assert client.post(f"/runs/{run_id}/retry", json={"from": "wait", "wait": True}).status_code == 500
+    assert client.post(f"/runs/{run_id}/retry", json={"from": "churn", "wait": True}).status_code == 409  # not its step
+    retried = client.post(f"/runs/{run_id}/retry", json={"from": "export", "wait": True})
+    assert retried.status_code == 200 and retried.get_json()["attempt"] == 3
+    assert ran == ["export", "compile", "invoke", "wait", "wait", "export", "compile", "invoke", "wait"]
 
 
 def test_fifty_concurrent_triggers_run_one_export(client, settings, firestore, monkeypatch):

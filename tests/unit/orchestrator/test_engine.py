@@ -200,7 +200,7 @@ class FixedTransform:
     def __init__(self, state):
         self.state = state
 
-    def wait(self, invocation, timeout_s):
+    def wait(self, invocation, timeout_s, on_action=None):
         if self.state == "TIMEOUT":  # as the Dataform API runner does: cancel it, then say so
             raise TransformFailed(f"Dataform invocation {invocation} was still RUNNING; it has been cancelled")
         return InvocationResult(invocation, self.state, [{"target": "x.y", "state": "FAILED", "error": "bad"}])

@@ -22,7 +22,7 @@ def test_the_detail_goes_to_the_file_and_the_steps_to_the_terminal(tmp_path, cap
         log.error("run failed", extra={"event": "run_failed", "step": "churn", "error": "the gate"})
     print("after")
     out, err = capfd.readouterr()
-    assert out.splitlines() == ["  export ...", "  export done in 5.3 s", "  churn FAILED", "after"]
+    assert out.splitlines() == ["export ... done in 5.3 s", "churn FAILED", "after"]
     assert err == ""
     text = path.read_text()
     for line in ("executor input of a component", "child out", "child err"):

@@ -200,3 +200,27 @@ def test_push_command_without_a_repository_says_which_variable(monkeypatch, caps
     monkeypatch.delenv("WINTERDAYS_DATAFORM_REPOSITORY", raising=False)
     assert cli.main(["dataform", "push"]) == 2
     assert "WINTERDAYS_DATAFORM_REPOSITORY" in capsys.readouterr().err
+
+
+def test_wait_reports_each_action_as_a_poll_sees_it_end(fake):
+    from lakehouse.transform import ActionReport
+
+    running = ActionState.RUNNING
+    fake.states = [State.RUNNING, State.RUNNING, State.FAILED]
+    fake.actions_by_poll = [
+        [action("stg", "stg_sales", running), action("gold", "fct_sales", running), action("asserts", "fk", running)],
+        [action("stg", "stg_sales", ActionState.SUCCEEDED), action("gold", "fct_sales", running),
+         action("asserts", "fk", running)],
+        [action("stg", "stg_sales", ActionState.SUCCEEDED), action("gold", "fct_sales", ActionState.SUCCEEDED),
+         action("asserts", "fk", ActionState.FAILED, "Assertion failed: 2 row(s)")],
+    ]
+    fake.compiled = [compiled("asserts", "fk", "definitions/assertions/fk.sqlx", kind="assertion")]
+    run = runner(fake)
+    heard: list[ActionReport] = []
+    result = run.wait(run.invoke(run.compile({}), Selection()), on_action=heard.append)
+
+    assert [(r.n, r.total, r.target, r.state) for r in heard] == [
+        (1, 3, "stg.stg_sales", "SUCCEEDED"), (2, 3, "gold.fct_sales", "SUCCEEDED"), (3, 3, "asserts.fk", "FAILED")]
+    assert heard[2].kind == "assertion" and heard[2].duration_s == 3.0
+    assert "Assertion failed" in heard[2].error and result.state == "FAILED"
+    assert len(fake.called("QueryCompilationResultActions")) == 1  # the compiled actions are read once

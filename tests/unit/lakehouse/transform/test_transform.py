@@ -54,9 +54,11 @@ class Lake:
             if day <= until and not target.exists():
                 shutil.copytree(partition, target)
 
-    def compile(self, run_date: dt.date) -> str:
+    def compile(self, run_date: dt.date, window_from: dt.date | None = None) -> str:
+        """`window_from`: the first day without a run, as the orchestrator passes it after a gap."""
+        extra = {"window_from": window_from.isoformat()} if window_from else {}
         return self.runner.compile({"bronze_uri": str(self.bronze), "pii_key": "test-key",
-                                    "run_date": run_date.isoformat(), "snapshot_days": "40"})
+                                    "run_date": run_date.isoformat(), "snapshot_days": "40", **extra})
 
     def run(self, compilation: str, selection: Selection | None = None):
         return self.runner.wait(self.runner.invoke(compilation, selection or Selection()))
@@ -101,6 +103,19 @@ def test_every_action_reports_state_duration_and_rows(lake):
     assert all(a["state"] == "SUCCEEDED" for a in result.actions)
 
 
+def test_invoke_reports_each_action_as_it_ends(lake):
+    heard = []
+    result = lake.runner.wait(lake.runner.invoke(lake.first, Selection(), on_action=heard.append))
+    assert [r.n for r in heard] == list(range(1, len(result.actions) + 1))
+    assert {r.total for r in heard} == {len(result.actions)}
+    assert sorted(r.target for r in heard) == sorted(a["target"] for a in result.actions)
+    fct = next(r for r in heard if r.target == "winter_days_warehouse.fct_sales")
+    assert fct.state == "SUCCEEDED" and fct.kind == "incremental" and fct.duration_s > 0
+    assert any(r.kind == "assertion" and r.state == "SUCCEEDED" for r in heard)
+    order = [r.target for r in heard]  # a dependency ends before what needs it
+    assert order.index("winter_days_staging.stg_sales") < order.index("winter_days_warehouse.fct_sales")
+
+
 def test_running_twice_gives_identical_gold_tables(lake):
     lake.run(lake.first).raise_for_state()
     assert lake.checksums() == lake.after_d1
@@ -109,7 +124,7 @@ def test_running_twice_gives_identical_gold_tables(lake):
 def test_a_second_day_merges_into_fct_sales_without_duplicates_and_a_full_refresh_agrees(lake):
     refunded_before = lake.query("SELECT COUNT(*) AS n FROM winter_days_warehouse.fct_sales WHERE is_refunded")[0]["n"]
     lake.arrive(D2)
-    second = lake.compile(D2)
+    second = lake.compile(D2, window_from=D1 + dt.timedelta(days=1))
     result = lake.run(second)
     result.raise_for_state()
     fct = next(a for a in result.actions if a["target"] == "winter_days_warehouse.fct_sales")
@@ -129,7 +144,7 @@ def test_churn_features_of_past_snapshots_do_not_see_later_refunds(lake):
     """Refunds that arrived after D1 changed fct_sales, yet every snapshot up to D1 keeps its features."""
     if lake.query("SELECT MAX(sale_date) AS d FROM winter_days_warehouse.fct_sales")[0]["d"] < D2:
         lake.arrive(D2)
-        lake.run(lake.compile(D2)).raise_for_state()
+        lake.run(lake.compile(D2, window_from=D1 + dt.timedelta(days=1))).raise_for_state()
     later = lake.query(f"SELECT {', '.join(FEATURES)}, label_complete, churned_30d "
                        f"FROM winter_days_warehouse.customer_churn_features WHERE snapshot_date <= DATE '{D1}'")
     key = lambda r: (r["customer_id"], r["snapshot_date"])  # noqa: E731

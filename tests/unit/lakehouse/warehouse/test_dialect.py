@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from lakehouse.warehouse import WarehouseError
 from lakehouse.warehouse.dialect import to_duckdb
 from lakehouse.warehouse.duckdb import DuckDBWarehouse
 
@@ -71,3 +72,42 @@ def test_catalog_lookups_leave_the_connection_free_for_the_next_query(wh):
     assert wh.query("SELECT a FROM `s.t`") == [{"a": 1}]
     assert wh.tables("s") == ["t"] and wh.columns("s", "t") == ["a"]
     assert wh.query_arrow("DECLARE x INT64 DEFAULT 2; SELECT x AS v").to_pylist() == [{"v": 2}]
+
+
+WHOLE_ROW_MERGE = """MERGE `p`.`gold`.`t` T
+USING (
+{source}
+) S
+ON T.`id` = S.`id`
+WHEN MATCHED THEN UPDATE SET `id` = S.`id`, `v` = S.`v`
+WHEN NOT MATCHED THEN INSERT (`id`, `v`) VALUES (S.`id`, S.`v`)"""
+
+
+@pytest.fixture
+def table(wh):
+    wh.execute("CREATE SCHEMA IF NOT EXISTS gold")
+    wh.execute("CREATE OR REPLACE TABLE gold.t AS SELECT 1 AS id, 10 AS v UNION ALL SELECT 2, 20")
+    return wh
+
+
+def test_a_whole_row_merge_replaces_matched_rows_and_inserts_the_rest_as_a_merge_does(table):
+    statements = to_duckdb(WHOLE_ROW_MERGE.format(source="SELECT 2 AS id, 21 AS v UNION ALL SELECT 3, 30"))
+    assert not any(s.startswith("MERGE") for s in statements)  # DuckDB's MERGE rewrites rows column by column
+    (count,) = table.run_script([WHOLE_ROW_MERGE.format(source="SELECT 2 AS id, 21 AS v UNION ALL SELECT 3, 30")])
+    assert count == 2  # as a MERGE reports: one row updated, one inserted
+    assert table.query("SELECT id, v FROM gold.t ORDER BY id") == [
+        {"id": 1, "v": 10}, {"id": 2, "v": 21}, {"id": 3, "v": 30}]
+
+
+def test_a_whole_row_merge_that_fails_half_way_changes_nothing(table):
+    failing = WHOLE_ROW_MERGE.format(source="SELECT 2 AS id, 'not a number' AS v")  # the INSERT fails, after the DELETE
+    with pytest.raises(WarehouseError):
+        table.run_script([failing])
+    assert table.query("SELECT id, v FROM gold.t ORDER BY id") == [{"id": 1, "v": 10}, {"id": 2, "v": 20}]
+    table.execute("SELECT 1")  # the connection is usable: no transaction was left open
+
+
+def test_a_merge_that_does_more_than_replace_rows_stays_a_merge():
+    conditional = WHOLE_ROW_MERGE.format(source="SELECT 2 AS id, 21 AS v").replace(
+        "WHEN MATCHED THEN", "WHEN MATCHED AND S.`v` > T.`v` THEN")
+    assert [s.split()[0] for s in to_duckdb(conditional)] == ["MERGE"]

@@ -81,6 +81,13 @@ DOCUMENTED = [
      [D(2016, 10, 5), D(2016, 10, 6), D(2016, 10, 7), D(2016, 10, 8)]),
     ("GENERATE_DATE_ARRAY('2016-10-05', '2016-10-09', INTERVAL 2 DAY)",
      [D(2016, 10, 5), D(2016, 10, 7), D(2016, 10, 9)]),
+    ("GENERATE_DATE_ARRAY('2016-10-05', '2016-10-01', INTERVAL 1 DAY)", []),  # start after end: empty
+    # operators: BETWEEN is inclusive at both ends (the bronze window, the snapshots replaced)
+    ("DATE '2008-12-25' BETWEEN DATE '2008-12-25' AND DATE '2008-12-31'", True),
+    ("DATE '2008-12-31' BETWEEN DATE '2008-12-25' AND DATE '2008-12-31'", True),
+    ("DATE '2008-12-24' BETWEEN DATE '2008-12-25' AND DATE '2008-12-31'", False),
+    ("NULL BETWEEN 1 AND 2", None),
+    ("LEAST(DATE '2008-12-25', DATE_SUB(DATE '2008-12-25', INTERVAL 3 DAY))", D(2008, 12, 22)),
     # timestamp_functions and datetime_functions
     ("FORMAT_TIMESTAMP('%b-%d-%Y', TIMESTAMP '2008-12-25 15:30:00+00')", "Dec-25-2008"),
     ("FORMAT_TIMESTAMP('%F %T', TIMESTAMP '2008-12-25 15:30:00+00', 'America/Los_Angeles')", "2008-12-25 07:30:00"),

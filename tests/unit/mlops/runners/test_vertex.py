@@ -233,7 +233,8 @@ def test_vertex_registry_versions_promotes_and_moves_the_champion_alias(gcp, mon
     assert first.model.container_spec.image_uri.endswith("/vertex-ai/prediction/sklearn-cpu.1-5:latest")
     files = ObjectStore(f"gs://{BUCKET}/mlops/models")
     assert files.read_bytes("churn-aaa/model.pkl") == b"model a"
-    assert registry.champion() == {"version": "churn-aaa", "metrics": {"roc_auc": 0.94}, "resource": f"{MODEL}@1"}
+    assert registry.champion() == {"version": "churn-aaa", "metrics": {"roc_auc": 0.94}, "resource": f"{MODEL}@1",
+                                   "snapshot_date": "2026-03-30"}  # what the gate compares a run's date with
 
     registry.promote("churn-bbb", b"model b", {"roc_auc": 0.95}, {})
     assert (service.uploads[1].model_id, service.uploads[1].parent_model) == ("", MODEL)

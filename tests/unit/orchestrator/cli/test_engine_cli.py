@@ -2,6 +2,7 @@
 
 import argparse
 import datetime as dt
+import json
 
 import pytest
 
@@ -47,5 +48,6 @@ def test_run_retry_and_status_share_the_claim(settings, firestore, monkeypatch, 
     assert main(["retry", "20260301-00000000"]) == 1
 
     assert main(["status", "--date", "2026-03-01", "--state", "succeeded"]) == 0
-    listed = capsys.readouterr().out.splitlines()
-    assert len(listed) == 2 and held.run_id in "".join(listed) and "export:succeeded" in listed[0]
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]  # not a terminal: JSON lines
+    assert len(listed) == 2 and held.run_id in {r["run_id"] for r in listed}
+    assert listed[0]["steps"] == {"export": "SUCCEEDED"} and listed[0]["duration_s"] >= 0
