@@ -203,4 +203,6 @@ def null_operand(node: exp.Expr) -> exp.Expr:
         isinstance(parent, exp.Func) and not isinstance(parent, _CONDITIONAL))
     if not folding or isinstance(node, exp.Null) and not isinstance(parent, _NULL_FOLDING_PARENTS):
         return node
+    if node.find_ancestor(exp.SafeFunc) is not None:  # DuckDB's TRY() refuses a scalar subquery
+        return node
     return exp.Subquery(this=exp.select(node.copy()))

@@ -300,6 +300,14 @@ def _date_in_zone(node: exp.Date) -> exp.Expr:
     return date_in_range(exp.Add(this=wall, expression=shift))
 
 
+def _datetime_in_zone(node: exp.Datetime) -> exp.Expr:
+    """DATETIME(ts, zone) before 0001-01-01 (the first instant west of UTC) is an error in BigQuery."""
+    if node.args.get("expression") is None:
+        return node
+    first = exp.cast(exp.Literal.string("0001-01-01 00:00:00"), "TIMESTAMP")
+    return _when(exp.LT(this=exp.Paren(this=node.copy()), expression=first), "datetime overflow", node)
+
+
 def _timestamp_add(node: exp.Expr) -> exp.Expr:
     """TIMESTAMP_ADD/SUB past 9999-12-31 23:59:59.999999 UTC is an error in BigQuery; DuckDB goes on."""
     result = exp.Paren(this=node)
@@ -335,6 +343,7 @@ HANDLERS: dict[type[exp.Expr], Callable[[Any], exp.Expr]] = {
     exp.Date: _date_in_zone,
     exp.TimestampAdd: _timestamp_add,
     exp.TimestampSub: _timestamp_add,
+    exp.Datetime: _datetime_in_zone,
     exp.Upper: upper,
     exp.Lower: lower,
     exp.Like: like,

@@ -157,8 +157,9 @@ def _div(node: exp.Div) -> exp.Expr:
     divisor = node.expression
     if not (isinstance(divisor, exp.Literal) and not divisor.is_string and float(divisor.name) != 0):
         guarded = exp.Case(
-            ifs=[exp.If(this=exp.EQ(this=divisor.copy(), expression=exp.Literal.number(0)),
-                        true=_error("division by zero"))],
+            ifs=[exp.If(this=exp.And(this=exp.EQ(this=divisor.copy(), expression=exp.Literal.number(0)),
+                                     expression=exp.Not(this=exp.Is(this=node.this.copy(), expression=exp.Null()))),
+                        true=_error("division by zero"))],  # NULL / 0 is NULL
             default=divisor.copy(),
         )
         node.set("expression", exp.Paren(this=guarded))
