@@ -140,8 +140,8 @@ def literal_coercion(node: exp.Expr, static_type: Callable[[exp.Expr], object]) 
         literal = literal.this
     if kind == exp.DataType.Type.DECIMAL:
         literal.set("to", exp.DataType.build("DECIMAL(38, 9)"))
-        if abs(float(literal.this.this)) >= 1e29:  # past NUMERIC's 29 integer digits: BigQuery's error
-            literal.set("this", _error(f"Invalid NUMERIC value: {literal.this.this}"))
+        if abs(float(literal.this.this)) >= 1e29:  # past NUMERIC's 29 integer digits: an error in BigQuery
+            raise UnsupportedSQL(f"{node.sql('bigquery')[:80]}: Invalid NUMERIC value {literal.this.this}")
         return node
     if kind is not None:
         return node
