@@ -16,13 +16,18 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test setup lint fmt deploy clean screenshots
+.PHONY: demo test setup lint fmt deploy clean screenshots cloud-twin
 
 demo: setup  ## set up, then generate ~120 days and run the whole pipeline locally
 	$(BIN)/winterdays demo
 
 test: setup lint $(CHROMIUM) $(GOOGLESQL_STAMP)  ## set up, lint, then run the test suite (starts the emulators it needs)
 	$(BIN)/pytest
+
+# One daily run in gcp mode against local stand-ins of every Google service it calls, its silver and
+# gold compared with local mode's (tests/e2e/test_cloud_twin.py; also part of `make test`).
+cloud-twin: setup  ## the gcp mode end to end, offline: Firestore emulator, fake-gcs-server, BigQuery/Dataform/Vertex stand-ins
+	$(BIN)/pytest -q tests/e2e/test_cloud_twin.py
 
 # The dashboard's browser test drives Debian's headless Chromium (tests/e2e/test_dashboard_browser.py).
 $(CHROMIUM):

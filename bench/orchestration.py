@@ -15,6 +15,7 @@ and `--light` runs of the export step alone on an empty day, where almost everyt
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,20 +75,7 @@ def main() -> int:
     parser.add_argument("--full", type=int, default=2)
     parser.add_argument("--light", type=int, default=10)
     args = parser.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="winterdays-bench-orchestration-"))
-    emulator = FirestoreEmulator("winter-days-bench")
-    emulator.start()
-    env = {**os.environ, **emulator.environ(), "WINTERDAYS_HOME": str(home)}
-    server = None
-    try:
-        if args.full:
-            subprocess.run([sys.executable, "-m", "orchestrator.cli", "generate", "all", "--from", FIRST.isoformat(),
-                            "--to", LAST.isoformat(), "--customers", "80", "--events", "150", "--startups", "30"],
-                           env=env, check=True, capture_output=True)
-        port = free_port()
-        server = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "serve", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        wait_until_up(port)
+    with served_history(FIRST, LAST, generate=bool(args.full)) as (port, _):
         lines = ["| scenario | runs | end-to-end s | steps' work s | overhead s | overhead per step ms | "
                  "overhead share |", "|---|---|---|---|---|---|---|"]
         if args.light:
@@ -97,13 +86,34 @@ def main() -> int:
             lines.append(report("all five steps, 45-day history", rows))
         print("\n".join(lines))
         print(f"\nmedians; machine load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    return 0
+
+
+@contextlib.contextmanager
+def served_history(first: dt.date, last: dt.date, generate: bool = True) -> Iterator[tuple[int, FirestoreEmulator]]:
+    """`winterdays serve` (gunicorn, as in production) on a scratch WINTERDAYS_HOME with its own Firestore
+    emulator, over a small generated history first..last: (its port, the emulator)."""
+    home = Path(tempfile.mkdtemp(prefix="winterdays-bench-"))
+    emulator = FirestoreEmulator("winter-days-bench")
+    emulator.start()
+    env = {**os.environ, **emulator.environ(), "WINTERDAYS_HOME": str(home)}
+    server = None
+    try:
+        if generate:
+            subprocess.run([sys.executable, "-m", "orchestrator.cli", "generate", "all", "--from", first.isoformat(),
+                            "--to", last.isoformat(), "--customers", "80", "--events", "150", "--startups", "30"],
+                           env=env, check=True, capture_output=True)
+        port = free_port()
+        server = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "serve", "--port", str(port)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        wait_until_up(port)
+        yield port, emulator
     finally:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
-            server.wait(30)
+            server.wait(60)
         emulator.stop(save=False)
         shutil.rmtree(home, ignore_errors=True)
-    return 0
 
 
 def wait_until_up(port: int, timeout: float = 120) -> None:

@@ -18,12 +18,16 @@ from typing import Any
 from google.api_core.retry import Retry
 from google.cloud import firestore
 
-from lakehouse.emulator import FirestoreEmulator
+from lakehouse.emulator import EmulatorError, FirestoreEmulator
 from lakehouse.retry import DEFAULT_BACKOFF, Attempts, Backoff
 
 PAGE_SIZE = 50_000  # each query costs a round trip (and, in the emulator, a sort of the whole collection)
 # The client's own retry would restart a broken stream by itself; ours does it from our cursor, logged.
 NO_CLIENT_RETRY = Retry(predicate=lambda error: False)
+
+
+class NoLocalData(EmulatorError):
+    """A read-only command found no local data folder: nothing has run here."""
 
 
 class FirestoreSource:
@@ -65,11 +69,14 @@ class EmulatedFirestoreSource(FirestoreSource):
         """With FIRESTORE_EMULATOR_HOST set: use that emulator. Otherwise reuse the one running for
         data_dir (`winterdays emulator start` or `serve` keep one warm), else start one for this command
         and say so; save its data when the command ends, even when it failed (unless `save` is off:
-        a command that only reads)."""
+        a command that only reads: it then creates nothing either, and no saved data is NoLocalData)."""
         if os.environ.get("FIRESTORE_EMULATOR_HOST"):
             yield os.environ["FIRESTORE_EMULATOR_HOST"]
             return
-        emulator = self.emulator()
+        emulator = self.emulator(read_only=not save)
+        if not save and not emulator.has_data():
+            raise NoLocalData(f"no local data under {self.data_dir.parent} (looked for {self.data_dir}): "
+                              "nothing has run here; set WINTERDAYS_HOME to the folder of your runs")
         host = emulator.running()
         if host is None:
             print(f"winterdays: no Firestore emulator is running for {self.data_dir}: starting one for this "
@@ -90,9 +97,10 @@ class EmulatedFirestoreSource(FirestoreSource):
             elif save:  # another command's emulator: persist what this command wrote
                 emulator.save()
 
-    def emulator(self) -> FirestoreEmulator:
+    def emulator(self, read_only: bool = False) -> FirestoreEmulator:
         """The emulator of data_dir (`winterdays emulator` starts, stops and shows it)."""
-        return FirestoreEmulator(self.project, data_dir=self.data_dir, start_script=self.start_script)
+        return FirestoreEmulator(self.project, data_dir=self.data_dir, start_script=self.start_script,
+                                 read_only=read_only)
 
 
 def stream_documents(

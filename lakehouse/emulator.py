@@ -76,10 +76,12 @@ def is_ready(host: str, timeout: float = 1.0) -> bool:
 
 
 class FirestoreEmulator:
-    def __init__(self, project: str, data_dir: Path | None = None, port: int | None = None, start_script: str = ""):
+    def __init__(self, project: str, data_dir: Path | None = None, port: int | None = None, start_script: str = "",
+                 read_only: bool = False):
         self.project = project
         self.start_script = start_script  # empty: the Google Cloud CLI's
         self.data_dir = Path(data_dir) if data_dir else None
+        self.read_only = read_only  # load the saved data, but write nothing under data_dir
         self.port = port
         self.host: str | None = None
         self.process: subprocess.Popen[bytes] | None = None
@@ -100,30 +102,43 @@ class FirestoreEmulator:
             self.host = reused
             return reused
         script = find_start_script(self.start_script)
+        _require_java()
         self.port = self.port or free_port()
         self.host = f"127.0.0.1:{self.port}"
         args = [str(script), "start", "--host=127.0.0.1", f"--port={self.port}"]
         snapshot = self._snapshot_metadata()
         if snapshot:
             args.append(f"--import-data={snapshot}")
-        log = open(self._log_path(), "ab") if self.data_dir else subprocess.DEVNULL
+        logged = bool(self.data_dir) and not self.read_only
+        log = open(self._log_path(), "ab") if logged else subprocess.DEVNULL
         self.process = subprocess.Popen(
             args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
         )
         self.owned = True
+        try:
+            return self._wait_ready(timeout, logged)
+        except BaseException:  # Ctrl-C or SIGTERM while it starts: stop it too
+            self.stop(save=False)
+            raise
+
+    def _wait_ready(self, timeout: float, logged: bool) -> str:
+        assert self.process is not None and self.host is not None  # noqa: S101 - set by start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise EmulatorError(
-                    f"the Firestore emulator exited with code {self.process.returncode} while starting; "
-                    f"see {self._log_path() if self.data_dir else 'its output'}"
+                    f"the Firestore emulator exited with code {self.process.returncode} while starting"
+                    + (f": {_last_line(self._log_path())} (the whole log: {self._log_path()})" if logged else "")
                 )
             if is_ready(self.host):
                 self._record()
                 return self.host
             time.sleep(0.2)
-        self.stop(save=False)
         raise EmulatorError(f"the Firestore emulator did not answer on {self.host} within {timeout:.0f} s")
+
+    def has_data(self) -> bool:
+        """Saved data, or a running emulator of this data folder."""
+        return self._snapshot_metadata() is not None or self._running_instance() is not None
 
     def stop(self, save: bool = True) -> None:
         if not self.owned or self.process is None:
@@ -135,7 +150,7 @@ class FirestoreEmulator:
             _kill_group(self.process)
             self.process = None
             self.owned = False
-            if self.data_dir:
+            if self.data_dir and not self.read_only:
                 self._state_path().unlink(missing_ok=True)
 
     def detach(self) -> None:
@@ -175,7 +190,11 @@ class FirestoreEmulator:
                 "export_name": SNAPSHOT,
             }
         ).encode()
-        self._post(f"/emulator/v1/projects/{self.project}:export", body)
+        try:
+            self._post(f"/emulator/v1/projects/{self.project}:export", body)
+        except EmulatorError:
+            shutil.rmtree(staging, ignore_errors=True)  # the last good copy stays
+            raise
         current = self.data_dir / "current"
         retired = self.data_dir / f".retired-{uuid.uuid4().hex[:8]}"
         if current.exists():
@@ -211,6 +230,9 @@ class FirestoreEmulator:
                 response.read()
         except urllib.error.HTTPError as error:
             raise EmulatorError(f"emulator {method} {path} failed: {error.read().decode(errors='replace')}") from None
+        except (urllib.error.URLError, OSError) as error:  # stopped or killed under us
+            raise EmulatorError(f"the Firestore emulator on {self.host} did not answer {method} {path} ({error}); "
+                                "what was written since its last save is lost") from None
 
     def _snapshot_metadata(self) -> Path | None:
         if not self.data_dir:
@@ -228,7 +250,7 @@ class FirestoreEmulator:
         return self.data_dir / "emulator.json"
 
     def _record(self) -> None:
-        if self.data_dir and self.process:
+        if self.data_dir and self.process and not self.read_only:
             state = {"host": self.host, "pid": self.process.pid, "project": self.project}
             self._state_path().write_text(json.dumps(state))
 
@@ -243,6 +265,19 @@ class FirestoreEmulator:
         if state.get("project") == self.project and is_ready(state["host"]):
             return str(state["host"])
         return None
+
+
+def _require_java() -> None:
+    """The start script runs $JAVA (default `java`); without it the emulator dies with no clear word."""
+    java = os.environ.get("JAVA") or "java"
+    if not shutil.which(java):
+        raise EmulatorMissing(f"the Firestore emulator needs Java 11 or newer, and {java!r} is not on PATH: install "
+                              "it (`sudo apt-get install openjdk-17-jre-headless`) or set JAVA to a java binary")
+
+
+def _last_line(path: Path) -> str:
+    lines = path.read_text(errors="replace").strip().splitlines() if path.exists() else []
+    return lines[-1][:300] if lines else "it printed nothing"
 
 
 def _kill_group(process: subprocess.Popen[bytes], grace_s: float = 15.0) -> None:

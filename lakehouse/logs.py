@@ -87,8 +87,8 @@ def cloud_trace(header: str | None, project: str) -> dict[str, Any]:
         return {}
     trace, span, sampled = match.groups()
     fields: dict[str, Any] = {"logging.googleapis.com/trace": f"projects/{project}/traces/{trace.lower()}"}
-    if span:
-        fields["logging.googleapis.com/spanId"] = span
+    if span and 0 < int(span) < 2**64:  # the header carries the span id in decimal; the LogEntry wants 16 hex digits
+        fields["logging.googleapis.com/spanId"] = f"{int(span):016x}"
     if sampled:
         fields["logging.googleapis.com/trace_sampled"] = sampled == "1"
     return fields

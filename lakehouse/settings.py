@@ -215,6 +215,8 @@ class TransformSettings:
     service_account: str = setting("WINTERDAYS_DATAFORM_SERVICE_ACCOUNT", as_text)
     git_commitish: str = setting("WINTERDAYS_DATAFORM_GIT_COMMITISH", as_text)  # compile this instead of the workspace
     release_config: str = setting("WINTERDAYS_DATAFORM_RELEASE_CONFIG", as_text)  # or this release config (its id)
+    # the datasets' location, for Dataform's compilation (Terraform's bigquery_location); empty: workflow_settings'
+    bigquery_location: str = setting("WINTERDAYS_BIGQUERY_LOCATION", as_text)
 
 
 @dataclass(frozen=True)
@@ -241,13 +243,17 @@ class ChurnSettings:
     min_auc: float = setting("WINTERDAYS_CHURN_MIN_AUC", as_ratio, "0.7")
     max_auc_drop: float = setting("WINTERDAYS_CHURN_MAX_AUC_DROP", as_ratio, "0.02")
     image: str = setting("WINTERDAYS_IMAGE", as_text, "winter-days:local")  # the components' base image
+    # the pipeline spec, root and model files; in gcp a bucket of their own: Vertex AI checks the pipeline
+    # identity's storage.objects.get/create on the root's whole bucket, which a prefix grant cannot give
+    mlops_uri: str = setting("WINTERDAYS_MLOPS_URI", as_uri, local="{storage.bronze_uri}/mlops",
+                             gcp="{storage.bronze_uri}-mlops")
     pipeline_root: str = setting("WINTERDAYS_PIPELINE_ROOT", as_uri, local="{storage.home}/pipeline_root",
-                                 gcp="{storage.bronze_uri}/mlops/pipeline_root")
+                                 gcp="{churn.mlops_uri}/pipeline_root")
     service_account: str = setting("WINTERDAYS_PIPELINE_SERVICE_ACCOUNT", as_text)
     # the compiled pipeline, as `winterdays mlops compile` uploads it, and the model registry (mlops/registry/)
-    spec_uri: str = derived(as_uri, "{storage.bronze_uri}/mlops/churn_pipeline.yaml")
+    spec_uri: str = derived(as_uri, "{churn.mlops_uri}/churn_pipeline.yaml")
     registry_uri: str = derived(as_text, local="{storage.home}/models", gcp="vertex://{gcp.project}/{gcp.region}/"
-                                "winter-days-churn?artifacts={storage.bronze_uri}/mlops/models")
+                                "winter-days-churn?artifacts={churn.mlops_uri}/models")
 
 
 @dataclass(frozen=True)
@@ -261,6 +267,8 @@ class ServiceSettings:
     oidc_audience: str = setting("WINTERDAYS_OIDC_AUDIENCE", as_text)  # set: API calls need an ID token for it
     allowed_invokers: tuple[str, ...] = setting("WINTERDAYS_ALLOWED_INVOKERS", as_emails)
     oidc_certs_url: str = setting("WINTERDAYS_OIDC_CERTS_URL", as_text, "https://www.googleapis.com/oauth2/v1/certs")
+    # who checks the ID token's signature: we, or Cloud Run IAM, which verifies it and removes it (orchestrator/auth.py)
+    oidc_verify: str = setting("WINTERDAYS_OIDC_VERIFY", one_of("signature", "iam"), "signature")
 
     def __post_init__(self) -> None:
         if self.allowed_invokers and not self.oidc_audience:

@@ -10,6 +10,7 @@ GCS (an object is replaced whole). Calls to GCS are retried on transient errors 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import os
 import posixpath
 import uuid
@@ -23,6 +24,15 @@ from lakehouse.retry import DEFAULT_BACKOFF, Backoff, retrying
 STAGING_PREFIX = "_staging"
 T = TypeVar("T")
 UPLOAD_CHUNK = 1 << 20  # a resumable upload sends (and holds) this much at a time; GCS wants 256 KiB multiples
+
+
+def _create(path: str) -> IO[bytes]:
+    """A new local file, its folders made; another writer may prune an empty folder between the two."""
+    for _ in range(3):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            return open(path, "wb")  # noqa: SIM115 - the caller closes it
+    return open(path, "wb")  # noqa: SIM115
 
 
 def filesystem_for(uri: str) -> fsspec.AbstractFileSystem:
@@ -110,10 +120,9 @@ class ObjectStore:
             return size
         os.makedirs(os.path.dirname(target), exist_ok=True)
         staging = self.full_path(STAGING_PREFIX)
-        os.makedirs(staging, exist_ok=True)
         tmp = os.path.join(staging, f"{uuid.uuid4().hex}.tmp")
         try:
-            with open(tmp, "wb") as handle:
+            with _create(tmp) as handle:
                 for chunk in chunks:
                     handle.write(chunk)
                     size += len(chunk)
@@ -123,6 +132,7 @@ class ObjectStore:
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
+            self._prune(staging)
         return size
 
     def delete(self, rels: Iterable[str]) -> None:
@@ -139,8 +149,7 @@ class ObjectStore:
         """
         path = self.full_path(posixpath.join(STAGING_PREFIX, rel))
         if self.is_folder:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            return open(path, "wb")  # noqa: SIM115 - the caller closes it
+            return _create(path)
         handle: IO[bytes] = self.fs.open(path, "wb", block_size=UPLOAD_CHUNK)
         return handle
 
@@ -151,6 +160,7 @@ class ObjectStore:
         if self.is_folder:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             os.replace(source, target)
+            self._prune(os.path.dirname(source))
             return
         self._retrying(lambda: self.fs.copy(source, target), f"publish {rel}")  # a rewrite: atomic per object
         self._retrying(lambda: self.fs.rm(source) if self.fs.exists(source) else None, f"clean {staged_rel}")
@@ -158,6 +168,22 @@ class ObjectStore:
     def clear_staging(self, prefix: str) -> None:
         """Remove what a crashed writer left under `_staging/<prefix>`; only the writer's own prefix."""
         self.delete(self.list(posixpath.join(STAGING_PREFIX, prefix)))
+        if self.is_folder:
+            root = self.full_path(posixpath.join(STAGING_PREFIX, prefix))
+            for folder, _, _ in sorted(os.walk(root), key=lambda entry: -len(entry[0])):
+                self._prune(folder)
+
+    def _prune(self, folder: str) -> None:
+        """Local: remove `folder` and its parents up to `_staging/` itself while they are empty (object
+        stores have no folders), so that staging leaves nothing behind."""
+        root = os.path.normpath(self.full_path(""))
+        folder = os.path.normpath(folder)
+        while folder.startswith(root + os.sep) and folder != root:
+            try:
+                os.rmdir(folder)
+            except OSError:  # not empty (another writer's file), or gone
+                return
+            folder = os.path.dirname(folder)
 
     def replace_partition(self, partition: str, files: dict[str, bytes]) -> builtins.list[str]:
         """Make `partition` hold exactly `files` (name -> bytes) and nothing else.

@@ -1,4 +1,5 @@
-"""What the API accepts: every field of every request is checked here, with a 400 that says what is wrong.
+"""What the API and the CLI accept: every field of every request is checked here, with a 400 (CLI: exit 2)
+that says what is wrong.
 
 Nothing from a request reaches SQL, a path or the ledger except through these parsers:
 dates become `datetime.date`, steps must be known step names, tags match a strict pattern,
@@ -8,8 +9,11 @@ run ids match the ledger's id format.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import OrchestratorError
@@ -17,7 +21,7 @@ from orchestrator.records import RunState
 from orchestrator.steps import STEPS, RunOptions
 
 EARLIEST_DATE = dt.date(2000, 1, 1)
-RUN_ID = re.compile(r"\d{8}-[0-9a-f]{8}")
+RUN_ID = re.compile(r"[0-9]{8}-[0-9a-f]{8}")  # [0-9], not \d: \d takes any Unicode digit
 TAG = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_TAGS = 20
 RUN_FIELDS = {"date", "steps", "tags", "full_refresh", "full_export", "force", "wait"}
@@ -29,6 +33,19 @@ class BadRequest(OrchestratorError, ValueError):
     pass
 
 
+def json_document(raw: bytes) -> object:
+    """A request body as JSON; a 400 for anything else (bad UTF-8, bad JSON, nesting too deep to parse)."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BadRequest(f"the body is not valid JSON; send an object like {EXAMPLE}") from None
+
+
+def no_query(args: dict[str, str]) -> None:
+    """POST endpoints take their options in the body: a query parameter would be silently ignored."""
+    _known_fields(args, set(), what="query parameter")
+
+
 @dataclass
 class RunRequest:
     options: RunOptions
@@ -36,7 +53,7 @@ class RunRequest:
     wait: bool | None = None  # None: the service's WINTERDAYS_RUN_MODE decides
 
 
-def run_request(body: object, today: dt.date) -> RunRequest:
+def run_request(body: object, today: dt.date, known_tags: frozenset[str] | None = None) -> RunRequest:
     """POST /runs: {"date"?, "steps"?, "tags"?, "full_refresh"?, "full_export"?, "force"?, "wait"?}."""
     if not isinstance(body, dict):
         raise BadRequest(f"the body must be a JSON object like {EXAMPLE}")
@@ -46,7 +63,7 @@ def run_request(body: object, today: dt.date) -> RunRequest:
         logical_date=day,
         full_export=_flag(body, "full_export"),
         full_refresh=_flag(body, "full_refresh"),
-        tags=_tags(body.get("tags", [])),
+        tags=tags(body.get("tags", []), known_tags),
         steps=_steps(body.get("steps", [])),
     )
     try:
@@ -75,22 +92,23 @@ def list_query(args: dict[str, str], today: dt.date) -> tuple[str | None, str | 
     if state is not None and state.upper() not in list(RunState):
         raise BadRequest(f'"state" must be one of {[s.value for s in RunState]}, got {state[:20]!r}')
     raw_limit = args.get("limit", "20")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+    if not re.fullmatch(r"[0-9]{1,3}", raw_limit) or not 1 <= int(raw_limit) <= 100:
         raise BadRequest(f'"limit" must be a whole number from 1 to 100, got {raw_limit[:20]!r}')
     return day, state.upper() if state else None, int(raw_limit)
 
 
-def parse_date(value: object, today: dt.date) -> dt.date:
+def parse_date(value: object, today: dt.date, name: str = '"date"') -> dt.date:
+    """The one date rule of the API and the CLI: a real YYYY-MM-DD day from 2000-01-01 to `today`."""
     if not isinstance(value, str):
-        raise BadRequest(f'"date" must be a string YYYY-MM-DD, like {EXAMPLE}')
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise BadRequest(f'"date" must be YYYY-MM-DD, got {value[:40]!r}')
+        raise BadRequest(f'{name} must be a string YYYY-MM-DD, like {EXAMPLE}')
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise BadRequest(f'{name} must be a date YYYY-MM-DD, got {value[:40]!r}')
     try:
         day = dt.date.fromisoformat(value)
     except ValueError:
-        raise BadRequest(f'"date" must be a real date YYYY-MM-DD, got {value!r}') from None
+        raise BadRequest(f'{name} must be a real date YYYY-MM-DD, got {value!r}') from None
     if not EARLIEST_DATE <= day <= today:
-        raise BadRequest(f'"date" must lie between {EARLIEST_DATE} and today ({today}), got {value}')
+        raise BadRequest(f'{name} must lie between {EARLIEST_DATE} and today ({today}), got {value}')
     return day
 
 
@@ -128,7 +146,8 @@ def _steps(value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _tags(value: object) -> tuple[str, ...]:
+def tags(value: object, known: frozenset[str] | None = None) -> tuple[str, ...]:
+    """Dataform tags; with `known` (the project's), an unknown one is refused: it would select nothing."""
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
         raise BadRequest('"tags" must be a list of Dataform tags like ["gold", "daily"]')
     if len(value) > MAX_TAGS:
@@ -136,4 +155,20 @@ def _tags(value: object) -> tuple[str, ...]:
     bad = [t[:40] for t in value if not TAG.fullmatch(t)]
     if bad:
         raise BadRequest(f"malformed tag(s) {bad}: letters, digits, _ and - only, at most 64")
+    unknown = [t for t in value if known is not None and t not in known]
+    if unknown:
+        raise BadRequest(f"unknown tag(s) {unknown}; the Dataform project's tags are {sorted(known or ())}")
     return tuple(value)
+
+
+@functools.cache
+def known_tags(dataform_dir: Path) -> frozenset[str] | None:
+    """The tags the project's SQLX files declare (None without the project: the transform then decides)."""
+    files = list(Path(dataform_dir).glob("definitions/**/*.sqlx"))
+    if not files:
+        return None
+    found: set[str] = set()
+    for file in files:
+        for listed in re.findall(r"\btags\s*:\s*\[([^\]]*)\]", file.read_text(encoding="utf-8")):
+            found.update(re.findall(r"[\"']([^\"']+)[\"']", listed))
+    return frozenset(found)

@@ -7,7 +7,7 @@ Cloud Scheduler calls `POST /runs` once a day; engineers read `GET /runs` and `G
   POST /runs/<id>/retry   resume a failed or interrupted run from its first unfinished step,
                           or {"from": "export"} from a named step on
   GET  /healthz           the process is up
-  GET  /readyz            Firestore, the warehouse and the bronze store are reachable
+  GET  /readyz            Firestore, the transform runner and the bronze store answer
   GET  /dashboard         local mode: the gold layer, churn risk and pipeline health (orchestrator/dashboard/)
   GET  /docs              local mode: the Dataform lineage, each table's description, columns, assertions,
                           row count and last run (orchestrator/docs/)
@@ -29,20 +29,20 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException, UnsupportedMediaType
+from werkzeug.exceptions import HTTPException, LengthRequired, RequestEntityTooLarge, UnsupportedMediaType
 
 from generators.errors import GeneratorError
 from lakehouse import logs
 from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings
-from lakehouse.warehouse import WarehouseBusy, connect
+from lakehouse.warehouse import WarehouseBusy
 from mlops.errors import MlopsError
 from orchestrator import api_input, engine
 from orchestrator.auth import Forbidden, TokenVerifier, Unauthorized
 from orchestrator.dashboard import dashboard
 from orchestrator.docs import docs
 from orchestrator.errors import OrchestratorError
-from orchestrator.ledger import Contended, public
+from orchestrator.ledger import Contended, LedgerUnavailable, public, within
 from orchestrator.records import UNFINISHED, RunRecord, RunState
 from orchestrator.resources import Resources
 
@@ -50,8 +50,11 @@ log = logging.getLogger(__name__)
 runs = Blueprint("runs", __name__)
 health = Blueprint("health", __name__)
 MAX_BODY = 16 * 1024
-CHECK_TIMEOUT_S = 10
+CHECK_TIMEOUT_S = 5
 READERS_WAIT_S = 10
+# A request waits this long for the ledger, then answers 503 (Retry-After): Firestore's own retries
+# could hold every request thread for minutes, /healthz's included.
+LEDGER_DEADLINE_S = 5
 TRY_AGAIN = {"Retry-After": "5"}
 # The one place an error a request raises becomes its answer: {"error": message} with this status and
 # these headers. Flask picks the nearest class in the error's MRO; the packages' roots answer 500 with
@@ -64,6 +67,7 @@ HTTP_STATUS: dict[type[Exception], tuple[int, dict[str, str]]] = {
     engine.NotRetryable: (409, {}),
     engine.RunInProgress: (409, {}),  # with the run's id and a Location to poll
     Contended: (503, TRY_AGAIN),
+    LedgerUnavailable: (503, TRY_AGAIN),
     WarehouseBusy: (503, TRY_AGAIN),
     OrchestratorError: (500, {}),
     LakehouseError: (500, {}),
@@ -79,8 +83,9 @@ class Service:
         self.settings = settings
         self.resources = resources
         auth = settings.service
-        self.verifier = (TokenVerifier(auth.oidc_audience, auth.allowed_invokers, auth.oidc_certs_url)
-                         if auth.oidc_audience else None)
+        self.verifier = (TokenVerifier(auth.oidc_audience, auth.allowed_invokers, auth.oidc_certs_url,
+                                       auth.oidc_verify) if auth.oidc_audience else None)
+        self.known_tags = api_input.known_tags(settings.transform.dataform_dir)
         self.active: dict[str, concurrent.futures.Future[RunRecord]] = {}
         self._lock = threading.Lock()
         self._readers = 0  # dashboard requests reading the warehouse now
@@ -100,6 +105,12 @@ class Service:
             with self._lock:
                 self._readers -= 1
                 self._idle.notify_all()
+
+    def start_late(self, claimed: engine.Claim) -> None:
+        """A claim that ended after its request answered 503: run what it took the lease for."""
+        if claimed.lease is not None:
+            log.info("late claim runs", extra={"event": "run_accepted", "run_id": claimed.run_id})
+            self.start(claimed)
 
     def start(self, claimed: engine.Claim) -> concurrent.futures.Future[RunRecord]:
         """Run a claimed run in a thread; the future holds the final run record."""
@@ -144,11 +155,19 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.register_blueprint(docs)
     app.before_request(_bind_trace)
     app.teardown_request(_unbind_trace)
+    app.after_request(_secure_headers)
     for kind, (status, headers) in HTTP_STATUS.items():
         app.register_error_handler(kind, functools.partial(_error_answer, status=status, headers=headers))
     app.register_error_handler(413, lambda e: _error(413, f"request body over {MAX_BODY} bytes"))
     app.register_error_handler(HTTPException, lambda e: _error(e.code, e.description))
     return app
+
+
+def _secure_headers(response: Response) -> Response:
+    """Every answer: no MIME sniffing, never framed (the dashboard sets its own stricter policy)."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+    return response
 
 
 def _service() -> Service:
@@ -193,8 +212,10 @@ def _authenticate() -> None:
 @runs.post("/runs")
 def create_run() -> ResponseReturnValue:
     service = _service()
-    wanted = api_input.run_request(_json_body(), service.settings.today())
-    claimed = engine.claim(service.resources, wanted.options, trigger="http", force=wanted.force)
+    api_input.no_query(request.args.to_dict())
+    wanted = api_input.run_request(_json_body(), service.settings.today(), service.known_tags)
+    claimed = within(LEDGER_DEADLINE_S, lambda: engine.claim(service.resources, wanted.options, trigger="http",
+                                                             force=wanted.force), on_late=service.start_late)
     if claimed.lease is None:
         log.info("run exists", extra={"event": "run_existing", "run_id": claimed.run_id})
         return _answer(claimed.run, "existing")
@@ -204,40 +225,56 @@ def create_run() -> ResponseReturnValue:
 @runs.post("/runs/<run_id>/retry")
 def retry_run(run_id: str) -> ResponseReturnValue:
     run_id = api_input.run_id(run_id)
+    api_input.no_query(request.args.to_dict())
     wait, from_step = api_input.retry_request(_json_body())
-    claimed = engine.claim_retry(_service().resources, run_id, trigger="http-retry", from_step=from_step)
+    service = _service()
+    claimed = within(LEDGER_DEADLINE_S, lambda: engine.claim_retry(service.resources, run_id, "http-retry",
+                                                                   from_step=from_step),
+                     on_late=service.start_late)
     return _dispatch(claimed, wait)
 
 
 @runs.get("/runs")
 def list_runs() -> ResponseReturnValue:
     day, state, limit = api_input.list_query(request.args.to_dict(), _service().settings.today())
-    found = _service().resources.ledger.recent(limit, logical_date=day, state=state)
+    ledger = _service().resources.ledger
+    found = within(LEDGER_DEADLINE_S, lambda: ledger.recent(limit, logical_date=day, state=state))
     return jsonify(runs=[_summary(r) for r in found])
 
 
 @runs.get("/runs/<run_id>")
 def get_run(run_id: str) -> ResponseReturnValue:
-    resources = _service().resources
-    run = resources.ledger.get(api_input.run_id(run_id))
+    run_id = api_input.run_id(run_id)
+    run = within(LEDGER_DEADLINE_S, lambda: _read_run(_service().resources, run_id))
     if run is None:
         return _error(404, f"no run {run_id}")
-    if run["state"] in UNFINISHED:  # still held, or did its process die?
-        live, _ = resources.leases.read(None, resources.lease_key(run["logical_date"]))
-        run["interrupted"] = not (live and live["run_id"] == run_id)
     return jsonify(public(run))
 
 
+def _read_run(resources: Resources, run_id: str) -> RunRecord | None:
+    run = resources.ledger.get(run_id)
+    if run is not None and run["state"] in UNFINISHED:  # still held, or did its process die?
+        live, _ = resources.leases.read(None, resources.lease_key(run["logical_date"]))
+        run["interrupted"] = not (live and live["run_id"] == run_id)
+    return run
+
+
 def _json_body() -> object:
-    """The request's JSON; {} for an empty body (POST /runs alone means: yesterday, all steps)."""
-    if not request.content_length:
+    """The request's JSON, read through one bounded reader whatever its framing (Content-Length or
+    chunked: MAX_CONTENT_LENGTH applies to both, 413 past it); {} for an empty body (POST /runs alone
+    means: yesterday, all steps)."""
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if chunked and not request.environ.get("wsgi.input_terminated"):
+        # a server that does not decode chunked bodies would hand us an empty stream: refuse, never ignore
+        raise LengthRequired("send the body with a Content-Length")
+    raw = request.get_data(cache=False)  # a Content-Length over MAX_BODY is a 413 before any read
+    if request.content_length is None and len(raw) >= MAX_BODY:  # the stream stopped at the limit
+        raise RequestEntityTooLarge()
+    if not raw:
         return {}
     if not request.is_json:
         raise UnsupportedMediaType("send a JSON body with Content-Type: application/json")
-    body = request.get_json(silent=True)
-    if body is None:
-        raise api_input.BadRequest(f"the body is not valid JSON; send an object like {api_input.EXAMPLE}")
-    return body
+    return api_input.json_document(raw)
 
 
 def _dispatch(claimed: engine.Claim, wait: bool | None) -> ResponseReturnValue:
@@ -285,17 +322,23 @@ def healthz() -> ResponseReturnValue:
 @health.get("/readyz")
 def readyz() -> ResponseReturnValue:
     service = _service()
-    checks = {"firestore": _check_firestore, "warehouse": _check_warehouse, "bronze": _check_bronze}
-    with concurrent.futures.ThreadPoolExecutor(len(checks)) as pool:
+    checks = {"firestore": _check_firestore, "transform": _check_transform, "bronze": _check_bronze}
+    pool = concurrent.futures.ThreadPoolExecutor(len(checks))
+    try:
         futures = {name: pool.submit(check, service) for name, check in checks.items()}
+        concurrent.futures.wait(futures.values(), timeout=CHECK_TIMEOUT_S)  # one deadline for all three
         results = {name: _outcome(future) for name, future in futures.items()}
+    finally:
+        pool.shutdown(wait=False)  # a check still waiting on Firestore must not hold the answer
     ready = all(r == "ok" or r.startswith("ok") for r in results.values())
     return jsonify(status="ready" if ready else "unready", checks=results), 200 if ready else 503
 
 
 def _outcome(future: concurrent.futures.Future[str]) -> str:
+    if not future.done():
+        return f"unreachable: no answer within {CHECK_TIMEOUT_S} s"
     try:
-        return future.result(timeout=CHECK_TIMEOUT_S)
+        return future.result()
     except concurrent.futures.TimeoutError:
         return f"unreachable: no answer within {CHECK_TIMEOUT_S} s"
     except Exception as error:
@@ -307,15 +350,12 @@ def _check_firestore(service: Service) -> str:
     return "ok"
 
 
-def _check_warehouse(service: Service) -> str:
-    if service.active:  # a run of this process holds it (DuckDB: one writer process)
+def _check_transform(service: Service) -> str:
+    """What this service itself uses: locally the warehouse file, in gcp the Dataform repository (the
+    orchestrator's identity has no BigQuery role: Dataform and Vertex AI query as their own)."""
+    if service.active:  # locally a run of this process holds the warehouse (DuckDB: one writer process)
         return f"ok (in use by run {', '.join(sorted(service.active))})"
-    warehouse = connect(service.settings.warehouse.uri)
-    try:
-        warehouse.query("SELECT 1 AS ok")
-    finally:
-        warehouse.close()
-    return "ok"
+    return service.resources.transform.ready(CHECK_TIMEOUT_S)
 
 
 def _check_bronze(service: Service) -> str:

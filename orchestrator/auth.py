@@ -1,10 +1,15 @@
-"""Defence in depth behind Cloud Run IAM: verify the caller's Google-signed OIDC ID token.
+"""Check the caller's Google-signed OIDC ID token: defence in depth behind Cloud Run IAM.
 
 On when WINTERDAYS_OIDC_AUDIENCE is set (the service's URL, the audience Cloud Scheduler
-puts in its token). A request then needs `Authorization: Bearer <ID token>` whose
-signature verifies against Google's certificates (RS256), whose audience, issuer and
-expiry are right, whose email is verified and, when WINTERDAYS_ALLOWED_INVOKERS is set,
-one of those service accounts.
+puts in its token). A request then needs `Authorization: Bearer <ID token>` whose audience,
+issuer and expiry are right, whose email is verified and, when WINTERDAYS_ALLOWED_INVOKERS
+is set, one of those service accounts. Who checks the signature (WINTERDAYS_OIDC_VERIFY):
+
+  signature  we do, against Google's certificates (RS256): a service reachable without IAM
+  iam        Cloud Run IAM did: a service that requires run.invoker receives the token with
+             its signature replaced by SIGNATURE_REMOVED_BY_GOOGLE (Cloud Run's troubleshooting
+             docs), which no certificate verifies. We then check the claims only, and refuse a
+             token that still carries a signature: it did not come through IAM.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
 CLOCK_SKEW_S = 10
 CERTS_MAX_AGE_S = 3600  # Google rotates its keys about daily and publishes new ones ahead
 CERTS_MIN_AGE_S = 60  # tokens naming unknown keys must not make us fetch on every request
+SIGNATURE_REMOVED = "SIGNATURE_REMOVED_BY_GOOGLE"
+VERIFY_MODES = ("signature", "iam")
 
 
 class Unauthorized(OrchestratorError):
@@ -35,7 +42,10 @@ class Forbidden(OrchestratorError):
 
 
 class TokenVerifier:
-    def __init__(self, audience: str, allowed_invokers: tuple[str, ...], certs_url: str):
+    def __init__(self, audience: str, allowed_invokers: tuple[str, ...], certs_url: str, verify: str = "signature"):
+        if verify not in VERIFY_MODES:
+            raise ValueError(f"verify must be one of {VERIFY_MODES}, got {verify!r}")
+        self.verify_signature = verify == "signature"
         self.audience = audience
         self.allowed_invokers = {e.lower() for e in allowed_invokers}
         self.certs_url = certs_url
@@ -55,11 +65,7 @@ class TokenVerifier:
             raise Unauthorized("the bearer token is not a JWT") from None
         if header.get("alg") != "RS256":
             raise Unauthorized("the ID token must be signed with RS256")
-        try:
-            claims: dict[str, Any] = jwt.decode(token, certs=self._certs_for(header.get("kid")), audience=self.audience,
-                                clock_skew_in_seconds=CLOCK_SKEW_S)
-        except (ValueError, exceptions.GoogleAuthError) as error:
-            raise Unauthorized(f"the ID token does not verify: {error}") from None
+        claims = self._signed_claims(token, header) if self.verify_signature else self._iam_verified_claims(token)
         if claims.get("iss") not in GOOGLE_ISSUERS:
             raise Unauthorized(f"the ID token was not issued by Google (iss {str(claims.get('iss'))[:80]!r})")
         if claims.get("email_verified") is not True:
@@ -67,6 +73,33 @@ class TokenVerifier:
         email = str(claims.get("email", "")).lower()
         if self.allowed_invokers and email not in self.allowed_invokers:
             raise Forbidden(f"{email or 'this caller'} is not an allowed invoker (WINTERDAYS_ALLOWED_INVOKERS)")
+        return claims
+
+    def _signed_claims(self, token: str, header: dict[str, Any]) -> dict[str, Any]:
+        try:
+            claims: dict[str, Any] = jwt.decode(token, certs=self._certs_for(header.get("kid")), audience=self.audience,
+                                                clock_skew_in_seconds=CLOCK_SKEW_S)
+        except (ValueError, exceptions.GoogleAuthError) as error:
+            raise Unauthorized(f"the ID token does not verify: {error}") from None
+        return claims
+
+    def _iam_verified_claims(self, token: str) -> dict[str, Any]:
+        """Claims of a token whose signature Cloud Run IAM verified and removed: audience and times checked here."""
+        if token.rsplit(".", 1)[1] != SIGNATURE_REMOVED:
+            raise Unauthorized("the ID token still carries its signature, so it did not pass Cloud Run IAM; a service "
+                               "reachable without IAM must set WINTERDAYS_OIDC_VERIFY=signature")
+        try:
+            claims: dict[str, Any] = jwt.decode(token, verify=False)
+        except (ValueError, exceptions.GoogleAuthError) as error:
+            raise Unauthorized(f"the ID token does not verify: {error}") from None
+        now = time.time()
+        if claims.get("aud") != self.audience:
+            raise Unauthorized(f"the ID token does not verify: audience {str(claims.get('aud'))[:200]!r} is not "
+                               f"{self.audience!r}")
+        if not isinstance(claims.get("exp"), int | float) or claims["exp"] < now - CLOCK_SKEW_S:
+            raise Unauthorized("the ID token does not verify: it has expired")
+        if not isinstance(claims.get("iat"), int | float) or claims["iat"] > now + CLOCK_SKEW_S:
+            raise Unauthorized("the ID token does not verify: it was issued in the future")
         return claims
 
     def _certs_for(self, kid: str | None) -> dict[str, str]:

@@ -23,6 +23,7 @@ from typing import Any
 from google.cloud import firestore
 
 from lakehouse.logs import run_context
+from lakehouse.retry import retrying
 from orchestrator.errors import Busy, OrchestratorError
 from orchestrator.lease import Lease, LeaseLost, LeaseRecord
 from orchestrator.ledger import now
@@ -207,7 +208,10 @@ def run_claimed(resources: Resources, claimed: Claim) -> RunRecord:
     ctx = StepContext(resources=resources, run_id=run["run_id"], options=options)
 
     def save() -> None:
-        lease.renew(write=lambda transaction: resources.ledger.save(run, transaction))
+        # The run keeps its own retry budget through a ledger outage (requests give up in seconds); past
+        # it the run stops unrecorded, its lease expires, and the next trigger resumes it.
+        retrying(lambda: lease.renew(write=lambda transaction: resources.ledger.save(run, transaction)),
+                 f"save run {run['run_id']}", resources.settings.storage.backoff)
 
     with run_context(run["run_id"]):
         try:

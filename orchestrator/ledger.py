@@ -11,13 +11,17 @@ ended_at, duration_s, outputs, error, redo_from, checkpoint}}
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextvars
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar, cast
 
 from google.api_core.exceptions import Aborted
 from google.cloud import firestore
 
+from lakehouse.retry import is_transient
 from orchestrator.errors import Busy
 from orchestrator.records import RunRecord
 
@@ -31,6 +35,48 @@ def now() -> dt.datetime:
 
 class Contended(Busy, RuntimeError):
     """Firestore aborted a transaction on every attempt: too many writers at once; try again shortly."""
+
+
+class LedgerUnavailable(Busy, RuntimeError):
+    """The ledger (Firestore) did not answer within a request's deadline; try again shortly."""
+
+
+MAX_PENDING_CALLS = 64  # calls still waiting on a silent Firestore: past this, answer at once
+_pending = threading.BoundedSemaphore(MAX_PENDING_CALLS)
+
+
+def within(seconds: float, call: Callable[[], T], on_late: Callable[[T], None] | None = None) -> T:
+    """`call()` for a request: its answer within `seconds`, or LedgerUnavailable (so the request answers 503).
+
+    The client's own retries can wait minutes on an unreachable Firestore; the call goes on in a daemon
+    thread (shutdown never waits for it), and `on_late` receives its result if it ends after all.
+    """
+    if not _pending.acquire(blocking=False):
+        raise LedgerUnavailable(f"the run ledger (Firestore) has {MAX_PENDING_CALLS} calls unanswered; "
+                                "try again shortly")
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def run() -> None:
+        try:
+            future.set_result(call())
+        except BaseException as error:  # noqa: BLE001 - handed to the waiting request
+            future.set_exception(error)
+        finally:
+            _pending.release()
+
+    threading.Thread(target=contextvars.copy_context().run, args=(run,), name="ledger-call", daemon=True).start()
+    try:
+        return future.result(timeout=seconds)
+    except concurrent.futures.TimeoutError:
+        if on_late is not None:
+            future.add_done_callback(lambda done: done.exception() is None and on_late(done.result()))
+        raise LedgerUnavailable(f"the run ledger (Firestore) did not answer within {seconds:g} s; "
+                                "try again shortly") from None
+    except Exception as error:
+        if is_transient(error):
+            raise LedgerUnavailable(f"the run ledger (Firestore) is unreachable ({type(error).__name__}); "
+                                    "try again shortly") from error
+        raise
 
 
 def transact(client: firestore.Client, body: Callable[[firestore.Transaction], T]) -> T:

@@ -102,7 +102,8 @@ def _transform_runner(settings: Settings) -> TransformRunner:
         from lakehouse.transform.local import LocalTransformRunner
 
         return LocalTransformRunner(settings.transform.dataform_dir, settings.warehouse.uri,
-                                    settings.storage.home / "dataform", workers=settings.transform.workers or None)
+                                    settings.storage.home / "dataform", workers=settings.transform.workers or None,
+                                    pii_key=settings.general.pii_key)
     from lakehouse.transform.dataform_api import DataformTransformRunner
 
     return DataformTransformRunner.from_settings(settings)

@@ -118,10 +118,9 @@ def previous_export(ledger: Ledger, logical_date: dt.date) -> StepOutputs | None
 
 
 def compile_variables(settings: Settings, bronze_uri: str, logical_date: dt.date) -> dict[str, str]:
-    """The Dataform vars of a run; in gcp WINTERDAYS_PII_KEY comes from Secret Manager."""
+    """The Dataform vars of a run (the pseudonymisation key is not one: see lakehouse/pii.py)."""
     return {
         "bronze_uri": bronze_uri,
-        "pii_key": settings.general.pii_key,
         "run_date": logical_date.isoformat(),
         "snapshot_days": "90",
         "lookback_days": str(settings.transform.lookback_days),

@@ -7,10 +7,12 @@ locals {
     WINTERDAYS_TIMEZONE          = var.timezone
     WINTERDAYS_BRONZE_URI        = "gs://${google_storage_bucket.bronze.name}"
     WINTERDAYS_QUARANTINE_URI    = "gs://${google_storage_bucket.bronze.name}/_quarantine"
+    WINTERDAYS_MLOPS_URI         = "gs://${google_storage_bucket.mlops.name}"
     WINTERDAYS_SALES_COLLECTION  = "winter_sales"
     WINTERDAYS_RUNS_COLLECTION   = "winter_runs"
     WINTERDAYS_STAGING_DATASET   = google_bigquery_dataset.layers["staging"].dataset_id
     WINTERDAYS_WAREHOUSE_DATASET = google_bigquery_dataset.layers["warehouse"].dataset_id
+    WINTERDAYS_BIGQUERY_LOCATION = var.bigquery_location # Dataform compiles for the datasets' location
     WINTERDAYS_SEED              = tostring(var.seed)
   }
 
@@ -33,8 +35,11 @@ locals {
     WINTERDAYS_IMAGE                    = local.image
     WINTERDAYS_OIDC_AUDIENCE            = local.service_url
     WINTERDAYS_ALLOWED_INVOKERS         = google_service_account.this["scheduler"].email
-    WINTERDAYS_LEASES_COLLECTION        = "winter_leases"
-    WINTERDAYS_LEASE_TTL_S              = tostring(local.lease_ttl_s)
+    # The service requires run.invoker (no allUsers binding): Cloud Run IAM verifies each token's
+    # signature and replaces it with SIGNATURE_REMOVED_BY_GOOGLE; the service checks the claims.
+    WINTERDAYS_OIDC_VERIFY       = "iam"
+    WINTERDAYS_LEASES_COLLECTION = "winter_leases"
+    WINTERDAYS_LEASE_TTL_S       = tostring(local.lease_ttl_s)
     # sync: the scheduler gets the run's real 200/500 when it ends within the deadline, which
     # stays under the scheduler's 1800 s attempt deadline so a long run answers 202 first.
     WINTERDAYS_RUN_MODE           = "sync"

@@ -1,56 +1,13 @@
 # The Dataform repository. It has no Git remote: `winterdays dataform push` creates the
 # workspace (Terraform has no workspace resource) and writes dataform/ into it through the API;
-# the orchestrator compiles that workspace and invokes the result for each run.
+# the orchestrator compiles that workspace and invokes the result for each run. No release or
+# workflow config: they compile a Git commitish, which a repository without a remote has not, and
+# without the run's vars (pii_key stays out of Terraform); a full refresh is a run with
+# full_refresh (POST /runs, or `winterdays dataform run --full-refresh`).
 resource "google_dataform_repository" "transform" {
   provider        = google-beta
   name            = local.prefix
   region          = var.region
   service_account = google_service_account.this["dataform"].email
   depends_on      = [google_project_service.enabled, google_service_account_iam_member.dataform_agent_token_creator]
-}
-
-# A release compiles `git_commitish` of the repository's Git remote, for teams that connect
-# one (git_remote_settings); the orchestrator does not use it: it compiles the workspace
-# with the run's vars, including the pseudonymisation key, which stays out of Terraform.
-# Without pii_key in its vars the compilation fails on purpose (includes/lake.js refuses the
-# placeholder key), so this path can never hash PII with a public key.
-resource "google_dataform_repository_release_config" "main" {
-  provider   = google-beta
-  project    = var.project_id
-  region     = var.region
-  repository = google_dataform_repository.transform.name
-
-  name          = "main"
-  git_commitish = "default"
-  time_zone     = var.timezone
-
-  code_compilation_config {
-    default_database = var.project_id
-    default_schema   = local.datasets.staging
-    default_location = var.bigquery_location
-    assertion_schema = local.datasets.assertions
-    vars = {
-      bronze_uri = "gs://${google_storage_bucket.bronze.name}"
-    }
-  }
-}
-
-# A full refresh on demand (console or API), as the same identity as the orchestrator's
-# invocations. Unscheduled by default: the orchestrator is the scheduler, because a run
-# must export Firestore first and train after; a second schedule would race with it.
-resource "google_dataform_repository_workflow_config" "full_refresh" {
-  provider       = google-beta
-  project        = var.project_id
-  region         = var.region
-  repository     = google_dataform_repository.transform.name
-  name           = "full-refresh"
-  release_config = google_dataform_repository_release_config.main.id
-  cron_schedule  = var.dataform_schedule == "" ? null : var.dataform_schedule
-  time_zone      = var.timezone
-
-  invocation_config {
-    transitive_dependencies_included         = true
-    fully_refresh_incremental_tables_enabled = true
-    service_account                          = google_service_account.this["dataform"].email
-  }
 }

@@ -26,16 +26,23 @@ fi
 "${TF[@]}" init -input=false -reconfigure \
   -backend-config="bucket=$PROJECT-tfstate" -backend-config="prefix=$ENVIRONMENT"
 
-echo "== 2/6 APIs and the image repository (the image must exist before Cloud Run can run it)"
+echo "== 2/6 APIs, the image repository and the build's identity (the image must exist before Cloud Run runs it)"
 "${TF[@]}" apply -input=false -auto-approve "${VARS[@]}" \
-  -target=google_project_service.enabled -target=google_artifact_registry_repository.images
+  -target=google_project_service.enabled -target=google_artifact_registry_repository.images \
+  -target=google_artifact_registry_repository_iam_member.grants -target=google_storage_bucket_iam_member.grants
 IMAGE="$("${TF[@]}" output -raw image_repository)/winter-days:$TAG"
+BUILD_ACCOUNT="$("${TF[@]}" output -json service_accounts | python3 -c 'import json, sys; print(json.load(sys.stdin)["build"])')"
+BUILD_BUCKET="$("${TF[@]}" output -raw build_bucket)"
 
 echo "== 3/6 Build and push $IMAGE with Cloud Build"
 if gcloud artifacts docker images describe "$IMAGE" --project "$PROJECT" >/dev/null 2>&1; then
   echo "already built"
 else
-  gcloud builds submit --project "$PROJECT" --region "$REGION" --tag "$IMAGE" .
+  # As our build account: new projects no longer let Cloud Build use the Compute Engine default
+  # account. A user-specified account logs to a bucket of ours (or Cloud Logging), not the default.
+  gcloud builds submit --project "$PROJECT" --region "$REGION" --tag "$IMAGE" \
+    --service-account "projects/$PROJECT/serviceAccounts/$BUILD_ACCOUNT" \
+    --gcs-source-staging-dir "gs://$BUILD_BUCKET/source" --gcs-log-dir "gs://$BUILD_BUCKET/logs" .
 fi
 
 echo "== 4/6 Everything else"

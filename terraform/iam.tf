@@ -10,15 +10,25 @@ resource "google_service_account" "this" {
 }
 
 resource "google_project_iam_member" "grants" {
-  for_each = { for g in local.iam_grants : "${g.account} ${g.role}" => g if g.kind == "project" }
-  project  = var.project_id
-  role     = each.value.role
-  member   = "serviceAccount:${google_service_account.this[each.value.account].email}"
+  for_each   = { for g in local.iam_grants : "${g.account} ${g.role}" => g if g.kind == "project" }
+  project    = var.project_id
+  role       = each.value.role
+  member     = "serviceAccount:${google_service_account.this[each.value.account].email}"
+  depends_on = [google_project_iam_custom_role.pipeline_submitter]
+}
+
+resource "google_project_iam_custom_role" "pipeline_submitter" {
+  project     = var.project_id
+  role_id     = local.pipeline_submitter_role_id
+  title       = "${local.prefix} pipeline submitter"
+  description = "Submit and poll Vertex AI pipeline jobs (the orchestrator's churn step)"
+  permissions = local.pipeline_submitter_permissions
+  depends_on  = [google_project_service.enabled]
 }
 
 resource "google_storage_bucket_iam_member" "grants" {
   for_each = { for g in local.iam_grants : "${g.account} ${g.target} ${g.role}" => g if g.kind == "bucket" }
-  bucket   = each.value.target == "oracle" ? google_storage_bucket.oracle.name : google_storage_bucket.bronze.name
+  bucket   = local.buckets[each.value.target]
   role     = each.value.role
   member   = "serviceAccount:${google_service_account.this[each.value.account].email}"
 }
@@ -61,6 +71,25 @@ resource "google_service_account_iam_member" "grants" {
   member             = "serviceAccount:${google_service_account.this[each.value.account].email}"
 }
 
+resource "google_dataform_repository_iam_member" "grants" {
+  provider   = google-beta
+  for_each   = { for g in local.iam_grants : "${g.account} ${g.target} ${g.role}" => g if g.kind == "dataform_repository" }
+  project    = var.project_id
+  region     = var.region
+  repository = google_dataform_repository.transform.name
+  role       = each.value.role
+  member     = "serviceAccount:${google_service_account.this[each.value.account].email}"
+}
+
+resource "google_artifact_registry_repository_iam_member" "grants" {
+  for_each   = { for g in local.iam_grants : "${g.account} ${g.target} ${g.role}" => g if g.kind == "artifact_registry" }
+  project    = var.project_id
+  location   = var.region
+  repository = google_artifact_registry_repository.images.name
+  role       = each.value.role
+  member     = "serviceAccount:${google_service_account.this[each.value.account].email}"
+}
+
 resource "google_cloud_run_v2_job_iam_member" "grants" {
   for_each = { for g in local.iam_grants : "${g.account} ${g.target} ${g.role}" => g if g.kind == "run_job" }
   project  = var.project_id
@@ -82,9 +111,10 @@ resource "google_cloud_run_v2_service_iam_member" "grants" {
 # Not one of our accounts: Dataform's service agent mints tokens for the custom Dataform
 # account it runs workflows as (required by Dataform for custom service accounts).
 resource "google_project_service_identity" "dataform" {
-  provider = google-beta
-  project  = var.project_id
-  service  = "dataform.googleapis.com"
+  provider   = google-beta
+  project    = var.project_id
+  service    = "dataform.googleapis.com"
+  depends_on = [google_project_service.enabled] # the identity exists once the API is enabled
 }
 
 resource "google_service_account_iam_member" "dataform_agent_token_creator" {

@@ -6,16 +6,40 @@ locals {
   prefix = "${var.name_prefix}-${var.environment}"
 
   bronze_bucket = "${var.project_id}-${local.prefix}-bronze"
-  # lakehouse.settings puts the generator's ground truth beside bronze, in "<bronze>-oracle".
+  # lakehouse.settings puts the generator's ground truth beside bronze, in "<bronze>-oracle", and the
+  # pipelines (spec, pipeline root, model files) in "<bronze>-mlops": a bucket of their own, because
+  # Vertex AI checks storage.objects.get/create on the pipeline root's whole bucket.
   oracle_bucket = "${local.bronze_bucket}-oracle"
-  mlops_prefix  = "mlops/"
-  pipeline_root = "gs://${local.bronze_bucket}/${local.mlops_prefix}pipeline_root"
+  mlops_bucket  = "${local.bronze_bucket}-mlops"
+  pipeline_root = "gs://${google_storage_bucket.mlops.name}/pipeline_root"
+  # Cloud Build's source uploads and logs (a build run as our own service account logs to a bucket we own).
+  build_bucket = "${var.project_id}-${local.prefix}-build"
+
+  # The buckets "bucket:NAME" grants refer to.
+  buckets = {
+    bronze = google_storage_bucket.bronze.name
+    oracle = google_storage_bucket.oracle.name
+    mlops  = google_storage_bucket.mlops.name
+    build  = google_storage_bucket.build.name
+  }
+
+  # What the orchestrator does on Vertex AI: submit the churn pipeline and poll it (Vertex AI's access
+  # control page lists metadataStores.get as needed to create a pipeline job), nothing more.
+  pipeline_submitter_role_id = "${replace(local.prefix, "-", "_")}_pipeline_submitter"
+  pipeline_submitter_permissions = [
+    "aiplatform.pipelineJobs.create",
+    "aiplatform.pipelineJobs.get",
+    "aiplatform.metadataStores.get",
+  ]
 
   # Dataset ids are fixed: the Dataform project and lakehouse.settings name them.
   datasets = {
     staging    = "winter_days_staging"
     warehouse  = "winter_days_warehouse"
     assertions = "winter_days_assertions"
+    # One table, pii_key: the pseudonymisation key, loaded by the orchestrator from Secret Manager
+    # before each invocation; only Dataform reads it (no reader of staging or gold can).
+    secrets = "winter_days_secrets"
   }
 
   # The only image every workload runs: built by Cloud Build into this deployment's Artifact Registry.
@@ -53,6 +77,7 @@ locals {
     orchestrator = "Cloud Run service: the orchestrator"
     dataform     = "Dataform workflow invocations (BigQuery)"
     pipeline     = "Vertex AI Pipelines: the churn pipeline"
+    build        = "Cloud Build: builds the image and pushes it to Artifact Registry"
   }
 
   # The least-privilege matrix: every role any of our service accounts holds, and where.
@@ -81,29 +106,46 @@ locals {
       "secret:pii_key"         = ["roles/secretmanager.secretAccessor"]
     }
     orchestrator = {
-      "project:this" = ["roles/datastore.user", "roles/dataform.editor", "roles/aiplatform.user"]
-      # Exports sales partitions and quarantine files, reads the pipeline spec under mlops/;
-      # legacyBucketReader adds storage.buckets.get, which the Vertex SDK checks on the pipeline root.
-      "bucket:bronze" = ["roles/storage.objectUser", "roles/storage.legacyBucketReader"]
+      # jobUser: the load job that writes the pseudonymisation key into its table (dataset:secrets).
+      "project:this" = ["roles/datastore.user", "projects/${var.project_id}/roles/${local.pipeline_submitter_role_id}",
+      "roles/bigquery.jobUser"]
+      # Compiles and invokes in its own repository only (workspaces and results are its children).
+      "dataform_repository:transform" = ["roles/dataform.editor"]
+      # Exports sales partitions and quarantine files.
+      "bucket:bronze" = ["roles/storage.objectUser"]
+      # Reads the pipeline spec; legacyBucketReader adds storage.buckets.get, which the Vertex SDK
+      # checks on the pipeline root's bucket before it submits.
+      "bucket:mlops" = ["roles/storage.objectViewer", "roles/storage.legacyBucketReader"]
       # Act as exactly the two identities it starts work as: Dataform invocations and Vertex pipelines.
       "service_account:dataform" = ["roles/iam.serviceAccountUser"]
       "service_account:pipeline" = ["roles/iam.serviceAccountUser"]
-      # Passed to Dataform as the pseudonymisation var.
-      "secret:pii_key" = ["roles/secretmanager.secretAccessor"]
+      # Loaded into the key table dataset:secrets (a load job: the key is in no SQL text).
+      "secret:pii_key"  = ["roles/secretmanager.secretAccessor"]
+      "dataset:secrets" = ["roles/bigquery.dataEditor"]
     }
     dataform = {
       "project:this"       = ["roles/bigquery.jobUser"]
       "dataset:staging"    = ["roles/bigquery.dataEditor"]
       "dataset:warehouse"  = ["roles/bigquery.dataEditor"]
       "dataset:assertions" = ["roles/bigquery.dataEditor"]
-      # External tables over bronze are read with the caller's credentials.
-      "bucket:bronze" = ["roles/storage.objectViewer"]
+      "dataset:secrets"    = ["roles/bigquery.dataViewer"]
+      # External tables over the three sources are read with the caller's credentials; the
+      # quarantine (_quarantine/, raw documents that broke the contract) is not among them.
+      "bucket_prefix:sales"       = ["roles/storage.objectViewer"]
+      "bucket_prefix:clickstream" = ["roles/storage.objectViewer"]
+      "bucket_prefix:startups"    = ["roles/storage.objectViewer"]
     }
     pipeline = {
-      # jobUser to run queries; aiplatform.user for the pipeline's ML Metadata records.
-      "project:this"        = ["roles/bigquery.jobUser", "roles/aiplatform.user"]
-      "dataset:warehouse"   = ["roles/bigquery.dataEditor"]
-      "bucket_prefix:mlops" = ["roles/storage.objectAdmin"]
+      # jobUser to run queries; aiplatform.user for the pipeline's ML Metadata and the Model Registry.
+      "project:this"      = ["roles/bigquery.jobUser", "roles/aiplatform.user"]
+      "dataset:warehouse" = ["roles/bigquery.dataEditor"]
+      # Unconditional on its own bucket: Vertex checks storage.objects.get/create at bucket level.
+      "bucket:mlops" = ["roles/storage.objectAdmin"]
+    }
+    build = {
+      "artifact_registry:images" = ["roles/artifactregistry.writer"]
+      # reads the uploaded source, writes the build's logs (terraform/deploy.sh: --gcs-log-dir)
+      "bucket:build" = ["roles/storage.objectUser"]
     }
   }
 
@@ -123,8 +165,8 @@ locals {
 
   # Object prefixes of the bronze bucket that "bucket_prefix" grants are limited to.
   bucket_prefixes = {
+    sales       = "sales"
     clickstream = "clickstream"
     startups    = "startups"
-    mlops       = trimsuffix(local.mlops_prefix, "/")
   }
 }

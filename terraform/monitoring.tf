@@ -1,6 +1,9 @@
 # Log-based metrics on the orchestrator's structured logs (lakehouse/logs.py: JSON lines,
-# extra fields land in jsonPayload), and an alert on each.
+# extra fields land in jsonPayload) to chart them, and an alert on each. The alerts match the log
+# entries themselves (log-match conditions), not the metrics: an alert policy on a log-based metric
+# created in the same apply fails with 404 until the metric has propagated.
 locals {
+  log_filter = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.service_name}\" AND severity=ERROR"
   log_alerts = {
     run_failed = {
       description = "A run of the daily pipeline failed"
@@ -17,7 +20,7 @@ resource "google_logging_metric" "events" {
   for_each    = local.log_alerts
   name        = "${local.prefix}-${replace(each.key, "_", "-")}"
   description = each.value.description
-  filter      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.service_name}\" AND severity=ERROR AND jsonPayload.event=\"${each.key}\""
+  filter      = "${local.log_filter} AND jsonPayload.event=\"${each.key}\""
 
   metric_descriptor {
     metric_kind = "DELTA"
@@ -46,26 +49,17 @@ resource "google_monitoring_alert_policy" "events" {
   conditions {
     display_name = each.value.description
 
-    condition_threshold {
-      filter          = "resource.type=\"cloud_run_revision\" AND metric.type=\"logging.googleapis.com/user/${google_logging_metric.events[each.key].name}\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-
-      aggregations {
-        alignment_period     = "300s"
-        per_series_aligner   = "ALIGN_SUM"
-        cross_series_reducer = "REDUCE_SUM"
-      }
-
-      trigger {
-        count = 1
-      }
+    condition_matched_log {
+      filter = "${local.log_filter} AND jsonPayload.event=\"${each.key}\""
     }
   }
 
   alert_strategy {
     auto_close = "86400s"
+    # log-match alerts notify at most once per period
+    notification_rate_limit {
+      period = "300s"
+    }
   }
 
   documentation {

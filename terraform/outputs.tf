@@ -8,6 +8,16 @@ output "bronze_bucket" {
   value       = google_storage_bucket.bronze.name
 }
 
+output "mlops_bucket" {
+  description = "The pipelines' bucket: spec, pipeline root, model files (WINTERDAYS_MLOPS_URI without gs://)."
+  value       = google_storage_bucket.mlops.name
+}
+
+output "build_bucket" {
+  description = "Cloud Build's source uploads and logs (terraform/deploy.sh)."
+  value       = google_storage_bucket.build.name
+}
+
 output "service_accounts" {
   description = "Email of each service account, by role in the platform."
   value       = { for key, account in google_service_account.this : key => account.email }

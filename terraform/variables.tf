@@ -18,6 +18,13 @@ variable "environment" {
     condition     = can(regex("^[a-z][a-z0-9]{0,5}$", var.environment))
     error_message = "environment: 1-6 lowercase letters or digits, starting with a letter (it is part of service account ids, which have at most 30 characters)."
   }
+
+  # Service account ids are "<name_prefix>-<environment>-<role>", at most 30 characters; the longest
+  # role is "orchestrator" (locals.tf).
+  validation {
+    condition     = length("${var.name_prefix}-${var.environment}-orchestrator") <= 30
+    error_message = "name_prefix and environment together: at most 16 characters, since the service account id \"<name_prefix>-<environment>-orchestrator\" may have 30."
+  }
 }
 
 variable "name_prefix" {
@@ -110,13 +117,7 @@ variable "deletion_protection" {
 }
 
 variable "bigquery_location" {
-  description = "BigQuery location of the three datasets: dataform/workflow_settings.yaml's defaultLocation, and one that holds the bucket's region."
+  description = "BigQuery location of the datasets: dataform/workflow_settings.yaml's defaultLocation, and one that holds the bucket's region."
   type        = string
   default     = "EU"
-}
-
-variable "dataform_schedule" {
-  description = "Optional cron schedule of the Dataform full-refresh workflow config; empty (the default) leaves scheduling to the orchestrator."
-  type        = string
-  default     = ""
 }

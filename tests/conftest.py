@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 TEST_PROJECT = "winter-days-test"
 
 
-@pytest.fixture(scope="session")
-def firestore_emulator():
-    """One emulator for the session; tests that need it get a wiped database."""
+def started_emulator() -> FirestoreEmulator:
+    """A fresh emulator of TEST_PROJECT, started; skips the test where the emulator is not installed."""
     script = Settings.from_env().firestore.emulator  # WINTERDAYS_FIRESTORE_EMULATOR, if set
     try:
         find_start_script(script)
@@ -31,6 +31,13 @@ def firestore_emulator():
         pytest.skip(str(missing))
     emulator = FirestoreEmulator(TEST_PROJECT, start_script=script)
     emulator.start()
+    return emulator
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator():
+    """One emulator for the session; tests that need it get a wiped database."""
+    emulator = started_emulator()
     saved = {k: os.environ.get(k) for k in ("FIRESTORE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT")}
     os.environ.update(emulator.environ())
     yield emulator
@@ -113,3 +120,22 @@ def tiny_lake(dataform_dir, tmp_path_factory):
     from tiny_lake import build
 
     return build(tmp_path_factory.mktemp("tiny-lake"), dataform_dir)
+
+
+@pytest.fixture
+def blocking_step(monkeypatch):
+    """`export` waits until the test releases it; every other step returns at once."""
+    from orchestrator.steps import STEPS
+
+    release = threading.Event()
+    started = threading.Event()
+
+    def export(ctx):
+        started.set()
+        assert release.wait(60), "the test never released the step"
+        return {"exported": 3}
+
+    monkeypatch.setitem(STEPS, "export", export)
+    for name in ("compile", "invoke", "wait", "churn"):
+        monkeypatch.setitem(STEPS, name, lambda ctx: {})
+    return started, release

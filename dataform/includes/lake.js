@@ -6,18 +6,10 @@ function sqlString(value) {
   return "'" + String(value).replace(/\\/g, "\\\\").replace(/'/g, "\\'") + "'";
 }
 
-const PLACEHOLDER_KEY = "replace-me";
-
-// A keyed hash, identical to lakehouse.pii.keyed_hash in Python. Fails closed: hashing with
-// the placeholder (public) key would make the pseudonyms reversible by a dictionary attack.
-function keyedHash(expression) {
-  if (!vars.pii_key || vars.pii_key === PLACEHOLDER_KEY) {
-    throw new Error(
-      "var pii_key is not set: pass the pseudonymisation key (WINTERDAYS_PII_KEY) as a compile var, " +
-      "e.g. `winterdays dataform compile`; the placeholder key is refused"
-    );
-  }
-  return `TO_HEX(SHA256(CONCAT(${sqlString(vars.pii_key)}, ${expression})))`;
+// A keyed hash, identical to lakehouse.pii.keyed_hash in Python. The key is read from its one-row
+// table (pass `ref("pii_key")`), never written into the SQL: views and job texts hold only the reference.
+function keyedHash(keyTable, expression) {
+  return `TO_HEX(SHA256(CONCAT((SELECT pseudonymisation_key FROM ${keyTable}), ${expression})))`;
 }
 
 function runDate() {

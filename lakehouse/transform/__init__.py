@@ -103,3 +103,6 @@ class TransformRunner(Protocol):
     def wait(self, invocation: str, timeout_s: float, on_action: OnAction | None = None) -> InvocationResult:
         """Poll until the invocation ends (or the timeout passes) and report each action; a runner
         whose actions run remotely (the Dataform API) calls `on_action` as its polls see each one end."""
+
+    def ready(self, timeout_s: float) -> str:
+        """"ok" when what the runner builds with answers (for /readyz); raises otherwise."""

@@ -61,6 +61,10 @@ class Selection:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class UnknownSelection(ProjectError):
+    """A selection names a tag or an action the project does not have (a usage error: CLI exit 2, HTTP 400)."""
+
+
 def target_key(target: dict[str, Any]) -> str:
     return f"{target['schema']}.{target['name']}"
 
@@ -126,16 +130,20 @@ def execution_order(actions: dict[str, Action]) -> list[str]:
 
 
 def select(actions: dict[str, Action], selection: Selection) -> list[str]:
-    """Keys to run, in execution order."""
+    """Keys to run, in execution order; an unknown tag or target is refused (it would select nothing)."""
     order = execution_order(actions)
     if not selection.tags and not selection.targets:
         chosen = set(actions)
     else:
+        known_tags = {t for a in actions.values() for t in a.tags}
+        unknown = [t for t in selection.tags if t not in known_tags]
+        if unknown:
+            raise UnknownSelection(f"unknown tag(s) {unknown}; the project's tags are {sorted(known_tags)}")
         chosen = {k for k, a in actions.items() if set(a.tags) & set(selection.tags)}
         for target in selection.targets:
             matches = [k for k in actions if k == target or k.split(".", 1)[1] == target]
             if not matches:
-                raise ProjectError(f"unknown target {target!r}; known: {', '.join(sorted(actions))}")
+                raise UnknownSelection(f"unknown target {target!r}; known: {', '.join(sorted(actions))}")
             chosen.update(matches)
         if selection.include_dependencies:
             chosen |= _closure(chosen, lambda k: actions[k].dependencies)

@@ -49,8 +49,9 @@ def transient_retry(deadline_s: float = 120.0) -> api_retry.Retry:
 class DataformTransformRunner:
     def __init__(self, client: dataform_v1.DataformClient, repository: str, *, workspace: str = "default",
                  git_commitish: str = "", release_config: str = "", service_account: str = "",
-                 default_database: str = "", poll_initial_s: float = 2.0, poll_max_s: float = 30.0,
-                 retry: api_retry.Retry | None = None, sleep: Callable[[float], None] = time.sleep):
+                 default_database: str = "", default_location: str = "", poll_initial_s: float = 2.0,
+                 poll_max_s: float = 30.0, retry: api_retry.Retry | None = None,
+                 sleep: Callable[[float], None] = time.sleep, install_key: Callable[[], None] | None = None):
         if not REPOSITORY.match(repository):
             raise SettingsError("the Dataform repository must be projects/P/locations/R/repositories/NAME, "
                                 f"got {repository!r} (set WINTERDAYS_DATAFORM_REPOSITORY)")
@@ -61,9 +62,11 @@ class DataformTransformRunner:
         self.release_config = release_config
         self.service_account = service_account
         self.default_database = default_database
+        self.default_location = default_location  # BigQuery's; empty: workflow_settings.yaml's defaultLocation
         self.poll_initial_s, self.poll_max_s = poll_initial_s, poll_max_s
         self.retry = retry or transient_retry()
         self.sleep = sleep
+        self.install_key = install_key  # writes the pseudonymisation key table (lakehouse/pii.py) first
 
     @classmethod
     def from_settings(cls, settings: Settings,
@@ -76,12 +79,19 @@ class DataformTransformRunner:
             release_config=settings.transform.release_config,
             service_account=settings.transform.service_account,
             default_database=settings.gcp.project,
+            default_location=settings.transform.bigquery_location,
+            install_key=lambda: _install_key_in_bigquery(settings),
         )
+
+    def ready(self, timeout_s: float = 10) -> str:
+        self.client.get_repository(name=self.repository, timeout=timeout_s)
+        return "ok"
 
     # -- compile -----------------------------------------------------------------------------
     def compile(self, variables: dict[str, str]) -> str:
         source = self._source()
         config = dataform_v1.CodeCompilationConfig(default_database=self.default_database,
+                                                   default_location=self.default_location,
                                                    vars={k: str(v) for k, v in variables.items()})
         result = self.client.create_compilation_result(
             parent=self.repository,
@@ -104,9 +114,11 @@ class DataformTransformRunner:
     # -- invoke --------------------------------------------------------------------------------
     def invoke(self, compilation: str, selection: Selection, on_action: OnAction | None = None) -> str:
         """Starts the invocation; its actions run in Dataform, and `wait` reports them."""
+        if self.install_key is not None:
+            self.install_key()
         config = dataform_v1.InvocationConfig(
             included_tags=list(selection.tags),
-            included_targets=[self._target(t) for t in selection.targets],
+            included_targets=self._targets(compilation, selection.targets),
             transitive_dependencies_included=selection.include_dependencies,
             transitive_dependents_included=selection.include_dependents,
             fully_refresh_incremental_tables_enabled=selection.full_refresh,
@@ -118,10 +130,19 @@ class DataformTransformRunner:
         log.info("dataform invocation started", extra={"invocation": invocation.name})
         return invocation.name
 
-    def _target(self, target: str) -> dataform_v1.Target:
-        """'dataset.name' or a bare 'name' (then the default dataset, as Dataform resolves it)."""
-        schema, _, name = target.rpartition(".")
-        return dataform_v1.Target(database=self.default_database, schema=schema, name=name)
+    def _targets(self, compilation: str, wanted: tuple[str, ...]) -> list[dataform_v1.Target]:
+        """'dataset.name' or a bare 'name', resolved against the compiled graph as the local runner does: a
+        target names a dataset, which the user's bare name leaves out."""
+        if not wanted:
+            return []
+        compiled = {f"{a.target.schema}.{a.target.name}": a.target for a in self._compilation_actions(compilation)}
+        targets = []
+        for name in wanted:
+            matches = [key for key in compiled if name in (key, key.split(".", 1)[1])]
+            if not matches:
+                raise ValueError(f"unknown target {name!r}; known: {', '.join(sorted(compiled))}")
+            targets += [dataform_v1.Target(compiled[key]) for key in matches]
+        return targets
 
     # -- wait ------------------------------------------------------------------------------------
     def wait(self, invocation: str, timeout_s: float = 3600, on_action: OnAction | None = None) -> InvocationResult:
@@ -170,14 +191,16 @@ class DataformTransformRunner:
 
     def _compiled_actions(self, compilation: str) -> dict[str, tuple[str, str]]:
         """target -> (kind, SQLX file), so a failure names its file as the local runner does."""
-        if not compilation:
-            return {}
-        pages = self.client.query_compilation_result_actions(request={"name": compilation}, retry=self.retry)
         declared = {}
-        for action in pages:
+        for action in self._compilation_actions(compilation):
             kind = next((k for k in ("relation", "operations", "assertion", "declaration") if k in action), "action")
             declared[f"{action.target.schema}.{action.target.name}"] = (kind, action.file_path or "?")
         return declared
+
+    def _compilation_actions(self, compilation: str) -> list[dataform_v1.CompilationResultAction]:
+        if not compilation:
+            return []
+        return list(self.client.query_compilation_result_actions(request={"name": compilation}, retry=self.retry))
 
 
 def _report(actions: list[dict[str, Any]], reported: set[str], on_action: OnAction) -> None:
@@ -187,3 +210,16 @@ def _report(actions: list[dict[str, Any]], reported: set[str], on_action: OnActi
             reported.add(action["target"])
             on_action(ActionReport(len(reported), len(actions), action["target"], action["kind"], action["state"],
                                    action["duration_s"], action["rows"], action["error"]))
+
+
+def _install_key_in_bigquery(settings: Settings) -> None:
+    """The key table, loaded (not queried: no SQL text holds the key) by the orchestrator's service account,
+    the only writer of the secrets dataset (terraform/data_stores.tf); Dataform's reads it."""
+    from lakehouse.pii import install_key
+    from lakehouse.warehouse import connect
+
+    warehouse = connect(f"bigquery://{settings.gcp.project}")
+    try:
+        install_key(warehouse, settings.general.pii_key)
+    finally:
+        warehouse.close()

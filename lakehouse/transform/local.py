@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from lakehouse.pii import install_key
 from lakehouse.settings import SettingsError
 from lakehouse.transform import ActionReport, ActionState, InvocationResult, InvocationState, OnAction
 from lakehouse.transform.actions import Selection, actions_from_graph, select
@@ -23,12 +24,13 @@ from lakehouse.warehouse import ScriptWarehouse, connect
 
 class LocalTransformRunner:
     def __init__(self, project_dir: Path, warehouse_uri: str, state_dir: Path, schema_suffix: str = "",
-                 workers: int | None = None):
+                 workers: int | None = None, pii_key: str = ""):
         self.project_dir = Path(project_dir)
         self.warehouse_uri = warehouse_uri
         self.state_dir = Path(state_dir)
         self.schema_suffix = schema_suffix
         self.workers = workers  # concurrent actions; None: Executor's default
+        self.pii_key = pii_key  # written to its key table before each invocation, never into SQL
 
     def compile(self, variables: dict[str, str]) -> str:
         graph = compile_project(self.project_dir, variables, schema_suffix=self.schema_suffix)
@@ -55,6 +57,7 @@ class LocalTransformRunner:
             if not isinstance(warehouse, ScriptWarehouse):
                 raise SettingsError(f"the local transform runner runs Dataform's scripts on DuckDB, not "
                                     f"{self.warehouse_uri}")
+            install_key(warehouse, self.pii_key)
             results = Executor(warehouse, self.workers).run(actions, keys, full_refresh=selection.full_refresh,
                                                             on_result=report)
         finally:
@@ -71,6 +74,14 @@ class LocalTransformRunner:
         """The stored result: the actions ran, and were reported, in `invoke`."""
         record = json.loads(self._path(invocation).read_text())
         return InvocationResult(name=record["name"], state=InvocationState(record["state"]), actions=record["actions"])
+
+    def ready(self, timeout_s: float = 0) -> str:
+        warehouse = connect(self.warehouse_uri)
+        try:
+            warehouse.query("SELECT 1 AS ok")
+        finally:
+            warehouse.close()
+        return "ok"
 
     def _path(self, name: str) -> Path:
         return self.state_dir / f"{name}.json"

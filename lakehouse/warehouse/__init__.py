@@ -26,6 +26,10 @@ class WarehouseMissing(WarehouseError):
     """A read-only open of a local warehouse that no run has created yet."""
 
 
+class WarehouseCorrupt(WarehouseError):
+    """The local warehouse file is not a DuckDB database; it is left untouched for its owner to inspect."""
+
+
 class UnsupportedSQL(LakehouseError, ValueError):
     """BigQuery SQL that the local engine cannot run with the same meaning (see dialect.py)."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ class BigQueryWarehouse:
 
         self.project = project
         self.dataset = dataset
-        self.client = client or bigquery.Client(project=project)
+        self.client = client or bigquery.Client(project=project, credentials=_emulator_credentials())
         self._bigquery = bigquery
 
     def __repr__(self) -> str:
@@ -102,3 +103,13 @@ class BigQueryWarehouse:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _emulator_credentials() -> Any:
+    """A local BigQuery endpoint (BIGQUERY_EMULATOR_HOST, which the client honours) takes no credentials,
+    as google-cloud-storage does with STORAGE_EMULATOR_HOST; None: Application Default Credentials."""
+    if not os.environ.get("BIGQUERY_EMULATOR_HOST"):
+        return None
+    from google.auth.credentials import AnonymousCredentials
+
+    return AnonymousCredentials()

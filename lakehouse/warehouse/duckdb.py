@@ -10,7 +10,7 @@ from typing import Any, TypedDict
 import duckdb
 import pyarrow as pa
 
-from lakehouse.warehouse import WarehouseBusy, WarehouseError, WarehouseMissing
+from lakehouse.warehouse import WarehouseBusy, WarehouseCorrupt, WarehouseError, WarehouseMissing
 from lakehouse.warehouse.dialect import Script, condition_to_duckdb, to_duckdb
 from lakehouse.warehouse.query import Query
 
@@ -26,6 +26,9 @@ class _Shared(TypedDict):
 
     gcs: bool
     lock: threading.Lock
+
+DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+DUCKDB_MAGIC_END = 12
 
 
 class DuckDBWarehouse:
@@ -66,9 +69,7 @@ class DuckDBWarehouse:
         with self._shared["lock"]:
             if self._shared["gcs"]:
                 return
-            from lakehouse.storage import filesystem_for
-
-            self.con.register_filesystem(filesystem_for("gs://"))
+            self.con.register_filesystem(_gcs_files_only())
             self._shared["gcs"] = True
 
     # -- the port --------------------------------------------------------------
@@ -198,6 +199,7 @@ def _open(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     if read_only and not in_memory and not os.path.exists(path):
         raise WarehouseMissing(f"there is no DuckDB warehouse at {path} yet: a run creates it")
     if not in_memory:
+        _refuse_foreign_file(path)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     try:
         return duckdb.connect(path or ":memory:", read_only=read_only and not in_memory)
@@ -209,6 +211,18 @@ def _open(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     except duckdb.ConnectionException as error:  # this process has it open in the other mode
         raise WarehouseBusy(f"cannot open the DuckDB warehouse {path} {'read-only' if read_only else 'to write'}: "
                             f"{error}. A run of this process is using it; wait for it to end.") from None
+
+
+def _refuse_foreign_file(path: str) -> None:
+    """A file that is not DuckDB's is reported as such, not as "busy" (DuckDB says IOException for both)."""
+    try:
+        with open(path, "rb") as file:
+            header = file.read(DUCKDB_MAGIC_END)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return  # nothing there yet (a run creates it), or a path error DuckDB reports itself
+    if header and header[DUCKDB_MAGIC_END - len(DUCKDB_MAGIC):] != DUCKDB_MAGIC:
+        raise WarehouseCorrupt(f"{path} is not a DuckDB database file (left untouched): move it away and a run "
+                               "builds a new warehouse, or restore it from a copy")
 
 
 def _configure(con: duckdb.DuckDBPyConnection) -> None:
@@ -229,3 +243,20 @@ def _rows_affected(result: duckdb.DuckDBPyConnection) -> int:
     if description and len(description) == 1 and description[0][0] == "Count" and rows:
         return int(rows[0][0])
     return -1
+
+
+def _gcs_files_only() -> Any:
+    """gcsfs for DuckDB, whose globs must name files: fsspec's `prefix/**` also yields `prefix` itself
+    and its folders, which DuckDB would read as files (BigQuery's `prefix/*` matches objects only)."""
+    from lakehouse.storage import filesystem_for
+
+    base = filesystem_for("gs://")
+
+    class FilesOnly(type(base)):  # type: ignore[misc]  # gcsfs's class, whichever version is installed
+        def glob(self, path: str, maxdepth: int | None = None, **kwargs: Any) -> Any:
+            if kwargs.get("detail"):
+                return super().glob(path, maxdepth=maxdepth, **kwargs)
+            found = super().glob(path, maxdepth=maxdepth, detail=True, **kwargs)
+            return [name for name, info in found.items() if info.get("type") != "directory"]
+
+    return FilesOnly(**base.storage_options, skip_instance_cache=True)

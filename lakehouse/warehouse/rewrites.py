@@ -362,6 +362,11 @@ def _create(node: exp.Create) -> exp.Expr:
     for prop in properties.expressions:
         if isinstance(prop, (exp.PartitionedByProperty, exp.ClusterProperty)):
             continue
+        if isinstance(prop, exp.LikeProperty):  # CREATE TABLE t LIKE s: s's columns and types, no rows
+            source = prop.this.copy()
+            source.set("catalog", None)
+            node.set("expression", exp.select("*").from_(source).limit(0))
+            continue
         if isinstance(prop, exp.Property) and prop.name.lower() in _HARMLESS_TABLE_OPTIONS:
             continue
         raise UnsupportedSQL(f"table option {prop.sql('bigquery')[:60]} is not supported locally")

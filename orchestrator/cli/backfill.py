@@ -14,15 +14,15 @@ import sys
 
 from lakehouse.settings import Settings
 from orchestrator.backfill import DateOutcome
-from orchestrator.cli.common import Subcommands, parse_date
+from orchestrator.cli.common import DateArgument, Subcommands
 
 TRANSFORM = ("compile", "invoke", "wait")
 
 
 def register(sub: Subcommands) -> None:
     cmd = sub.add_parser("backfill", help="run a range of logical dates in order, each a ledger run (resumable)")
-    cmd.add_argument("--from", dest="first", type=parse_date, required=True, help="first logical date")
-    cmd.add_argument("--to", dest="last", type=parse_date, required=True, help="last logical date (inclusive)")
+    cmd.add_argument("--from", dest="first", type=DateArgument, required=True, help="first logical date")
+    cmd.add_argument("--to", dest="last", type=DateArgument, required=True, help="last logical date (inclusive)")
     cmd.add_argument("--export", action="store_true", help="export each date's Firestore changes first")
     cmd.add_argument("--train", action="store_true", help="run the churn pipeline for each date too")
     cmd.add_argument("--tags", default="", help="comma-separated Dataform tags to run (with dependencies)")

@@ -17,7 +17,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.settings import Settings, SettingsError
-from orchestrator.cli.common import Subcommands, parse_date, yesterday
+from orchestrator.cli.common import DateArgument, Subcommands, yesterday
+from orchestrator.cli.common import tags as checked_tags
 
 if TYPE_CHECKING:  # imported when a command runs
     from google.cloud import dataform_v1
@@ -34,16 +35,16 @@ def register(sub: Subcommands) -> None:
     push.add_argument("--author-email", default="winterdays@localhost")
     push.set_defaults(handler=push_command)
     comp = actions.add_parser("compile", help="compile with the pinned Dataform CLI and list the actions")
-    comp.add_argument("--date", type=parse_date, help="the run_date var (default: yesterday)")
+    comp.add_argument("--date", type=DateArgument, help="the run_date var (default: yesterday)")
     comp.add_argument("--schema-suffix", default="", help="Dataform's --schema-suffix")
     comp.add_argument("--json", action="store_true", help="the graph as JSON: actions in order, edges, descriptions")
     comp.set_defaults(handler=compile_command)
     ls = actions.add_parser("ls", help="list what a selection would run, in order, without running it")
-    ls.add_argument("--date", type=parse_date, help="the run_date var (default: yesterday)")
+    ls.add_argument("--date", type=DateArgument, help="the run_date var (default: yesterday)")
     _selection_flags(ls)
     ls.set_defaults(handler=ls_command)
     run = actions.add_parser("run", help="compile and run selected actions (both modes), outside the run ledger")
-    run.add_argument("--date", type=parse_date, help="the run_date var (default: yesterday)")
+    run.add_argument("--date", type=DateArgument, help="the run_date var (default: yesterday)")
     _selection_flags(run)
     run.add_argument("--full-refresh", action="store_true", help="rebuild incremental tables")
     run.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the invocation")
@@ -59,10 +60,10 @@ def _selection_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dependents", action="store_true", help="also what depends on them")
 
 
-def _selection(args: argparse.Namespace) -> Selection:
+def _selection(args: argparse.Namespace, settings: Settings) -> Selection:
     from lakehouse.transform.actions import Selection
 
-    tags = tuple(t for t in args.tags.split(",") if t)
+    tags = checked_tags(args.tags, settings)  # an unknown tag would select nothing: refused (exit 2)
     targets = tuple(t for t in args.actions.split(",") if t)
     return Selection(tags=tags, targets=targets,
                      include_dependencies=bool(tags or targets) and not args.no_dependencies,
@@ -72,6 +73,9 @@ def _selection(args: argparse.Namespace) -> Selection:
 def dataform_client() -> dataform_v1.DataformClient:
     from google.cloud import dataform_v1
 
+    from lakehouse.credentials import require_application_default_credentials
+
+    require_application_default_credentials()
     return dataform_v1.DataformClient()
 
 
@@ -112,7 +116,7 @@ def ls_command(args: argparse.Namespace, settings: Settings) -> int:
     from lakehouse.transform.actions import actions_from_graph, select
 
     actions = actions_from_graph(_compiled(settings, args.date, ""))
-    keys = [k for k in select(actions, _selection(args)) if actions[k].kind != "declaration"]
+    keys = [k for k in select(actions, _selection(args, settings)) if actions[k].kind != "declaration"]
     for n, key in enumerate(keys, 1):
         print(f"{n:>3} {actions[key].kind:<12} {key}")
     print(f"{len(keys)} of {sum(a.kind != 'declaration' for a in actions.values())} actions would run; nothing ran")
@@ -138,7 +142,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.run_log import JsonEcho, StepEcho, detail_to
     from orchestrator.steps import compile_variables, report_action
 
-    selection = _selection(args)
+    selection = _selection(args, settings)
     transform = Resources.from_settings(settings).transform
     variables = compile_variables(settings, settings.storage.bronze_uri, args.date or yesterday(settings))
     log_path = settings.storage.home / "logs" / f"dataform-run-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}.log"

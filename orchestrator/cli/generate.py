@@ -11,7 +11,8 @@ import json
 import os
 
 from lakehouse.settings import Settings, describe
-from orchestrator.cli.common import Subcommands, parse_date, yesterday
+from orchestrator.api_input import parse_date
+from orchestrator.cli.common import DateArgument, Subcommands, yesterday
 
 SOURCES = ("sales", "clickstream", "startups")
 
@@ -23,9 +24,9 @@ def register(sub: Subcommands) -> None:
                     "CLOUD_RUN_TASK_INDEX/CLOUD_RUN_TASK_COUNT: the tasks' union equals one task's output.",
     )
     gen.add_argument("source", choices=SOURCES + ("all",))
-    gen.add_argument("--date", type=parse_date, help="one logical date (default: WINTERDAYS_DATE, else yesterday)")
-    gen.add_argument("--from", dest="start", type=parse_date, help="first date of a backfill")
-    gen.add_argument("--to", dest="end", type=parse_date, help="last date of a backfill")
+    gen.add_argument("--date", type=DateArgument, help="one logical date (default: WINTERDAYS_DATE, else yesterday)")
+    gen.add_argument("--from", dest="start", type=DateArgument, help="first date of a backfill")
+    gen.add_argument("--to", dest="end", type=DateArgument, help="last date of a backfill")
     gen.add_argument("--seed", type=int, help=f"random seed ({describe('general', 'seed')})")
     gen.add_argument("--customers", type=int, help=f"customer population ({describe('generators', 'customers')})")
     gen.add_argument("--events", type=int,
@@ -63,7 +64,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.start:
         start, end = args.start, args.end
     else:
-        start = end = args.date or settings.generators.date or yesterday(settings)
+        configured = settings.generators.date  # WINTERDAYS_DATE: the same rule as the flag
+        configured = configured and parse_date(configured.isoformat(), settings.today(), name="WINTERDAYS_DATE")
+        start = end = args.date or configured or yesterday(settings)
     sources = SOURCES if args.source == "all" else (args.source,)
     flags = {"customers": args.customers, "events_per_day": args.events, "startups": args.startups,
              "bad_ratio": args.bad_ratio}

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from lakehouse.settings import Settings
-from orchestrator.cli.common import Subcommands, parse_date, yesterday
+from orchestrator import api_input
+from orchestrator.cli.common import DateArgument, Subcommands, tags, yesterday
 from orchestrator.cli.show import closing, describe, duration, run_list, step_names, wants_json
 from orchestrator.records import RunState
 
@@ -38,7 +39,7 @@ def register(sub: Subcommands) -> None:
         ("train", "step 5: run the churn pipeline", ("churn",)),
     ):
         cmd = sub.add_parser(name, help=helptext)
-        cmd.add_argument("--date", type=parse_date, help="logical date (default: yesterday in WINTERDAYS_TIMEZONE)")
+        cmd.add_argument("--date", type=DateArgument, help="logical date (default: yesterday in WINTERDAYS_TIMEZONE)")
         full = ("--full", "--full-export") if name == "export" else ("--full-export",)
         cmd.add_argument(*full, dest="full_export", action="store_true",
                          help="export every document, not just the changes since the watermark")
@@ -59,9 +60,9 @@ def register(sub: Subcommands) -> None:
 
     status = sub.add_parser("status", help="show recent runs, or one run")
     status.add_argument("run_id", nargs="?")
-    status.add_argument("--date", type=parse_date, help="only the runs of this logical date")
+    status.add_argument("--date", type=DateArgument, help="only the runs of this logical date")
     status.add_argument("--state", choices=[s.value for s in RunState], type=str.upper)
-    status.add_argument("--limit", type=int, default=10)
+    status.add_argument("--limit", type=int, default=10, choices=range(1, 101), metavar="1..100")
     add_json_flag(status)
     status.set_defaults(handler=show_status)
 
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         logical_date=args.date or yesterday(settings),
         full_export=args.full_export,
         full_refresh=args.full_refresh,
-        tags=tuple(t for t in args.tags.split(",") if t),
+        tags=tags(args.tags, settings),
         steps=args.steps,
     )
     return _run_with(args, settings, lambda resources: engine.claim(resources, options, "cli", force=args.force))
@@ -88,7 +89,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def retry_run(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator import engine
 
-    return _run_with(args, settings, lambda resources: engine.claim_retry(resources, args.run_id, "cli-retry",
+    run_id = api_input.run_id(args.run_id)
+    return _run_with(args, settings, lambda resources: engine.claim_retry(resources, run_id, "cli-retry",
                                                                           from_step=args.from_step))
 
 
@@ -138,10 +140,11 @@ def show_status(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.ledger import public
     from orchestrator.resources import document_source, ledger_of
 
-    with document_source(settings).session(save=False):  # it only reads
+    run_id = api_input.run_id(args.run_id) if args.run_id else None
+    with document_source(settings).session(save=False):  # it only reads: creates and saves nothing
         ledger = ledger_of(settings)
-        if args.run_id:
-            record = ledger.get(args.run_id)
+        if run_id:
+            record = ledger.get(run_id)
             if record is None:
                 from orchestrator.engine import RunNotFound
 

@@ -18,7 +18,7 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
 from lakehouse.settings import Settings
-from lakehouse.warehouse import Warehouse, WarehouseBusy, WarehouseMissing, connect
+from lakehouse.warehouse import Warehouse, WarehouseBusy, WarehouseCorrupt, WarehouseMissing, connect
 from orchestrator.dashboard import panels
 from orchestrator.dashboard.reports import Reports, Row, recent_runs
 from orchestrator.records import RunRecord
@@ -26,7 +26,8 @@ from orchestrator.records import RunRecord
 dashboard = Blueprint("dashboard", __name__, template_folder="templates")
 RETRY_AFTER_S = 5
 # nothing but this page: no script, no external style, font or image
-POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
+          "frame-ancestors 'none'")
 
 
 @dashboard.before_request
@@ -49,6 +50,8 @@ def show() -> ResponseReturnValue:
             sections, facts = _read(settings, runs, ledger_error)
     except WarehouseBusy as busy:
         return _page("busy.html", 503, reason=str(busy), retry_after=RETRY_AFTER_S)
+    except WarehouseCorrupt as corrupt:  # waiting would not help, unlike busy
+        return _page("corrupt.html", 500, reason=str(corrupt))
     return _page("dashboard.html", 200, sections=sections, facts=facts)
 
 

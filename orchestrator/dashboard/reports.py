@@ -6,12 +6,11 @@ Python values otherwise (DuckDB hands integers of SUMs over as Decimal).
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime as dt
 from decimal import Decimal
 from typing import Any, Protocol
 
-from orchestrator.ledger import Ledger
+from orchestrator.ledger import Ledger, LedgerUnavailable, within
 from orchestrator.records import RunRecord
 
 LEDGER_TIMEOUT_S = 10
@@ -118,15 +117,12 @@ class Reports:
 
 def recent_runs(ledger: Ledger, limit: int = 12) -> tuple[list[RunRecord] | None, str]:
     """The newest runs, or None and why when the ledger (Firestore) does not answer in time."""
-    pool = concurrent.futures.ThreadPoolExecutor(1)
     try:
-        return pool.submit(ledger.recent, limit).result(timeout=LEDGER_TIMEOUT_S), ""
-    except concurrent.futures.TimeoutError:
-        return None, f"the run ledger (Firestore) did not answer within {LEDGER_TIMEOUT_S} s"
+        return within(LEDGER_TIMEOUT_S, lambda: ledger.recent(limit)), ""
+    except LedgerUnavailable as silent:
+        return None, str(silent)
     except Exception as error:
         return None, f"the run ledger (Firestore) is unreachable: {str(error).splitlines()[0][:200]}"
-    finally:
-        pool.shutdown(wait=False)
 
 
 def _days_before(window: Row, days: int) -> str:

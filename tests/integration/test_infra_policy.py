@@ -18,7 +18,12 @@ TERRAFORM = Path(__file__).resolve().parents[2] / "terraform"
 #   sales/startups/orchestrator: the pseudonymisation key (they hash PII with it);
 #   orchestrator: actAs also on the pipeline account (Vertex requires it to run a pipeline as
 #     it) and legacyBucketReader (the Vertex SDK checks the pipeline root's bucket exists);
-#   pipeline: bigquery.jobUser (to run any query) and aiplatform.user (its ML Metadata).
+#     dataform.editor on its repository only, and a custom role that submits and polls pipeline
+#     jobs instead of aiplatform.user; no BigQuery role (Dataform and Vertex query as their own);
+#   dataform: reads the three sources' prefixes of bronze, not the quarantine;
+#   pipeline: bigquery.jobUser (to run any query) and aiplatform.user (its ML Metadata); objectAdmin
+#     on the pipelines' own bucket without a condition (Vertex checks the bucket);
+#   build: Cloud Build runs as it (deploy.sh): pushes the image, reads its source and writes its logs.
 EXPECTED_MATRIX = {
     "scheduler": {
         ("run_job:sales", "roles/run.invoker"),
@@ -40,10 +45,13 @@ EXPECTED_MATRIX = {
     },
     "orchestrator": {
         ("project:this", "roles/datastore.user"),
-        ("project:this", "roles/dataform.editor"),
-        ("project:this", "roles/aiplatform.user"),
+        ("project:this", "projects/${var.project_id}/roles/${local.pipeline_submitter_role_id}"),
+        ("project:this", "roles/bigquery.jobUser"),
+        ("dataform_repository:transform", "roles/dataform.editor"),
+        ("dataset:secrets", "roles/bigquery.dataEditor"),
         ("bucket:bronze", "roles/storage.objectUser"),
-        ("bucket:bronze", "roles/storage.legacyBucketReader"),
+        ("bucket:mlops", "roles/storage.objectViewer"),
+        ("bucket:mlops", "roles/storage.legacyBucketReader"),
         ("service_account:dataform", "roles/iam.serviceAccountUser"),
         ("service_account:pipeline", "roles/iam.serviceAccountUser"),
         ("secret:pii_key", "roles/secretmanager.secretAccessor"),
@@ -53,13 +61,20 @@ EXPECTED_MATRIX = {
         ("dataset:staging", "roles/bigquery.dataEditor"),
         ("dataset:warehouse", "roles/bigquery.dataEditor"),
         ("dataset:assertions", "roles/bigquery.dataEditor"),
-        ("bucket:bronze", "roles/storage.objectViewer"),
+        ("dataset:secrets", "roles/bigquery.dataViewer"),
+        ("bucket_prefix:sales", "roles/storage.objectViewer"),
+        ("bucket_prefix:clickstream", "roles/storage.objectViewer"),
+        ("bucket_prefix:startups", "roles/storage.objectViewer"),
     },
     "pipeline": {
         ("project:this", "roles/bigquery.jobUser"),
         ("project:this", "roles/aiplatform.user"),
         ("dataset:warehouse", "roles/bigquery.dataEditor"),
-        ("bucket_prefix:mlops", "roles/storage.objectAdmin"),
+        ("bucket:mlops", "roles/storage.objectAdmin"),
+    },
+    "build": {
+        ("artifact_registry:images", "roles/artifactregistry.writer"),
+        ("bucket:build", "roles/storage.objectUser"),
     },
 }
 
@@ -95,7 +110,7 @@ def test_a_primitive_role_outside_the_matrix_is_caught(config):
 
 
 def test_a_primitive_role_in_the_matrix_is_caught(config):
-    edit(config / "locals.tf", '"roles/dataform.editor",', '"roles/dataform.editor", "roles/editor",')
+    edit(config / "locals.tf", '["roles/datastore.user",', '["roles/datastore.user", "roles/editor",')
     found = violations(config, EXPECTED_MATRIX)
     assert "locals.tf: orchestrator is granted roles/editor on project:this, which the least-privilege " \
            "matrix does not allow" in found
@@ -178,3 +193,81 @@ def test_a_setting_the_table_lacks_is_caught(config):
     edit(config / "cloud_run.tf", "WINTERDAYS_BAD_RATIO =", "WINTERDAYS_BAD_RATE =")
     assert violations(config, EXPECTED_MATRIX) == [
         "cloud_run.tf sets WINTERDAYS_BAD_RATE, which is not in the settings table (lakehouse/settings.py)"]
+
+
+# -- what a first deployment needs (issue 17) ------------------------------------------------
+def test_a_pipeline_root_under_a_prefix_grant_of_bronze_is_caught(config):
+    edit(config / "locals.tf", 'pipeline_root = "gs://${google_storage_bucket.mlops.name}/pipeline_root"',
+         'pipeline_root = "gs://${local.bronze_bucket}/mlops/pipeline_root"')
+    found = violations(config, EXPECTED_MATRIX)
+    assert any("pipeline_root" in v and "bucket-wide grant" in v for v in found), found
+
+
+def test_a_pipeline_account_without_an_object_role_on_the_root_bucket_is_caught(config):
+    edit(config / "locals.tf", '"bucket:mlops" = ["roles/storage.objectAdmin"]',
+         '"bucket:mlops" = ["roles/storage.objectViewer"]')
+    found = violations(config, EXPECTED_MATRIX)
+    assert any("the pipeline account needs storage.objectAdmin on bucket:mlops" in v for v in found), found
+
+
+def test_an_alert_on_a_metric_of_the_same_apply_is_caught(config):
+    edit(config / "monitoring.tf", 'condition_matched_log {\n      filter = "${local.log_filter} AND '
+         'jsonPayload.event=\\"${each.key}\\""\n    }',
+         'condition_threshold {\n      filter = "metric.type=\\"logging.googleapis.com/user/'
+         '${google_logging_metric.events[each.key].name}\\""\n      comparison = "COMPARISON_GT"\n'
+         '      duration = "0s"\n    }')
+    found = violations(config, EXPECTED_MATRIX)
+    assert any("reads google_logging_metric.events, created in the same apply" in v for v in found), found
+
+
+def test_a_build_as_the_default_compute_account_is_caught(config):
+    edit(config / "deploy.sh", '    --service-account "projects/$PROJECT/serviceAccounts/$BUILD_ACCOUNT" \\\n', "")
+    found = violations(config, EXPECTED_MATRIX)
+    assert found == ["deploy.sh: `gcloud builds submit` runs without --service-account, so as the Compute Engine "
+                     "default account, which new projects do not let build"], found
+
+
+def test_the_build_account_must_push_to_the_image_repository(config):
+    edit(config / "locals.tf", '"artifact_registry:images" = ["roles/artifactregistry.writer"]',
+         '"artifact_registry:images" = ["roles/artifactregistry.reader"]')
+    found = violations(config, EXPECTED_MATRIX)
+    assert "locals.tf: the build account needs roles/artifactregistry.writer on artifact_registry:images" in found
+
+
+def test_a_release_config_on_a_repository_without_a_remote_is_caught(config):
+    (config / "extra.tf").write_text(
+        'resource "google_dataform_repository_release_config" "main" {\n'
+        '  provider      = google-beta\n'
+        '  repository    = google_dataform_repository.transform.name\n'
+        '  name          = "main"\n'
+        '  git_commitish = "default"\n'
+        '}\n')
+    found = violations(config, EXPECTED_MATRIX)
+    assert any("google_dataform_repository_release_config.main compiles a commitish of a repository with no "
+               "git_remote_settings" in v for v in found), found
+
+
+def test_a_service_identity_before_its_api_is_caught(config):
+    edit(config / "iam.tf", "depends_on = [google_project_service.enabled] # the identity exists once the API",
+         "# no depends_on #")
+    found = violations(config, EXPECTED_MATRIX)
+    assert any("google_project_service_identity.dataform must depend on google_project_service.enabled" in v
+               for v in found), found
+
+
+def test_service_account_ids_past_30_characters_are_caught(config):
+    text = (config / "variables.tf").read_text()
+    start = text.index("  # Service account ids are")
+    end = text.index("  }\n", text.index("validation {", start)) + 4
+    (config / "variables.tf").write_text(text[:start] + text[end:])
+    found = violations(config, EXPECTED_MATRIX)
+    assert found == ["variables.tf: the service account id <name_prefix>-<environment>-orchestrator can reach 31 "
+                     "characters with allowed values; ids have at most 30: validate the whole id"], found
+
+
+def test_the_dataform_account_reading_the_quarantine_is_caught(config):
+    edit(config / "locals.tf", '"bucket_prefix:sales"       = ["roles/storage.objectViewer"]',
+         '"bucket:bronze" = ["roles/storage.objectViewer"]')
+    found = violations(config, EXPECTED_MATRIX)
+    assert "locals.tf: dataform is granted roles/storage.objectViewer on bucket:bronze, which the least-privilege " \
+           "matrix does not allow" in found, found

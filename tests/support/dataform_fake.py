@@ -11,6 +11,7 @@ import itertools
 from concurrent import futures
 
 import grpc
+import yaml
 from google.cloud import dataform_v1
 from google.cloud.dataform_v1.services.dataform.transports import DataformGrpcTransport
 from google.cloud.dataform_v1.types import dataform as t
@@ -33,17 +34,51 @@ class FakeDataform:
         self.files: dict[str, dict[str, bytes]] = {}  # workspace -> path -> contents
         self.commits: list[t.CommitWorkspaceChangesRequest] = []
         self.committed: dict[str, dict[str, bytes]] = {}
+        self.installed: set[str] = set()  # workspaces whose package.json packages are installed
         self._ids = itertools.count(1)
         self._state_iter = None
 
     # -- the RPCs ---------------------------------------------------------------------------
     def CreateCompilationResult(self, request: t.CreateCompilationResultRequest, context):
         result = t.CompilationResult(request.compilation_result)
+        workspace = request.compilation_result.workspace
+        if workspace and workspace not in self.workspaces:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"{workspace} not found")
         result.name = f"{request.parent}/compilationResults/c{next(self._ids)}"
-        result.compilation_errors = self.compilation_errors
+        result.compilation_errors = self.compilation_errors or (self._core_errors(workspace) if workspace else [])
         return result
 
+    def _core_errors(self, workspace: str) -> list:
+        """What the service refuses about @dataform/core, with the pinned Dataform CLI's own messages (its
+        compile() in @dataform/cli's bundle.js): core is named once, by workflow_settings.yaml's
+        dataformCoreVersion (then no package.json, package-lock.json or node_modules) or by a package.json
+        whose packages are installed (InstallNpmPackages, the API's `dataform install`)."""
+        files = self.files[workspace]
+        settings = yaml.safe_load(files.get("workflow_settings.yaml", b"")) or {}
+        core = settings.get("dataformCoreVersion")
+        if not core and "package.json" not in files:
+            return [_error("workflow_settings.yaml", "dataformCoreVersion must be specified either in "
+                           "workflow_settings.yaml or via a package.json")]
+        if core:
+            return [_error(path, f"'{path}' unexpected; remove it and try again")
+                    for path in ("package.json", "package-lock.json") if path in files]
+        if workspace not in self.installed:
+            return [_error("package.json", "Could not find NPM dependencies. Have you run 'dataform install'?")]
+        return []
+
+    def InstallNpmPackages(self, request: t.InstallNpmPackagesRequest, context):
+        if "package.json" not in self.files[request.workspace]:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "the workspace has no package.json")
+        self.installed.add(request.workspace)
+        return t.InstallNpmPackagesResponse()
+
     def CreateWorkflowInvocation(self, request: t.CreateWorkflowInvocationRequest, context):
+        compiled = {(a.target.schema, a.target.name) for a in self.compiled}
+        for target in request.workflow_invocation.invocation_config.included_targets:
+            if (target.schema, target.name) not in compiled:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                              f"included target {target.database}.{target.schema}.{target.name} is not an action "
+                              "of the compilation result")
         invocation = t.WorkflowInvocation(request.workflow_invocation)
         invocation.name = f"{request.parent}/workflowInvocations/w{next(self._ids)}"
         invocation.state = State.RUNNING
@@ -68,6 +103,9 @@ class FakeDataform:
     def QueryCompilationResultActions(self, request, context):
         return _page(t.QueryCompilationResultActionsResponse, "compilation_result_actions", self.compiled, request)
 
+    def GetRepository(self, request: t.GetRepositoryRequest, context):
+        return t.Repository(name=request.name)
+
     def GetWorkspace(self, request: t.GetWorkspaceRequest, context):
         if request.name not in self.workspaces:
             context.abort(grpc.StatusCode.NOT_FOUND, f"{request.name} not found")
@@ -81,6 +119,8 @@ class FakeDataform:
 
     def WriteFile(self, request: t.WriteFileRequest, context):
         self.files[request.workspace][request.path] = request.contents
+        if request.path == "package.json":  # installed packages no longer match it
+            self.installed.discard(request.workspace)
         return t.WriteFileResponse()
 
     def RemoveFile(self, request: t.RemoveFileRequest, context):
@@ -134,6 +174,16 @@ class FakeDataform:
         return [request for method, request in self.calls if method == name]
 
 
+def _error(path: str, message: str) -> t.CompilationResult.CompilationError:
+    return t.CompilationResult.CompilationError(path=path, message=message)
+
+
+def seed_workspace(fake: FakeDataform, workspace: str, core_version: str = "3.0.62") -> None:
+    """A workspace as `winterdays dataform push` leaves it, for tests that compile without pushing."""
+    fake.workspaces.add(workspace)
+    fake.files[workspace] = {"workflow_settings.yaml": f"dataformCoreVersion: {core_version}\n".encode()}
+
+
 PAGE_SIZE = 2  # small, so the client's pager really fetches several pages
 
 
@@ -152,6 +202,7 @@ _SIGNATURES = {
     "QueryWorkflowInvocationActions": (t.QueryWorkflowInvocationActionsRequest,
                                        t.QueryWorkflowInvocationActionsResponse),
     "QueryCompilationResultActions": (t.QueryCompilationResultActionsRequest, t.QueryCompilationResultActionsResponse),
+    "GetRepository": (t.GetRepositoryRequest, t.Repository),
     "GetWorkspace": (t.GetWorkspaceRequest, t.Workspace),
     "CreateWorkspace": (t.CreateWorkspaceRequest, t.Workspace),
     "WriteFile": (t.WriteFileRequest, t.WriteFileResponse),
@@ -159,6 +210,7 @@ _SIGNATURES = {
     "QueryDirectoryContents": (t.QueryDirectoryContentsRequest, t.QueryDirectoryContentsResponse),
     "FetchFileGitStatuses": (t.FetchFileGitStatusesRequest, t.FetchFileGitStatusesResponse),
     "CommitWorkspaceChanges": (t.CommitWorkspaceChangesRequest, t.CommitWorkspaceChangesResponse),
+    "InstallNpmPackages": (t.InstallNpmPackagesRequest, t.InstallNpmPackagesResponse),
 }
 
 

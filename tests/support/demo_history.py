@@ -47,6 +47,7 @@ class DemoRun:
     predictions_after_second: list = field(default_factory=list)
     champion_after_second: str = ""
     ledger: list = field(default_factory=list)
+    logs: list = field(default_factory=list)  # the CLI's stderr (JSON log lines), command by command
 
     def restore_ledger(self) -> None:
         """Put the demo's run documents back after another test wiped the emulator."""
@@ -61,9 +62,9 @@ def build(home: Path, project: str) -> DemoRun:
            "WINTERDAYS_HOME": str(home), "GOOGLE_CLOUD_PROJECT": project}
     settings = Settings.from_env(env)
     demo = DemoRun(settings)
-    demo.generated = _cli(env, "generate", "all", "--from", FIRST, "--to", LAST,
+    demo.generated = _cli(demo, env, "generate", "all", "--from", FIRST, "--to", LAST,
                           "--customers", "80", "--events", "150", "--startups", "30", "--bad-ratio", BAD_RATIO)
-    demo.first = _cli({**env, "WINTERDAYS_CHURN_MIN_AUC": FIRST_GATE_AUC}, "run", "--date", LAST, "--full-export")
+    demo.first = _cli(demo, {**env, "WINTERDAYS_CHURN_MIN_AUC": FIRST_GATE_AUC}, "run", "--date", LAST, "--full-export")
     demo.champion = open_registry(settings.churn.registry_uri).champion()["version"]
     demo.counts_after_first, demo.predictions_after_first = counts(settings), predictions(settings)
 
@@ -78,9 +79,10 @@ def build(home: Path, project: str) -> DemoRun:
     return demo
 
 
-def _cli(env: dict, *args) -> dict:
+def _cli(demo: DemoRun, env: dict, *args) -> dict:
     done = subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], env=env, capture_output=True,
                           text=True, timeout=600)
+    demo.logs.append(done.stderr)
     if done.returncode != 0:
         raise AssertionError(f"winterdays {' '.join(args)} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

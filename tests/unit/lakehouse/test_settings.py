@@ -35,8 +35,9 @@ def test_gcp_mode_derives_bucket_bigquery_and_vertex_uris():
     assert s.storage.quarantine_uri == "gs://acme-bronze/_quarantine"
     assert s.storage.oracle_uri == "gs://acme-bronze-oracle"
     assert s.warehouse.uri == "bigquery://acme/winter_days_warehouse"
-    assert s.churn.registry_uri == "vertex://acme/us-east1/winter-days-churn?artifacts=gs://acme-bronze/mlops/models"
-    assert s.churn.pipeline_root == "gs://acme-bronze/mlops/pipeline_root"
+    # the pipelines in a bucket of their own: Vertex checks the pipeline account's access to the whole bucket
+    assert s.churn.registry_uri == "vertex://acme/us-east1/winter-days-churn?artifacts=gs://acme-bronze-mlops/models"
+    assert s.churn.pipeline_root == "gs://acme-bronze-mlops/pipeline_root"
     assert s.service.host == "0.0.0.0"  # noqa: S104 - Cloud Run needs it
 
 
@@ -45,8 +46,17 @@ def test_a_set_location_is_what_the_derived_ones_follow():
                            "WINTERDAYS_BRONZE_URI": "gs://lake/", "WINTERDAYS_WAREHOUSE_DATASET": "gold"})
     assert s.storage.bronze_uri == "gs://lake"  # a trailing slash would double in the paths below it
     assert s.storage.quarantine_uri == "gs://lake/_quarantine"
-    assert s.churn.spec_uri == "gs://lake/mlops/churn_pipeline.yaml"
+    assert s.churn.spec_uri == "gs://lake-mlops/churn_pipeline.yaml"
     assert s.warehouse.uri == "bigquery://acme/gold"
+
+
+def test_gcp_pipelines_live_in_a_bucket_of_their_own_and_local_under_bronze(tmp_path):
+    s = Settings.from_env({"WINTERDAYS_MODE": "gcp", "GOOGLE_CLOUD_PROJECT": "acme"})
+    assert s.churn.pipeline_root == "gs://acme-bronze-mlops/pipeline_root"
+    assert s.churn.spec_uri == "gs://acme-bronze-mlops/churn_pipeline.yaml"
+    assert s.churn.registry_uri.endswith("?artifacts=gs://acme-bronze-mlops/models")
+    local = Settings.from_env({"WINTERDAYS_HOME": str(tmp_path)})
+    assert local.churn.spec_uri == f"{tmp_path}/bronze/mlops/churn_pipeline.yaml"
 
 
 @pytest.mark.parametrize(
@@ -60,6 +70,7 @@ def test_a_set_location_is_what_the_derived_ones_follow():
         ({"WINTERDAYS_LEASE_TTL_S": "0"}, "WINTERDAYS_LEASE_TTL_S must be positive"),
         ({"WINTERDAYS_REQUEST_DEADLINE_S": "soon"}, "WINTERDAYS_REQUEST_DEADLINE_S must be a number"),
         ({"WINTERDAYS_ALLOWED_INVOKERS": "a@b.com"}, "needs WINTERDAYS_OIDC_AUDIENCE"),
+        ({"WINTERDAYS_OIDC_VERIFY": "trust"}, "WINTERDAYS_OIDC_VERIFY"),
         ({"WINTERDAYS_TIMEZONE": "Mars/Olympus"}, "WINTERDAYS_TIMEZONE must be an IANA time zone"),
         ({"WINTERDAYS_DATE": "yesterday"}, "WINTERDAYS_DATE must be a date YYYY-MM-DD"),
         ({"WINTERDAYS_LOG_LEVEL": "loud"}, "WINTERDAYS_LOG_LEVEL must be one of"),

@@ -33,31 +33,14 @@ def stored(firestore, settings):
             for c in (settings.firestore.runs_collection, settings.firestore.leases_collection)}
 
 
-@pytest.fixture
-def blocking_step(monkeypatch):
-    """`export` waits until the test releases it; every other step returns at once."""
-    release = threading.Event()
-    started = threading.Event()
-
-    def export(ctx):
-        started.set()
-        assert release.wait(30), "the test never released the step"
-        return {"exported": 3}
-
-    monkeypatch.setitem(STEPS, "export", export)
-    for name in ("compile", "invoke", "wait", "churn"):
-        monkeypatch.setitem(STEPS, name, lambda ctx: {})
-    return started, release
-
-
 def test_healthz(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
 
 
-def test_readyz_checks_firestore_the_warehouse_and_bronze(client):
+def test_readyz_checks_firestore_the_transform_and_bronze(client):
     response = client.get("/readyz")
     assert response.status_code == 200, response.get_json()
-    assert response.get_json() == {"status": "ready", "checks": {"firestore": "ok", "warehouse": "ok", "bronze": "ok"}}
+    assert response.get_json() == {"status": "ready", "checks": {"firestore": "ok", "transform": "ok", "bronze": "ok"}}
 
 
 def test_readyz_reports_an_unreachable_dependency(settings, firestore, tmp_path):
@@ -65,7 +48,7 @@ def test_readyz_reports_an_unreachable_dependency(settings, firestore, tmp_path)
     client = make_client(settings, storage={"home": tmp_path / "not-a-folder" / "home"})
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.get_json()["checks"]["warehouse"].startswith("unreachable")
+    assert response.get_json()["checks"]["transform"].startswith("unreachable")
     assert response.get_json()["checks"]["firestore"] == "ok"
 
 
@@ -166,7 +149,7 @@ def test_async_answers_202_and_a_second_trigger_gets_409_with_the_run_id(client,
     assert busy.get_json()["run_id"] == run_id and "in progress" in busy.get_json()["error"]
     running = client.get(f"/runs/{run_id}").get_json()
     assert running["steps"]["export"]["state"] == "RUNNING" and running["interrupted"] is False
-    assert client.get("/readyz").get_json()["checks"]["warehouse"] == f"ok (in use by run {run_id})"
+    assert client.get("/readyz").get_json()["checks"]["transform"] == f"ok (in use by run {run_id})"
 
     release.set()
     assert poll(client, run_id)["state"] == "SUCCEEDED"

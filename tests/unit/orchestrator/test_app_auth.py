@@ -147,3 +147,53 @@ def test_an_unsigned_or_hmac_token_is_refused(client, google_keys):
         forged = f"{part({'alg': alg, 'kid': 'key-1'})}.{part(claims)}.c2ln"
         response = client.get("/runs", headers=bearer(forged))
         assert response.status_code == 401 and "RS256" in response.get_json()["error"]
+
+
+# -- behind Cloud Run IAM (WINTERDAYS_OIDC_VERIFY=iam) -----------------------------------------
+def through_cloud_run_iam(signed: str) -> str:
+    """The token as the container receives it once Cloud Run IAM has verified it: signature removed."""
+    return signed.rsplit(".", 1)[0] + ".SIGNATURE_REMOVED_BY_GOOGLE"
+
+
+@pytest.fixture
+def iam_client(settings, firestore):
+    settings = settings.with_overrides(service={"oidc_audience": AUDIENCE, "allowed_invokers": (SCHEDULER,),
+                                                "oidc_verify": "iam",
+                                                "oidc_certs_url": "http://127.0.0.1:9/unreachable"})  # never fetched
+    return create_app(settings, Resources.from_settings(settings)).test_client()
+
+
+def test_the_scheduler_token_as_cloud_run_delivers_it_is_refused_by_signature_checks(client, google_keys):
+    delivered = through_cloud_run_iam(token(google_keys))
+    response = client.get("/runs", headers=bearer(delivered))
+    assert response.status_code == 401 and "does not verify" in response.get_json()["error"]
+
+
+def test_behind_iam_the_delivered_token_passes_on_its_claims(iam_client, google_keys):
+    response = iam_client.get("/runs", headers=bearer(through_cloud_run_iam(token(google_keys))))
+    assert response.status_code == 200 and response.get_json() == {"runs": []}
+
+
+@pytest.mark.parametrize(
+    "claims, status, message",
+    [
+        ({"aud": "https://someone-else.run.app"}, 401, "audience"),
+        ({"exp": -120, "iat": -3720}, 401, "expired"),  # seconds from now, at the call (not at collection)
+        ({"iat": 600}, 401, "in the future"),
+        ({"iss": "https://evil.example.com"}, 401, "not issued by Google"),
+        ({"email_verified": False}, 403, "no verified email"),
+        ({"email": "intruder@other-project.iam.gserviceaccount.com"}, 403, "not an allowed invoker"),
+    ],
+)
+def test_behind_iam_bad_claims_are_still_refused(iam_client, settings, firestore, google_keys, claims, status,
+                                                 message):
+    claims = {k: int(time.time()) + v if k in ("exp", "iat") else v for k, v in claims.items()}
+    response = iam_client.post("/runs", json={"date": "2026-03-01"},
+                               headers=bearer(through_cloud_run_iam(token(google_keys, **claims))))
+    assert response.status_code == status and message in response.get_json()["error"]
+    assert list(firestore.collection(settings.firestore.runs_collection).stream()) == []
+
+
+def test_behind_iam_a_token_that_still_has_its_signature_did_not_pass_iam(iam_client, google_keys):
+    response = iam_client.get("/runs", headers=bearer(token(google_keys)))
+    assert response.status_code == 401 and "WINTERDAYS_OIDC_VERIFY=signature" in response.get_json()["error"]

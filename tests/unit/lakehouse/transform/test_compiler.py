@@ -4,7 +4,7 @@ from lakehouse.transform.actions import actions_from_graph, execution_order
 from lakehouse.transform.compiler import CompilationError, compile_project
 
 pytestmark = pytest.mark.dataform
-VARS = {"bronze_uri": "/data/bronze", "pii_key": "k", "run_date": "2026-03-31"}
+VARS = {"bronze_uri": "/data/bronze", "run_date": "2026-03-31"}
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +26,12 @@ def test_project_compiles_into_the_medallion_layers(graph):
 
 
 def test_vars_with_equals_and_commas_survive(dataform_dir):
-    # the CLI's --vars would cut this key at the first "=" or ","
-    key = "a+b/c==,d"
-    graph = compile_project(dataform_dir, {**VARS, "pii_key": key})
-    assert graph["projectConfig"]["vars"]["pii_key"] == key
-    stg = next(t for t in graph["tables"] if t["target"]["name"] == "stg_sales_checked")
-    assert "a+b/c==,d" in stg["query"]
+    # the CLI's --vars would cut this value at the first "=" or ","
+    uri = "/data/a+b=c,d"
+    graph = compile_project(dataform_dir, {**VARS, "bronze_uri": uri})
+    assert graph["projectConfig"]["vars"]["bronze_uri"] == uri
+    src = next(o for o in graph["operations"] if o["target"]["name"] == "src_sales")
+    assert f"{uri}/sales" in src["queries"][0]
 
 
 def test_bad_var_fails_compilation_with_the_reason(dataform_dir):
@@ -39,10 +39,13 @@ def test_bad_var_fails_compilation_with_the_reason(dataform_dir):
         compile_project(dataform_dir, {**VARS, "run_date": "31/03/2026"})
 
 
-@pytest.mark.parametrize("key", ["", "replace-me"])
-def test_missing_or_placeholder_pii_key_fails_closed(dataform_dir, key):
-    with pytest.raises(CompilationError, match="var pii_key is not set"):
-        compile_project(dataform_dir, {**VARS, "pii_key": key})
+def test_the_pseudonymisation_key_is_read_from_its_table_not_written_into_sql(graph):
+    for name in ("stg_sales_checked", "stg_startups_checked"):
+        table = next(t for t in graph["tables"] if t["target"]["name"] == name)
+        assert "(SELECT pseudonymisation_key FROM `winter-days-local.winter_days_secrets.pii_key`)" in table["query"]
+        assert {"schema": "winter_days_secrets", "name": "pii_key"}.items() <= next(
+            d for d in table["dependencyTargets"] if d["name"] == "pii_key").items()
+    assert "pii_key" not in graph["projectConfig"].get("vars", {})
 
 
 def test_schema_suffix_is_passed_through(dataform_dir):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from dataform_fake import FakeDataform, FakeServer, State
+from dataform_fake import FakeDataform, FakeServer, State, seed_workspace
 from google.api_core import exceptions as api_exceptions
 from google.api_core import retry as api_retry
 from google.cloud.dataform_v1.types import dataform as t
@@ -29,6 +29,8 @@ def fake():
 
 
 def runner(fake, **kwargs) -> DataformTransformRunner:
+    if f"{REPO}/workspaces/default" not in fake.workspaces:
+        seed_workspace(fake, f"{REPO}/workspaces/default")
     fast = api_retry.Retry(predicate=api_retry.if_exception_type(api_exceptions.ServiceUnavailable),
                            initial=0.01, maximum=0.05, timeout=5)
     return DataformTransformRunner(fake.client, REPO, service_account="dataform@p.iam.gserviceaccount.com",
@@ -52,6 +54,7 @@ def test_success_runs_compile_invoke_wait_with_the_run_settings(fake):
     fake.actions = [action("stg", "stg_sales", ActionState.SUCCEEDED),
                     action("gold", "fct_sales", ActionState.SUCCEEDED), action("asserts", "fk", ActionState.SUCCEEDED)]
     fake.compiled = [compiled("stg", "stg_sales", "definitions/staging/stg_sales.sqlx"),
+                     compiled("gold", "fct_sales", "definitions/warehouse/fct_sales.sqlx"),
                      compiled("asserts", "fk", "definitions/assertions/fk.sqlx", kind="assertion")]
     run = runner(fake)
     compilation = run.compile({"run_date": "2026-03-31", "pii_key": "k=,v"})
@@ -139,6 +142,43 @@ def test_release_config_or_commitish_replaces_the_workspace(fake):
     assert second.compilation_result.git_commitish == "main" and not second.compilation_result.workspace
 
 
+def test_a_bare_action_name_is_resolved_against_the_compiled_graph(fake):
+    fake.compiled = [compiled("winter_days_staging", "stg_sales", "definitions/staging/stg_sales.sqlx"),
+                     compiled("winter_days_warehouse", "fct_sales", "definitions/warehouse/fct_sales.sqlx")]
+    run = runner(fake)
+    run.invoke(run.compile({}), Selection(targets=("fct_sales", "winter_days_staging.stg_sales")))
+    (request,) = fake.called("CreateWorkflowInvocation")
+    targets = request.workflow_invocation.invocation_config.included_targets
+    assert [(x.database, x.schema, x.name) for x in targets] == [
+        ("p", "winter_days_warehouse", "fct_sales"), ("p", "winter_days_staging", "stg_sales")]
+
+
+def test_an_unknown_action_name_fails_before_any_invocation(fake):
+    fake.compiled = [compiled("winter_days_warehouse", "fct_sales", "definitions/warehouse/fct_sales.sqlx")]
+    run = runner(fake)
+    with pytest.raises(ValueError, match=r"unknown target 'fct_sale'; known: winter_days_warehouse.fct_sales"):
+        run.invoke(run.compile({}), Selection(targets=("fct_sale",)))
+    assert fake.called("CreateWorkflowInvocation") == []
+
+
+def test_the_fake_refuses_a_target_the_compilation_does_not_have(fake):
+    fake.compiled = [compiled("winter_days_warehouse", "fct_sales", "definitions/warehouse/fct_sales.sqlx")]
+    config = t.InvocationConfig(included_targets=[t.Target(database="p", schema="", name="fct_sales")])
+    with pytest.raises(api_exceptions.InvalidArgument, match="not an action of the compilation result"):
+        fake.client.create_workflow_invocation(parent=REPO, workflow_invocation=t.WorkflowInvocation(
+            compilation_result=f"{REPO}/compilationResults/c1", invocation_config=config))
+
+
+def test_the_compilation_gets_the_bigquery_location_of_the_settings(fake, settings):
+    gcp = settings.with_overrides(transform={"repository": REPO, "bigquery_location": "europe-west1"},
+                                  gcp={"project": "p"})
+    seed_workspace(fake, f"{REPO}/workspaces/default")
+    DataformTransformRunner.from_settings(gcp, client=fake.client).compile({})
+    (request,) = fake.called("CreateCompilationResult")
+    config = request.compilation_result.code_compilation_config
+    assert (config.default_database, config.default_location) == ("p", "europe-west1")
+
+
 def test_from_settings_refuses_a_bare_repository_name(settings):
     with pytest.raises(ValueError, match="projects/P/locations/R/repositories/NAME"):
         DataformTransformRunner.from_settings(settings.with_overrides(transform={"repository": "winter-days"}),
@@ -154,7 +194,7 @@ def _project(tmp_path):
     (root / "definitions" / "staging" / "a.sqlx").write_text("config { type: 'view' }\nSELECT 1")
     (root / "includes" / "lake.js").write_text("module.exports = {};")
     (root / "workflow_settings.yaml").write_text("defaultProject: p\n")
-    (root / "package.json").write_text("{}")
+    (root / "package.json").write_text('{"dependencies": {"@dataform/cli": "3.0.69", "@dataform/core": "3.0.62"}}')
     return root
 
 
@@ -163,7 +203,7 @@ def test_push_creates_the_workspace_writes_files_removes_stale_ones_and_commits(
     workspace = f"{REPO}/workspaces/default"
     first = push_project(fake.client, REPO, "default", root, message="push 1", author_name="ci", author_email="ci@x")
     assert first.created and first.committed
-    assert sorted(fake.files[workspace]) == ["definitions/staging/a.sqlx", "includes/lake.js", "package.json",
+    assert sorted(fake.files[workspace]) == ["definitions/staging/a.sqlx", "includes/lake.js",
                                              "workflow_settings.yaml"]
     assert fake.commits[0].commit_message == "push 1" and fake.commits[0].author.email_address == "ci@x"
 
@@ -179,6 +219,35 @@ def test_push_creates_the_workspace_writes_files_removes_stale_ones_and_commits(
     fake.committed[workspace] = dict(fake.files[workspace])
     third = push_project(fake.client, REPO, "default", root, message="push 3", author_name="ci", author_email="ci@x")
     assert not third.committed and len(fake.commits) == 2  # nothing changed, nothing committed
+
+
+def test_a_pushed_workspace_compiles_with_the_pinned_core_and_no_package_json(fake, tmp_path):
+    root = _project(tmp_path)
+    workspace = f"{REPO}/workspaces/default"
+    fake.workspaces.add(workspace)
+    fake.files[workspace] = {"package.json": b"{}", "package-lock.json": b"{}"}  # left by an older push
+    result = push_project(fake.client, REPO, "default", root, message="m", author_name="ci", author_email="ci@x")
+    assert sorted(result.removed) == ["package-lock.json", "package.json"]
+    assert fake.files[workspace]["workflow_settings.yaml"].decode().endswith("dataformCoreVersion: 3.0.62\n")
+    assert "dataformCoreVersion" not in (root / "workflow_settings.yaml").read_text()  # the local CLI uses package.json
+    runner(fake).compile({})  # the service finds its core: no compilation error
+
+
+def test_the_fake_refuses_what_the_service_refuses_about_the_core_package(fake):
+    workspace = f"{REPO}/workspaces/default"
+    fake.workspaces.add(workspace)
+    fake.files[workspace] = {"workflow_settings.yaml": b"defaultProject: p\n", "package.json": b"{}"}
+    with pytest.raises(CompilationError, match="Have you run 'dataform install'"):  # what pushing package.json gave
+        runner(fake).compile({})
+    fake.client.install_npm_packages(request={"workspace": workspace})
+    runner(fake).compile({})
+    fake.files[workspace]["workflow_settings.yaml"] = b"dataformCoreVersion: 3.0.62\n"
+    with pytest.raises(CompilationError, match="'package.json' unexpected; remove it and try again"):
+        runner(fake).compile({})
+    del fake.files[workspace]["package.json"]
+    fake.files[workspace]["workflow_settings.yaml"] = b"defaultProject: p\n"
+    with pytest.raises(CompilationError, match="dataformCoreVersion must be specified either in workflow_settings"):
+        runner(fake).compile({})
 
 
 def test_push_command_uses_the_settings_repository(fake, tmp_path, monkeypatch, capsys):

@@ -105,3 +105,14 @@ def test_unsupported_construct_fails_its_action_naming_the_file_and_changes_noth
     assert failed.state == "FAILED"
     assert failed.error.startswith("definitions/fp.sqlx: ") and "FARM_FINGERPRINT" in failed.error
     assert not wh.table_exists("stg", "side_effect")  # the script was refused whole, before it ran
+
+
+@pytest.mark.parametrize("selection, message", [
+    (Selection(tags=("glod",)), r"unknown tag\(s\) \['glod'\]; the project's tags are \['gold', 'silver'\]"),
+    (Selection(targets=("nope",)), "unknown target 'nope'"),
+])
+def test_an_unknown_tag_or_target_is_refused_not_an_empty_success(selection, message):
+    from lakehouse.transform.actions import UnknownSelection
+
+    with pytest.raises(UnknownSelection, match=message):
+        select(actions_from_graph(graph()), selection)

@@ -41,7 +41,8 @@ def silver(tmp_path_factory, dataform_dir):
         line(event("e5", page_url="/" + "\u00e9" * 1000)) + b"\n",  # 1001 characters, 2001 bytes
         line(event("e6")),  # no final newline
     ]))
-    runner = LocalTransformRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform")
+    runner = LocalTransformRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform",
+                                  pii_key="test-key")
     compiled = runner.compile({"bronze_uri": str(home / "bronze"), "pii_key": "test-key", "run_date": DAY})
     selection = Selection(targets=("stg_click", "stg_click_rejects"), include_dependencies=True)
     runner.wait(runner.invoke(compiled, selection)).raise_for_state()

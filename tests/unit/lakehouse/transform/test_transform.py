@@ -45,7 +45,8 @@ class Lake:
     def __init__(self, home: Path, source: Path, dataform_dir: Path):
         self.home, self.source = home, source
         self.bronze = home / "bronze"
-        self.runner = LocalTransformRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform")
+        self.runner = LocalTransformRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform",
+                                           pii_key="test-key")
 
     def arrive(self, until: dt.date) -> None:
         for partition in self.source.glob("*/dt=*"):

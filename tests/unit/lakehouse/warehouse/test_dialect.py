@@ -24,6 +24,14 @@ def test_project_is_dropped_from_table_names():
     assert '"ds"."t"' in sql and "my-proj" not in sql
 
 
+def test_create_table_like_copies_the_columns_and_no_rows(wh):
+    """BigQuery's CREATE TABLE ... LIKE (BigQueryWarehouse.write_arrow's first write of a snapshot)."""
+    wh.execute("CREATE SCHEMA IF NOT EXISTS ds")
+    wh.execute("CREATE TABLE `p.ds.src` AS SELECT 1 AS id, DATE '2026-03-01' AS day")
+    wh.execute("CREATE TABLE IF NOT EXISTS `p.ds.copy` LIKE `p.ds.src`")
+    assert wh.columns("ds", "copy") == ["id", "day"] and wh.query("SELECT count(*) AS n FROM ds.copy") == [{"n": 0}]
+
+
 @pytest.mark.parametrize(
     "expression, expected",
     [

@@ -34,6 +34,7 @@ from mlops.runners.vertex import VertexPipelineRunner
 from orchestrator import steps
 
 PROJECT, REGION, BUCKET = "acme", "europe-west1", "acme-bronze"
+MLOPS = f"{BUCKET}-mlops"  # the pipelines' own bucket (settings.churn.mlops_uri)
 IMAGE = "europe-west1-docker.pkg.dev/acme/images/winter-days:0123456789ab"
 LOCATION = f"projects/{PROJECT}/locations/{REGION}"
 MODEL = f"{LOCATION}/models/winter-days-churn"
@@ -41,7 +42,7 @@ MODEL = f"{LOCATION}/models/winter-days-churn"
 
 @pytest.fixture(scope="module")
 def gcs():
-    with fake_gcs_server(BUCKET) as endpoint:
+    with fake_gcs_server(BUCKET, MLOPS) as endpoint:
         yield endpoint
 
 
@@ -51,7 +52,7 @@ def gcp(gcs, tmp_path, monkeypatch):
     env = {"WINTERDAYS_MODE": "gcp", "GOOGLE_CLOUD_PROJECT": PROJECT, "WINTERDAYS_REGION": REGION,
            "WINTERDAYS_BRONZE_URI": f"gs://{BUCKET}", "WINTERDAYS_HOME": str(tmp_path),
            "WINTERDAYS_PIPELINE_SERVICE_ACCOUNT": f"pipeline@{PROJECT}.iam.gserviceaccount.com",
-           "WINTERDAYS_PIPELINE_ROOT": f"gs://{BUCKET}/mlops/pipeline_root", "WINTERDAYS_IMAGE": IMAGE,
+           "WINTERDAYS_IMAGE": IMAGE,
            "STORAGE_EMULATOR_HOST": gcs, "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false"}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -113,8 +114,8 @@ def churn_step(settings, runner, timeout_s=60):
 
 def test_compile_uploads_a_spec_that_runs_every_component_in_our_image(gcp):
     printed = compile_for_gcp(gcp)
-    assert printed["spec"] == f"gs://{BUCKET}/mlops/churn_pipeline.yaml" == gcp.churn.spec_uri
-    spec = yaml.safe_load(ObjectStore(f"gs://{BUCKET}").read_bytes("mlops/churn_pipeline.yaml"))
+    assert printed["spec"] == f"gs://{MLOPS}/churn_pipeline.yaml" == gcp.churn.spec_uri
+    spec = yaml.safe_load(ObjectStore(f"gs://{MLOPS}").read_bytes("churn_pipeline.yaml"))
     assert spec["pipelineInfo"]["name"] == "winter-days-churn"
     images = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()}
     assert images == {IMAGE}
@@ -133,8 +134,9 @@ def test_the_churn_step_submits_the_uploaded_spec_and_reports_the_gate(gcp, monk
     assert created["parent"] == LOCATION
     assert created["job_id"].startswith("churn-20260331-abc-")
     assert job.service_account == f"pipeline@{PROJECT}.iam.gserviceaccount.com"
-    assert job.runtime_config.gcs_output_directory == f"gs://{BUCKET}/mlops/pipeline_root"
-    uploaded = yaml.safe_load(ObjectStore(f"gs://{BUCKET}").read_bytes("mlops/churn_pipeline.yaml"))
+    # the pipelines' own bucket, where the pipeline identity has a bucket-wide grant (not a prefix of bronze)
+    assert job.runtime_config.gcs_output_directory == f"gs://{MLOPS}/pipeline_root"
+    uploaded = yaml.safe_load(ObjectStore(f"gs://{MLOPS}").read_bytes("churn_pipeline.yaml"))
     submitted = GcaPipelineJob.to_dict(job)["pipeline_spec"]
     assert submitted["deploymentSpec"] == uploaded["deploymentSpec"]  # read from the bucket, as compiled
     assert submitted["root"]["inputDefinitions"] == uploaded["root"]["inputDefinitions"]
@@ -143,7 +145,7 @@ def test_the_churn_step_submits_the_uploaded_spec_and_reports_the_gate(gcp, monk
     parameters = {k: v for k, v in job.runtime_config.parameter_values.items()}
     assert parameters == {
         "warehouse_uri": f"bigquery://{PROJECT}/winter_days_warehouse", "warehouse_dataset": "winter_days_warehouse",
-        "registry_uri": f"vertex://{PROJECT}/{REGION}/winter-days-churn?artifacts=gs://{BUCKET}/mlops/models",
+        "registry_uri": f"vertex://{PROJECT}/{REGION}/winter-days-churn?artifacts=gs://{MLOPS}/models",
         "snapshot_date": "2026-03-31", "seed": 42, "min_auc": 0.7, "max_auc_drop": 0.02,
         "pipeline_run_id": "20260331-abc"}
     assert dict(job.labels) == {"app": "winter-days", "run_id": "20260331-abc", "logical_date": "2026-03-31"}
@@ -226,12 +228,12 @@ def test_vertex_registry_versions_promotes_and_moves_the_champion_alias(gcp, mon
                                                                    "pipeline_run_id": "20260330-x"})
     first = service.uploads[0]
     assert (first.parent, first.model_id, first.parent_model) == (LOCATION, "winter-days-churn", "")
-    assert first.model.artifact_uri == f"gs://{BUCKET}/mlops/models/churn-aaa"
+    assert first.model.artifact_uri == f"gs://{MLOPS}/models/churn-aaa"
     assert set(first.model.version_aliases) == {"champion", "default"}
     assert dict(first.model.labels) == {"model_version": "churn-aaa", "snapshot_date": "2026-03-30",
                                         "pipeline_run_id": "20260330-x"}
     assert first.model.container_spec.image_uri.endswith("/vertex-ai/prediction/sklearn-cpu.1-5:latest")
-    files = ObjectStore(f"gs://{BUCKET}/mlops/models")
+    files = ObjectStore(f"gs://{MLOPS}/models")
     assert files.read_bytes("churn-aaa/model.pkl") == b"model a"
     assert registry.champion() == {"version": "churn-aaa", "metrics": {"roc_auc": 0.94}, "resource": f"{MODEL}@1",
                                    "snapshot_date": "2026-03-30"}  # what the gate compares a run's date with

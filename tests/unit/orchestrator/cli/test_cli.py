@@ -15,11 +15,9 @@ def test_help_lists_every_command():
         assert command in done.stdout
 
 
-def test_bad_date_is_a_usage_error(capsys):
-    with pytest.raises(SystemExit) as exit_:
-        build_parser().parse_args(["run", "--date", "31/03/2026"])
-    assert exit_.value.code == 2
-    assert "expected a date YYYY-MM-DD" in capsys.readouterr().err
+def test_bad_date_is_a_usage_error(settings, capsys):
+    assert main(["run", "--date", "31/03/2026"]) == 2
+    assert "--date must be a date YYYY-MM-DD" in capsys.readouterr().err
 
 
 def test_configuration_errors_exit_2_with_the_variable(monkeypatch, capsys):
