@@ -126,6 +126,10 @@ def reference_build(googlesql, graph: dict, local: dict, previous: dict | None =
                 for kind in ("tables", "operations", "assertions") for t in graph.get(kind, [])}
     actions = actions_from_graph(graph)
     reference: dict[str, tuple] = {}
+    for declared in graph.get("declarations", []):  # tables written outside Dataform (the PII key table)
+        declared_key = f"{declared['target']['schema']}.{declared['target']['name']}"
+        if declared_key in local:
+            reference[_full_name(declared["target"])] = local[declared_key]
     failures, compared, rows = [], 0, 0
     for key in execution_order(actions):
         action, node = actions[key], compiled.get(key)

@@ -68,7 +68,8 @@ def next_day(home: Path, dataform_dir: Path) -> tuple[dict, str]:
 
 
 def _run(home: Path, dataform_dir: Path, run_date: dt.date) -> tuple[dict, str]:
-    runner = LocalTransformRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform")
+    runner = LocalTransformRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform",
+                                  pii_key="tiny-lake-key")  # the runner writes its key table (issue 19)
     compilation = runner.compile({"bronze_uri": str(home / "bronze"), "pii_key": "k",
                                   "run_date": run_date.isoformat(), "snapshot_days": "3"})
     result = runner.wait(runner.invoke(compilation, Selection()))
