@@ -17,7 +17,7 @@ from typing import cast
 import sqlglot
 from sqlglot import exp
 
-from lakehouse.warehouse import UnsupportedSQL
+from lakehouse.warehouse import UnsupportedSQL, verified
 from lakehouse.warehouse.external import command_to_duckdb
 from lakehouse.warehouse.merge import delete_insert, row_merge
 from lakehouse.warehouse.query import Query
@@ -146,6 +146,8 @@ def rewrite_tree(tree: exp.Expr) -> exp.Expr:
     """Apply the rewrites children first, so each sees its already-translated arguments."""
     nodes = list(tree.dfs())
     root = tree
+    for node in nodes:
+        verified.check(node)
     for node in reversed(nodes):
         parent, key, index = node.parent, node.arg_key, node.index
         new = _safe(node) if isinstance(node, exp.SafeFunc) else rewrite(node)

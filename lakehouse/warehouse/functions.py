@@ -12,6 +12,16 @@ from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 
 from lakehouse.warehouse import UnsupportedSQL
+from lakehouse.warehouse.fidelity import (
+    like,
+    literal_coercion,
+    lower,
+    minimum,
+    nan_comparison,
+    numeric_average,
+    numeric_quotient,
+    upper,
+)
 
 _MAX_ARRAY = 16000  # GoogleSQL refuses to generate longer arrays
 
@@ -60,25 +70,28 @@ def _json_value(node: exp.JSONExtractScalar) -> exp.Expr:
                     default=node)
 
 
-def numeric_division(node: exp.Expr) -> exp.Expr:
-    """NUMERIC / NUMERIC and AVG(NUMERIC) are NUMERIC in BigQuery; DuckDB divides decimals as DOUBLE."""
-    operands = [node.this] if isinstance(node, exp.Avg) else [node.this, node.expression]
-    if all(static_type(o) == exp.DataType.Type.DECIMAL for o in operands):
-        raise UnsupportedSQL(f"{node.sql('bigquery')[:80]}: NUMERIC division is exact to 9 digits in BigQuery, "
-                             "DuckDB divides decimals as FLOAT64; cast an operand to FLOAT64")
-    return node
+def numeric_division(node: exp.Expr, result: exp.Expr | None = None) -> exp.Expr:
+    """NUMERIC / NUMERIC (or INT64) and AVG(NUMERIC) are NUMERIC in BigQuery; DuckDB divides decimals as
+    DOUBLE: refused, or guarded at run time when the types are unknown. `result`: the division's translation."""
+    if isinstance(node, exp.Avg):
+        return numeric_average(node, static_type(node.this.expressions[0] if isinstance(node.this, exp.Distinct)
+                                                 else node.this))
+    operands = [node.this, node.expression]
+    return numeric_quotient(node if result is None else result, [o.copy() for o in operands],
+                            [static_type(o) for o in operands])
 
 
 def _safe_divide(node: exp.SafeDivide) -> exp.Expr:
     """SAFE_DIVIDE is NULL where the division fails, overflow to +-inf included."""
-    numeric_division(node)
+    operands = [node.this.copy(), node.expression.copy()]
     a, b = (exp.Cast(this=x.copy(), to=exp.DataType.build("DOUBLE")) for x in (node.this, node.expression))
     quotient = exp.Div(this=a, expression=b)
     finite = exp.And(this=exp.Anonymous(this="isfinite", expressions=[a.copy()]),
                      expression=exp.Anonymous(this="isfinite", expressions=[b.copy()]))
     overflow = exp.And(this=finite, expression=exp.Anonymous(this="isinf", expressions=[quotient.copy()]))
     zero = exp.EQ(this=b.copy(), expression=exp.Literal.number(0))
-    return exp.Case(ifs=[exp.If(this=exp.Or(this=zero, expression=overflow), true=exp.Null())], default=quotient)
+    safe = exp.Case(ifs=[exp.If(this=exp.Or(this=zero, expression=overflow), true=exp.Null())], default=quotient)
+    return numeric_quotient(safe, operands, [static_type(o) for o in operands])
 
 
 def _generate_date_array(node: exp.GenerateDateArray) -> exp.Expr:
@@ -125,6 +138,10 @@ def _not_null(*values: exp.Expr | None) -> exp.Expr:
 def float_overflow(node: exp.Expr, kind: object = None) -> exp.Expr:
     """FLOAT64 +, -, *, / overflowing to +-inf from finite operands is an error in BigQuery (known types
     only: a guard on every column's arithmetic would cost every query). `kind`: the node's type, if known."""
+    if not isinstance(node, exp.Div):  # the division applied it before guarding its divisor
+        coerced = literal_coercion(node, static_type)
+        if coerced is not node:
+            return coerced
     if (kind or static_type(node)) != exp.DataType.Type.DOUBLE:
         return node
     operands = [exp.Cast(this=x.copy(), to=exp.DataType.build("DOUBLE")) for x in (node.this, node.expression)]
@@ -243,7 +260,8 @@ def to_string(value: exp.Expr, node: exp.Expr) -> exp.Expr:
     TIMESTAMP with 0, 3 or 6 fraction digits and '+00'; `node` is DuckDB's cast for the other types."""
     text = exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR"))
     numeric = _call("regexp_replace", text, exp.Literal.string(r"\.?0+$"), exp.Literal.string(""))
-    double = _call("regexp_replace", text, exp.Literal.string(r"\.0$"), exp.Literal.string(""))
+    double = _call("regexp_replace", _call("regexp_replace", text, exp.Literal.string(r"\.0$"),
+                                           exp.Literal.string("")), exp.Literal.string("^-0$"), exp.Literal.string("0"))
     instant = exp.TryCast(this=value.copy(), to=exp.DataType.build("TIMESTAMPTZ"))
     micros = exp.Mod(this=_call("epoch_us", instant), expression=exp.Literal.number(1_000_000))
     fraction = exp.Case(ifs=[exp.If(this=exp.EQ(this=micros, expression=exp.Literal.number(0)),
@@ -272,14 +290,22 @@ def _date_in_zone(node: exp.Date) -> exp.Expr:
     """DATE(ts, '+05:30'): DuckDB knows named zones only; an offset is the UTC wall clock shifted."""
     zone = node.args.get("zone")
     offset = _OFFSET.match(zone.this) if isinstance(zone, exp.Literal) and zone.is_string else None
-    if offset is None:
-        return node
+    if offset is None:  # a named zone (DuckDB knows it), or none; the date may fall before 0001-01-01
+        return date_in_range(node) if zone is not None else node
     sign, hours, minutes = offset.groups()
     shift = exp.Interval(this=exp.Literal.string(f"{sign}{int(hours) * 60 + int(minutes or 0)}"),
                          unit=exp.var("MINUTE"))
     wall = exp.Cast(this=exp.Cast(this=node.this.copy(), to=exp.DataType.build("TIMESTAMPTZ")),
                     to=exp.DataType.build("TIMESTAMP"))
     return date_in_range(exp.Add(this=wall, expression=shift))
+
+
+def _datetime_in_zone(node: exp.Datetime) -> exp.Expr:
+    """DATETIME(ts, zone) before 0001-01-01 (the first instant west of UTC) is an error in BigQuery."""
+    if node.args.get("expression") is None:
+        return node
+    first = exp.cast(exp.Literal.string("0001-01-01 00:00:00"), "TIMESTAMP")
+    return _when(exp.LT(this=exp.Paren(this=node.copy()), expression=first), "datetime overflow", node)
 
 
 def _timestamp_add(node: exp.Expr) -> exp.Expr:
@@ -317,4 +343,11 @@ HANDLERS: dict[type[exp.Expr], Callable[[Any], exp.Expr]] = {
     exp.Date: _date_in_zone,
     exp.TimestampAdd: _timestamp_add,
     exp.TimestampSub: _timestamp_add,
+    exp.Datetime: _datetime_in_zone,
+    exp.Upper: upper,
+    exp.Lower: lower,
+    exp.Like: like,
+    exp.Min: lambda node: minimum(node, static_type),
+    **{kind: lambda node: nan_comparison(node, static_type)
+       for kind in (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)},
 }

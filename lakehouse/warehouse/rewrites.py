@@ -16,6 +16,7 @@ from typing import Any
 from sqlglot import exp
 
 from lakehouse.warehouse import UnsupportedSQL
+from lakehouse.warehouse.fidelity import literal_coercion, null_operand, unpadded_years
 from lakehouse.warehouse.functions import HANDLERS as FUNCTION_HANDLERS
 from lakehouse.warehouse.functions import date_in_range, float_overflow, to_bytes, to_string
 from lakehouse.warehouse.functions import error as _error
@@ -72,6 +73,8 @@ def _data_type(node: exp.DataType) -> exp.Expr:
 
 def _cast(node: exp.Cast) -> exp.Expr:
     """CAST/SAFE_CAST of text to INT64 or BOOL: DuckDB also accepts '1.5', 't', 'yes', which BigQuery refuses."""
+    if isinstance(node.this, exp.Null):
+        return null_operand(node)
     target = node.to
     if target.this in (exp.DataType.Type.BIGINT, exp.DataType.Type.INT):
         pattern, from_text = _INT64_TEXT, _int64_from_text
@@ -146,17 +149,21 @@ def _bool_from_text(text: exp.Expr) -> exp.Expr:
 
 def _div(node: exp.Div) -> exp.Expr:
     """BigQuery x / 0 is an error; DuckDB returns inf or NULL."""
-    _numeric_division(node)
+    coerced = literal_coercion(node, _static_type)
+    if coerced is not node:
+        return coerced
+    original = node.copy()
     kind = _static_type(node)
     divisor = node.expression
     if not (isinstance(divisor, exp.Literal) and not divisor.is_string and float(divisor.name) != 0):
         guarded = exp.Case(
-            ifs=[exp.If(this=exp.EQ(this=divisor.copy(), expression=exp.Literal.number(0)),
-                        true=_error("division by zero"))],
+            ifs=[exp.If(this=exp.And(this=exp.EQ(this=divisor.copy(), expression=exp.Literal.number(0)),
+                                     expression=exp.Not(this=exp.Is(this=node.this.copy(), expression=exp.Null()))),
+                        true=_error("division by zero"))],  # NULL / 0 is NULL
             default=divisor.copy(),
         )
         node.set("expression", exp.Paren(this=guarded))
-    return float_overflow(node, kind)
+    return _numeric_division(original, float_overflow(node, kind))
 
 
 def _anonymous(node: exp.Anonymous) -> exp.Expr:
@@ -252,7 +259,7 @@ def _format_time(node: exp.TimeToStr) -> exp.Expr:
             value = value.this
         instant = exp.Cast(this=value, to=exp.DataType.build("TIMESTAMPTZ"))
         value = exp.Anonymous(this="timezone", expressions=[zone, instant])
-    return exp.Anonymous(this="strftime", expressions=[value, exp.Literal.string(fmt)])
+    return unpadded_years(value, fmt)
 
 
 def _parse_time(node: exp.Expr) -> exp.Expr:
@@ -339,7 +346,8 @@ def _bracket(node: exp.Bracket) -> exp.Expr:
 def _to_json_string(node: exp.JSONFormat) -> exp.Expr:
     kind = _static_type(node.this)
     if kind in (exp.DataType.Type.VARCHAR, exp.DataType.Type.BOOLEAN):
-        return exp.Cast(this=exp.Anonymous(this="to_json", expressions=[node.this]), to=exp.DataType.build("VARCHAR"))
+        text = exp.Cast(this=exp.Anonymous(this="to_json", expressions=[node.this]), to=exp.DataType.build("VARCHAR"))
+        return exp.Coalesce(this=text, expressions=[exp.Literal.string("null")])  # NULL is JSON's null
     raise UnsupportedSQL("TO_JSON_STRING encodes TIMESTAMP, NUMERIC, FLOAT64 and large INT64 differently in DuckDB; "
                          "build the string from typed columns instead")
 
@@ -373,6 +381,7 @@ _HANDLERS: dict[type[exp.Expr], Callable[[Any], exp.Expr]] = {
     exp.Cast: _cast,
     exp.TryCast: _cast,
     exp.Div: _div,
+    exp.Null: null_operand,
     exp.Anonymous: _anonymous,
     exp.DateAdd: _date_arith,
     exp.DateSub: _date_arith,
