@@ -112,6 +112,14 @@ def incremental(googlesql, action, name: str, tables: dict) -> tuple:
         elif isinstance(tree, exp.Delete):
             condition = bound(tree.args["where"].this.sql("bigquery"))
             tables[name] = googlesql.query(f"SELECT * FROM `{name}` WHERE NOT COALESCE({condition}, FALSE)", tables)
+        elif isinstance(tree, exp.Alter):  # ADD COLUMN IF NOT EXISTS: a contract's new optional field
+            columns, rows = tables[name]
+            for column in tree.args["actions"]:
+                assert isinstance(column, exp.ColumnDef), f"{action.key}: {tree.sql('bigquery')[:80]} not modelled"
+                if column.name not in {c for c, _ in columns}:
+                    columns = [*columns, (column.name, column.args["kind"].sql("bigquery"))]
+                    rows = [{**row, column.name: None} for row in rows]
+            tables[name] = (columns, rows)
         else:
             raise AssertionError(f"{action.key}: pre-operation {tree.sql('bigquery')[:80]} not modelled here")
     columns, fresh = googlesql.query(for_reference(bound(action.incremental_query)), tables)
