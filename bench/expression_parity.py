@@ -2,7 +2,8 @@
 
 Thousands of seeded expressions (tests/support/generated_expressions.py) are evaluated by the ZetaSQL local
 service and by DuckDB through our translation; each outcome is counted: exact (same value and type,
-or both raise), refused (UnsupportedSQL), raises (DuckDB raises where GoogleSQL answers), wrong type,
+or both raise: an error in both, a refusal included), refused (UnsupportedSQL where GoogleSQL answers),
+raises (DuckDB raises where GoogleSQL answers), wrong type,
 wrong answer. Needs `make test`'s install of tests/support/googlesql/.
 
     .venv/bin/python bench/expression_parity.py                 # 3,000 a set, seed 18

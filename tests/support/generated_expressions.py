@@ -178,6 +178,8 @@ def compare(googlesql, warehouse, expression: str) -> Outcome:
     try:
         table = warehouse.query_arrow(f"SELECT {expression} AS v")
     except UnsupportedSQL as refused:
+        if reference_error:  # GoogleSQL fails it too (e.g. a literal past NUMERIC's range): an error on both
+            return Outcome(expression, "both_raise")
         return Outcome(expression, "refused", str(refused)[:200])
     except WarehouseError as error:
         if reference_error:
