@@ -190,6 +190,17 @@ def home_settings(settings, tmp_path, name, source_home) -> Settings:
 
 
 @pytest.fixture
+def servers():
+    """Every server the test starts, killed at teardown whatever happened: a server left SIGSTOPped inside a
+    Firestore transaction holds the emulator's locks, and every later test's wipe times out on them."""
+    started: list[Server] = []
+    yield started
+    for server in started:
+        if server.process.poll() is None:
+            server.kill()
+
+
+@pytest.fixture
 def quick_thread_switches():
     """The baseline's thread must not hold the GIL for the default 5 ms while the reader has a stop to send."""
     previous = sys.getswitchinterval()
@@ -199,7 +210,7 @@ def quick_thread_switches():
 
 
 def test_sigkill_during_each_step_then_resume_gives_the_uninterrupted_gold(settings, firestore, dataform_dir,
-                                                                           tmp_path, quick_thread_switches):
+                                                                           tmp_path, quick_thread_switches, servers):
     generate(settings, document_source(settings), ("sales", "clickstream", "startups"), FIRST, LAST,
              Volumes(customers=80, events_per_day=150, startups=30, bad_ratio=0.0, oracle=False), Shard())
 
@@ -217,6 +228,7 @@ def test_sigkill_during_each_step_then_resume_gives_the_uninterrupted_gold(setti
     run_id = None
     for step, how, predicate in KILL_POINTS:
         server = Server(env, stop_on=predicate if how == "into" else None)
+        servers.append(server)
         accepted = trigger(server, run_id)
         assert accepted["outcome"] == ("new" if run_id is None else "resumed")
         run_id = accepted["run_id"]
@@ -229,6 +241,7 @@ def test_sigkill_during_each_step_then_resume_gives_the_uninterrupted_gold(setti
         assert run["steps"][step]["state"] == "RUNNING", f"the kill missed {step}: {run['steps']}"
 
     server = Server(env)
+    servers.append(server)
     assert trigger(server, run_id)["run_id"] == run_id
     deadline = time.monotonic() + 600
     while (run := ledger.get(run_id))["state"] in ("PENDING", "RUNNING") and time.monotonic() < deadline:
