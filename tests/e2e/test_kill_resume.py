@@ -28,6 +28,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -49,28 +50,25 @@ WALL_CLOCK_COLUMNS = {"fct_predictions_churn": {"scored_at", "pipeline_run_id"},
 LEASE_TTL_S = 2
 # Where to kill, in step order: the server's log line to act on, and how.
 #   "at": SIGKILL on that line (after a delay), for steps that last seconds;
-#   "into": SIGSTOP on that line, then let the server run in 2 ms slices until the ledger shows
-#           the step RUNNING, then SIGKILL: for steps that take milliseconds locally (export of a
-#           small day, and wait, which only reads the invocation that invoke ran).
+#   "into": the worker SIGSTOPs itself as the step starts (tests/support/stop_at_step.py), then
+#           SIGKILL: for steps that take milliseconds locally (export of a small day, and wait,
+#           which only reads the invocation that invoke ran), which a kill timed from outside misses.
 KILL_POINTS = [
-    ("export", "into", lambda e: e.get("event") == "run_started"),
+    ("export", "into", None),
     ("compile", "at", lambda e: e.get("event") == "step_started" and e.get("step") == "compile"),
     ("invoke", "at", lambda e: e.get("message") == "dataform action succeeded" and e.get("nth", 0) == 3),
-    ("wait", "into", lambda e: e.get("event") == "step_succeeded" and e.get("step") == "invoke"),
+    ("wait", "into", None),
     ("churn", "at", lambda e: "Executing task" in e.get("text", "") and "train-model" in e.get("text", "")),
 ]
 DELAY_S = {"compile": 0.5}  # the Dataform CLI runs ~2 s: land inside it, not before it starts
-SLICE_S = 0.002
+STOP_AT_STEP = Path(__file__).resolve().parents[1] / "support" / "stop_at_step.py"
 
 
 class Server:
     """`winterdays serve` in its own process group, its stderr read line by line."""
 
-    def __init__(self, env: dict, stop_on=None):
+    def __init__(self, env: dict):
         self.port = free_port()
-        # SIGSTOP right where the line is read: handing it to the test's thread first cost
-        # milliseconds under load, and the wait step is over in tens of them.
-        self.stop_on = stop_on
         self.process = subprocess.Popen(
             [sys.executable, "-m", "orchestrator.cli", "serve", "--port", str(self.port)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -90,9 +88,6 @@ class Server:
             if entry.get("message") == "dataform action succeeded":
                 actions += 1
                 entry["nth"] = actions
-            if self.stop_on and self.stop_on(entry):
-                self.stop_on = None
-                self.signal(signal.SIGSTOP)
             self.lines.put(entry)
 
     def _wait_until_up(self, timeout=120):
@@ -128,23 +123,30 @@ class Server:
                 return
         raise AssertionError("the kill point never came")
 
-    def step_into(self, ledger, run_id, step, timeout=60):
-        """Frozen, the server runs in short slices until the ledger shows `step` RUNNING."""
-        self.signal(signal.SIGSTOP)
+    def wait_until_stopped(self, timeout=120):
+        """Until a process of the server's group is stopped (the worker, by stop_at_step.py)."""
         deadline = time.monotonic() + timeout
-        while (state := ledger.get(run_id)["steps"][step]["state"]) == "PENDING":
-            assert time.monotonic() < deadline, f"{step} never started"
-            self.signal(signal.SIGCONT)
-            time.sleep(SLICE_S)
-            self.signal(signal.SIGSTOP)
-        assert state == "RUNNING", f"stepping overshot {step}: it is {state}"
-
-    def signal(self, signum):
-        os.killpg(self.process.pid, signum)
+        while not any(state == "T" for state in group_states(self.process.pid)):
+            assert self.process.poll() is None, "the server died on its own"
+            assert time.monotonic() < deadline, "the worker never stopped at its step"
+            time.sleep(0.1)
 
     def kill(self):
         os.killpg(self.process.pid, signal.SIGKILL)  # the whole group, as when an instance dies
         self.process.wait(30)
+
+
+def group_states(pgid: int) -> list[str]:
+    """The state letters (`ps`'s STAT) of the processes in a process group, from /proc."""
+    states = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after the command, which may hold spaces
+        except OSError:
+            continue  # the process ended meanwhile
+        if int(fields[2]) == pgid:
+            states.append(fields[0])
+    return states
 
 
 def trigger(server, run_id=None, timeout=60):
@@ -200,17 +202,8 @@ def servers():
             server.kill()
 
 
-@pytest.fixture
-def quick_thread_switches():
-    """The baseline's thread must not hold the GIL for the default 5 ms while the reader has a stop to send."""
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(0.0002)
-    yield
-    sys.setswitchinterval(previous)
-
-
 def test_sigkill_during_each_step_then_resume_gives_the_uninterrupted_gold(settings, firestore, dataform_dir,
-                                                                           tmp_path, quick_thread_switches, servers):
+                                                                           tmp_path, servers):
     generate(settings, document_source(settings), ("sales", "clickstream", "startups"), FIRST, LAST,
              Volumes(customers=80, events_per_day=150, startups=30, bad_ratio=0.0, oracle=False), Shard())
 
@@ -227,15 +220,17 @@ def test_sigkill_during_each_step_then_resume_gives_the_uninterrupted_gold(setti
     ledger = Resources.from_settings(killed).ledger
     run_id = None
     for step, how, predicate in KILL_POINTS:
-        server = Server(env, stop_on=predicate if how == "into" else None)
+        stop_at = {"GUNICORN_CMD_ARGS": f"--config {STOP_AT_STEP}", "KILL_TEST_STOP_AT": step} if how == "into" else {}
+        server = Server({**env, **stop_at})
         servers.append(server)
         accepted = trigger(server, run_id)
         assert accepted["outcome"] == ("new" if run_id is None else "resumed")
         run_id = accepted["run_id"]
-        server.wait_for(predicate)
         if how == "into":
-            server.step_into(ledger, run_id, step)
-        time.sleep(DELAY_S.get(step, 0.0))
+            server.wait_until_stopped()
+        else:
+            server.wait_for(predicate)
+            time.sleep(DELAY_S.get(step, 0.0))
         server.kill()
         run = ledger.get(run_id)
         assert run["steps"][step]["state"] == "RUNNING", f"the kill missed {step}: {run['steps']}"
