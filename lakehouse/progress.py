@@ -33,3 +33,23 @@ class Progress:
         else:
             log.info("progress", extra={"task": self.label, "what": what, "item": str(item), "done": self.done,
                                         "total": self.total, "rows": rows, "elapsed_s": round(elapsed, 1)})
+
+
+class Ticker:
+    """A loop of unknown length inside a run step: a `step_progress` log line at most every `every_s`.
+
+    The run's terminal echo (orchestrator/run_log.py) draws it on the step's open line; elsewhere
+    it is a JSON log line, few enough for a loop over millions of items.
+    """
+
+    def __init__(self, step: str, unit: str, every_s: float = 1.0):
+        self.step, self.unit, self.every_s = step, unit, every_s
+        self.started = self.last = time.monotonic()
+
+    def __call__(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self.last < self.every_s:
+            return
+        self.last = now
+        log.info("step progress", extra={"event": "step_progress", "step": self.step, "done": done,
+                                         "unit": self.unit, "elapsed_s": round(now - self.started, 1)})

@@ -20,7 +20,8 @@ from typing import Any, TextIO
 
 from lakehouse.logs import JsonFormatter
 
-_ECHOED = {"step_started", "step_succeeded", "run_failed", "retry", "reject_ratio_exceeded", "action_ended"}
+_ECHOED = {"step_started", "step_progress", "step_succeeded", "run_failed", "retry", "reject_ratio_exceeded",
+           "action_ended"}
 # dbt's words for an action that ended: assertions PASS or FAIL, other actions OK or ERROR
 _WORDS = {("assertion", "SUCCEEDED"): "PASS", ("assertion", "FAILED"): "FAIL", ("", "SUCCEEDED"): "OK",
           ("", "FAILED"): "ERROR", ("", "SKIPPED"): "SKIP", ("", "DISABLED"): "SKIP", ("", "CANCELLED"): "CANCEL"}
@@ -67,6 +68,11 @@ class StepEcho(Echo):
         if event == "step_started":  # finished on the same line when nothing comes between
             self._write(f"{step} ...", end="")
             self.open_step = step
+            return
+        if event == "step_progress":  # redrawn in place on the step's open line, on a terminal only
+            if self.open_step == step and self.terminal.isatty():
+                self._write(f"\r\033[K{step} ... {getattr(record, 'done', 0):,} {getattr(record, 'unit', '')} "
+                            f"({getattr(record, 'elapsed_s', 0):.0f} s)", end="")
             return
         if event == "action_ended":
             self.count(record)

@@ -19,6 +19,7 @@ from typing import Any
 from lakehouse.documents import stream_documents
 from lakehouse.export.sales import export_sales
 from lakehouse.export.watermark import export_window
+from lakehouse.progress import Ticker
 from lakehouse.settings import Settings
 from lakehouse.storage import ObjectStore
 from lakehouse.transform import TERMINAL_STATES, ActionReport, InvocationResult, TransformFailed
@@ -95,7 +96,8 @@ def export(ctx: StepContext) -> StepOutputs:
     documents = stream_documents(ctx.resources.firestore(), settings.firestore.sales_collection, **window.bounds(),
                                  page_size=settings.export.page_size, backoff=settings.storage.backoff)
     result = export_sales(documents, window, ctx.resources.bronze, ctx.resources.quarantine,
-                          settings.export.reject_threshold, row_group_rows=settings.export.row_group)
+                          settings.export.reject_threshold, row_group_rows=settings.export.row_group,
+                          progress=Ticker("export", "documents"))
     return {"exported": result.exported, "rejected": result.rejected, "reasons": result.reasons,
             "reject_ratio": round(result.reject_ratio, 6), "partitions": len(result.partitions),
             "watermark": result.watermark.isoformat() if result.watermark else None,

@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
@@ -140,8 +140,10 @@ def export_sales(
     quarantine_store: ObjectStore,
     reject_threshold: float,
     row_group_rows: int = ROW_GROUP,
+    progress: Callable[[int], None] = lambda documents: None,
 ) -> ExportResult:
-    """Write `documents` (id, data) to bronze, each row to the partition of its change date."""
+    """Write `documents` (id, data) to bronze, each row to the partition of its change date;
+    `progress` is told the number of documents read so far, after each one."""
     staging = f"sales/{window.logical_date.isoformat()}"
     for store in (bronze_store, quarantine_store):  # what a killed attempt of this date left
         store.clear_staging(staging)
@@ -149,7 +151,7 @@ def export_sales(
     rows = ParquetPartitions(bronze_store, attempt, row_group_rows)
     rejects = RejectPartitions(quarantine_store, attempt)
     try:
-        result = _stream(documents, window, rows, rejects)
+        result = _stream(documents, window, rows, rejects, progress)
         rows.finish(window.days())
         rejects.finish()
         _quarantine(window, rejects, quarantine_store)
@@ -166,11 +168,12 @@ def export_sales(
 
 
 def _stream(documents: Iterable[tuple[str, dict[str, Any]]], window: Window, rows: ParquetPartitions,
-            rejects: RejectPartitions) -> ExportResult:
+            rejects: RejectPartitions, progress: Callable[[int], None]) -> ExportResult:
     exported_at = dt.datetime.now(dt.UTC)
     result = ExportResult(window=window)
     reasons: Counter[str] = Counter()
-    for doc_id, data in documents:
+    for read, (doc_id, data) in enumerate(documents, 1):
+        progress(read)
         try:
             row = to_row(doc_id, data, exported_at)
         except Rejected as rejection:

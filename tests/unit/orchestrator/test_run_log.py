@@ -3,8 +3,8 @@ import logging
 import subprocess
 import sys
 
-from lakehouse.progress import Progress
-from orchestrator.run_log import detail_to
+from lakehouse.progress import Progress, Ticker
+from orchestrator.run_log import StepEcho, detail_to
 
 log = logging.getLogger("orchestrator.engine")
 
@@ -63,3 +63,39 @@ def test_progress_off_a_terminal_is_logged(caplog):
     Progress(1, "generate", io.StringIO())("startups", "2026-03-01", 7)
     [record] = [r for r in caplog.records if r.getMessage() == "progress"]
     assert (record.what, record.rows, record.done, record.total) == ("startups", 7, 1, 1)
+
+
+def echoed(terminal, *records):
+    echo = StepEcho(terminal)
+    for message, extra in records:
+        echo.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, message, (), None, extra=extra))
+    return terminal.getvalue()
+
+
+PROGRESS = [("step started", {"event": "step_started", "step": "export"}),
+            ("step progress", {"event": "step_progress", "step": "export", "done": 250_000, "unit": "documents",
+                               "elapsed_s": 3.2}),
+            ("step progress", {"event": "step_progress", "step": "export", "done": 500_000, "unit": "documents",
+                               "elapsed_s": 6.4}),
+            ("step succeeded", {"event": "step_succeeded", "step": "export", "duration_s": 7.0})]
+
+
+def test_a_long_step_redraws_its_progress_on_its_own_line_on_a_terminal():
+    text = echoed(Terminal(), *PROGRESS)
+    assert text == ("export ...\r\033[Kexport ... 250,000 documents (3 s)\r\033[Kexport ... 500,000 documents (6 s)"
+                    " done in 7.0 s\n")
+
+
+def test_progress_is_left_out_where_a_line_cannot_be_redrawn():
+    assert echoed(io.StringIO(), *PROGRESS) == "export ... done in 7.0 s\n"
+
+
+def test_the_ticker_logs_at_most_once_a_period(monkeypatch, caplog):
+    caplog.set_level(logging.INFO)
+    clock = iter([100.0, 100.4, 101.1, 101.5, 102.2])  # started, then four items
+    monkeypatch.setattr("lakehouse.progress.time.monotonic", lambda: next(clock))
+    tick = Ticker("export", "documents", every_s=1.0)
+    for done in range(1, 5):
+        tick(done)
+    ticks = [(r.done, r.elapsed_s) for r in caplog.records if getattr(r, "event", None) == "step_progress"]
+    assert ticks == [(2, 1.1), (4, 2.2)]

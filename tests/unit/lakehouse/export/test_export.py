@@ -75,6 +75,14 @@ def test_export_writes_typed_parquet_and_quarantines_with_reason(tmp_path):
     assert json.loads(lines[0])["document"]["quantity"] == 0
 
 
+def test_progress_is_told_each_document_read_rejects_included(tmp_path):
+    bronze, quarantine = ObjectStore(str(tmp_path / "b")), ObjectStore(str(tmp_path / "q"))
+    docs = [("S1", sale()), ("S2", sale(sale_id="S2", quantity=0)), ("S3", sale(sale_id="S3"))]
+    told: list[int] = []
+    export_sales(docs, Window.day(DAY), bronze, quarantine, reject_threshold=0.9, progress=told.append)
+    assert told == [1, 2, 3]
+
+
 def test_rerun_replaces_the_partition_and_clears_stale_rejects(tmp_path):
     bronze, quarantine = ObjectStore(str(tmp_path / "b")), ObjectStore(str(tmp_path / "q"))
     export_sales([("S1", sale()), ("S2", sale(sale_id="S2", quantity=0))], Window.day(DAY), bronze, quarantine, 0.9)
