@@ -24,7 +24,6 @@ import contextlib
 import contextvars
 import functools
 import logging
-import os
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -47,15 +46,14 @@ from orchestrator.auth import Forbidden, TokenVerifier, Unauthorized
 from orchestrator.dashboard import dashboard
 from orchestrator.docs import docs
 from orchestrator.errors import OrchestratorError
+from orchestrator.health import health
 from orchestrator.ledger import Contended, LedgerUnavailable, public, within
 from orchestrator.records import UNFINISHED, RunRecord, RunState
 from orchestrator.resources import Resources
 
 log = logging.getLogger(__name__)
 runs = Blueprint("runs", __name__)
-health = Blueprint("health", __name__)
 MAX_BODY = 16 * 1024
-CHECK_TIMEOUT_S = 5
 READERS_WAIT_S = 10
 # A request waits this long for the ledger, then answers 503 (Retry-After): Firestore's own retries
 # could hold every request thread for minutes, /healthz's included.
@@ -351,62 +349,3 @@ def _summary(run: RunRecord) -> dict[str, Any]:
     summary = {k: record[k] for k in keep if k in record}
     summary["steps"] = {name: step["state"] for name, step in run.get("steps", {}).items()}
     return public(summary)
-
-
-# -- probes (no token: Cloud Run's probes call them directly) -------------------------------------
-@health.get("/healthz")
-def healthz() -> ResponseReturnValue:
-    return jsonify(status="ok")
-
-
-@health.get("/readyz")
-def readyz() -> ResponseReturnValue:
-    service = _service()
-    checks = {"firestore": _check_firestore, "transform": _check_transform, "bronze": _check_bronze}
-    pool = concurrent.futures.ThreadPoolExecutor(len(checks))
-    try:
-        futures = {name: pool.submit(check, service) for name, check in checks.items()}
-        concurrent.futures.wait(futures.values(), timeout=CHECK_TIMEOUT_S)  # one deadline for all three
-        results = {name: _outcome(future) for name, future in futures.items()}
-    finally:
-        pool.shutdown(wait=False)  # a check still waiting on Firestore must not hold the answer
-    ready = all(r == "ok" or r.startswith("ok") for r in results.values())
-    return jsonify(status="ready" if ready else "unready", checks=results), 200 if ready else 503
-
-
-def _outcome(future: concurrent.futures.Future[str]) -> str:
-    if not future.done():
-        return f"unreachable: no answer within {CHECK_TIMEOUT_S} s"
-    try:
-        return future.result()
-    except concurrent.futures.TimeoutError:
-        return f"unreachable: no answer within {CHECK_TIMEOUT_S} s"
-    except Exception as error:
-        return f"unreachable: {str(error).splitlines()[0][:300]}"
-
-
-def _check_firestore(service: Service) -> str:
-    service.resources.ledger.get("readyz-probe", timeout=CHECK_TIMEOUT_S)
-    return "ok"
-
-
-def _check_transform(service: Service) -> str:
-    """What this service itself uses: locally the warehouse file, in gcp the Dataform repository (the
-    orchestrator's identity has no BigQuery role: Dataform and Vertex AI query as their own)."""
-    if service.active:  # locally a run of this process holds the warehouse (DuckDB: one writer process)
-        return f"ok (in use by run {', '.join(sorted(service.active))})"
-    return service.resources.transform.ready(CHECK_TIMEOUT_S)
-
-
-def _check_bronze(service: Service) -> str:
-    store = service.resources.bronze
-    if store.is_folder:  # a fresh local folder is created by the first write: its nearest ancestor counts
-        root = folder = store.full_path("")
-        while not os.path.exists(folder):
-            folder = os.path.dirname(folder)
-        if not (os.path.isdir(folder) and os.access(folder, os.W_OK)):
-            raise RuntimeError(f"{root} cannot be written")
-        return "ok"
-    if not store.fs.exists(store.full_path("")):
-        raise RuntimeError(f"{store.uri()} does not exist")
-    return "ok"

@@ -11,7 +11,8 @@ import time
 import pytest
 from conftest import started_emulator
 
-from orchestrator.app import CHECK_TIMEOUT_S, LEDGER_DEADLINE_S, create_app
+from orchestrator.app import LEDGER_DEADLINE_S, create_app
+from orchestrator.health import CHECK_TIMEOUT_S
 from orchestrator.resources import Resources
 
 pytestmark = pytest.mark.firestore
