@@ -7,3 +7,7 @@ a failure of the world); orchestrator/app.py and orchestrator/cli/ map the roots
 
 class LakehouseError(Exception):
     """A failure lakehouse names: bad settings or records, the warehouse, the transform, the export."""
+
+
+class SettingsError(LakehouseError, ValueError):
+    """A setting is missing or malformed; the message names the variable."""

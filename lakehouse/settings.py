@@ -16,115 +16,35 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import Field, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, NamedTuple, get_type_hints
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from lakehouse.errors import LakehouseError
+from lakehouse.errors import SettingsError as SettingsError  # raised here and by the parsers
 from lakehouse.retry import Backoff
+from lakehouse.setting_parsers import (
+    Parser,
+    as_count,
+    as_date,
+    as_emails,
+    as_int,
+    as_lookback,
+    as_path,
+    as_ratio,
+    as_seconds,
+    as_text,
+    as_timezone,
+    as_uri,
+    one_of,
+)
 
 MODES = ("local", "gcp")
 LOCAL_PROJECT = "winter-days-local"
 DEV_PII_KEY = "local-dev-pseudonymisation-key"  # local mode only; public, so never in gcp
 SOURCE_ROOT = Path(__file__).resolve().parent.parent  # the folder holding the packages and dataform/
-
-
-class SettingsError(LakehouseError, ValueError):
-    """A setting is missing or malformed; the message names the variable."""
-
-
-# -- parsers: (text, variable) -> value; an error names the variable ---------------------------
-Parser = Callable[[str, str], Any]
-
-
-def as_text(raw: str, name: str) -> str:
-    return raw
-
-
-def as_uri(raw: str, name: str) -> str:
-    return raw.rstrip("/") or raw
-
-
-def as_path(raw: str, name: str) -> Path:
-    return Path(raw).expanduser().resolve()
-
-
-def as_int(raw: str, name: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-
-
-def as_count(raw: str, name: str) -> int:
-    value = as_int(raw, name)
-    if value < 1:
-        raise SettingsError(f"{name} must be at least 1, got {value}")
-    return value
-
-
-def as_lookback(raw: str, name: str) -> int:
-    value = as_int(raw, name)
-    if not 0 <= value <= 366:
-        raise SettingsError(f"{name} must be from 0 to 366 days, got {value}")
-    return value
-
-
-def as_number(raw: str, name: str) -> float:
-    try:
-        return float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-
-
-def as_ratio(raw: str, name: str) -> float:
-    value = as_number(raw, name)
-    if not 0.0 <= value <= 1.0:
-        raise SettingsError(f"{name} must be between 0 and 1, got {value}")
-    return value
-
-
-def as_seconds(raw: str, name: str) -> float:
-    value = as_number(raw, name)
-    if not value > 0:
-        raise SettingsError(f"{name} must be positive, got {value}")
-    return value
-
-
-def one_of(*choices: str) -> Parser:
-    """Case-insensitive; the value is spelled as in `choices`."""
-    def parse(raw: str, name: str) -> str:
-        for choice in choices:
-            if raw.lower() == choice.lower():
-                return choice
-        raise SettingsError(f"{name} must be one of {choices}, got {raw!r}")
-
-    return parse
-
-
-def as_timezone(raw: str, name: str) -> str:
-    try:
-        ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(f"{name} must be an IANA time zone like Europe/Paris, got {raw!r}") from None
-    return raw
-
-
-def as_emails(raw: str, name: str) -> tuple[str, ...]:
-    """Comma-separated, compared lower-case."""
-    return tuple(e.strip().lower() for e in raw.split(",") if e.strip())
-
-
-def as_date(raw: str, name: str) -> dt.date | None:
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a date YYYY-MM-DD, got {raw!r}") from None
 
 
 REQUIRED = None  # as a mode's default: that mode needs the variable set
