@@ -28,6 +28,7 @@ from lakehouse.transform.actions import UnknownSelection
 from lakehouse.warehouse import WarehouseCorrupt
 from mlops.errors import MlopsError
 from orchestrator.api_input import BadRequest
+from orchestrator.cli.children import stop_children
 from orchestrator.cli.common import Handler, resolve_dates
 from orchestrator.errors import Busy, OrchestratorError
 
@@ -102,13 +103,16 @@ def _under(filename: object, settings: Settings) -> bool:
 @contextlib.contextmanager
 def _sigterm_as_interrupt(received: list[int]) -> Iterator[None]:
     """SIGTERM raised as KeyboardInterrupt, as Ctrl-C is, so that every `finally` runs: the emulator and
-    other children are stopped; `received` records it for the exit code."""
+    other children are stopped; `received` records it for the exit code. Either signal is passed on to
+    the command's children first (children.py): a SIGTERM reaches the CLI alone."""
     def interrupt(signum: int, _frame: object) -> None:
         received.append(signum)
+        stop_children()
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
