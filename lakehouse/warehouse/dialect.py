@@ -1,7 +1,7 @@
 """BigQuery SQL to DuckDB SQL: sqlglot plus the rewrites sqlglot does not do for us.
 
-Every rewrite (rewrites.py, external.py) exists because DuckDB would otherwise return a
-different answer or reject the statement. Constructs we cannot translate faithfully raise
+Every rewrite (rewrites.py, functions.py, time_formats.py, external.py) exists because DuckDB
+would otherwise return a different answer or reject the statement. Constructs we cannot translate faithfully raise
 UnsupportedSQL, never a silently different result.
 
 A Script is one BigQuery script: its statements share the variables that DECLARE makes,

@@ -9,32 +9,20 @@ BigQuery's documented results.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from sqlglot import exp
 
 from lakehouse.warehouse import UnsupportedSQL
-from lakehouse.warehouse.fidelity import literal_coercion, null_operand, unpadded_years
+from lakehouse.warehouse.fidelity import literal_coercion, null_operand
 from lakehouse.warehouse.functions import HANDLERS as FUNCTION_HANDLERS
 from lakehouse.warehouse.functions import date_in_range, float_overflow, to_bytes, to_string
 from lakehouse.warehouse.functions import error as _error
 from lakehouse.warehouse.functions import numeric_division as _numeric_division
 from lakehouse.warehouse.functions import static_type as _static_type
+from lakehouse.warehouse.time_formats import HANDLERS as FORMAT_HANDLERS
 
-# BigQuery format elements with the same meaning in DuckDB's strftime/strptime.
-FORMAT_ELEMENTS = {
-    "%Y": "%Y", "%m": "%m", "%d": "%d", "%H": "%H", "%M": "%M", "%S": "%S", "%j": "%j",
-    "%A": "%A", "%a": "%a", "%B": "%B", "%b": "%b", "%h": "%b", "%p": "%p", "%I": "%I",
-    "%y": "%y", "%w": "%w", "%U": "%U", "%W": "%W", "%F": "%Y-%m-%d", "%T": "%H:%M:%S",
-    "%D": "%m/%d/%y", "%R": "%H:%M", "%%": "%%", "%E3S": "%S.%g", "%E6S": "%S.%f",
-}
-# Parsing only: %e (sqlglot hands it over as %-d) reads like %d; %z reads +HHMM. Formatting them
-# differs (%e pads with a space), so FORMAT_* refuses them. sqlglot has already expanded %F, %T,
-# %D, %x, %c and %E6S into the elements above.
-PARSE_ONLY_ELEMENTS = {"%e": "%d", "%-d": "%d", "%z": "%z"}
-_ELEMENT = re.compile(r"%(?:E\d|E\*|E|-)?.")
 NUMERIC = exp.DataType.build("DECIMAL(38, 9)")  # BigQuery NUMERIC; DuckDB's bare DECIMAL is (18, 3)
 _HARMLESS_TABLE_OPTIONS = {"description", "labels", "friendly_name", "expiration_timestamp",
                            "partition_expiration_days", "require_partition_filter"}
@@ -249,61 +237,6 @@ def _unnest(node: exp.Unnest) -> exp.Expr:
     return node
 
 
-def _format_time(node: exp.TimeToStr) -> exp.Expr:
-    """FORMAT_DATE/FORMAT_TIMESTAMP/FORMAT_DATETIME -> strftime, element by element."""
-    fmt = _duckdb_format(node.args["format"], FORMAT_ELEMENTS)
-    value = node.this
-    zone = node.args.get("zone")
-    if zone is not None:  # the instant's wall clock in that zone
-        if isinstance(value, exp.TsOrDsToTimestamp):
-            value = value.this
-        instant = exp.Cast(this=value, to=exp.DataType.build("TIMESTAMPTZ"))
-        value = exp.Anonymous(this="timezone", expressions=[zone, instant])
-    return unpadded_years(value, fmt)
-
-
-def _parse_time(node: exp.Expr) -> exp.Expr:
-    """PARSE_TIMESTAMP/PARSE_DATE: strptime, with BigQuery's default zone (UTC) or the given one."""
-    raw = node.args["format"]
-    fmt = _duckdb_format(raw, {**FORMAT_ELEMENTS, **PARSE_ONLY_ELEMENTS})
-    if not re.search(r"%[YyFD]", raw.name):
-        raise UnsupportedSQL(f"parse format {raw.name!r} has no year; BigQuery's default (1970) is not DuckDB's")
-    parsed = exp.Anonymous(this="strptime", expressions=[node.this, exp.Literal.string(fmt)])
-    if isinstance(node, exp.StrToDate):
-        return exp.Cast(this=parsed, to=exp.DataType.build("DATE"))
-    if "%z" in fmt:  # the offset in the text wins over any zone argument
-        return parsed
-    zone = node.args.get("zone") or exp.Literal.string("UTC")
-    return exp.Anonymous(this="timezone", expressions=[zone, parsed])
-
-
-def _duckdb_format(literal: exp.Expr, elements: dict[str, str]) -> str:
-    if not isinstance(literal, exp.Literal) or not literal.is_string:
-        raise UnsupportedSQL("a format string must be a literal to be translated element by element")
-    out, text = [], literal.name
-    pos = 0
-    for match in _ELEMENT.finditer(text):
-        out.append(text[pos:match.start()])
-        element = match.group(0)
-        if element not in elements:
-            raise UnsupportedSQL(f"format element {element} has no DuckDB equivalent with the same output")
-        out.append(elements[element])
-        pos = match.end()
-    out.append(text[pos:])
-    return "".join(out)
-
-
-def _format(node: exp.Format) -> exp.Expr:
-    """FORMAT('%d %s', ...) -> printf for the elements whose output is the same."""
-    fmt = node.this
-    if not isinstance(fmt, exp.Literal) or not fmt.is_string:
-        raise UnsupportedSQL("FORMAT needs a literal format string")
-    for element in re.findall(r"%[^a-zA-Z%]*[a-zA-Z%]", fmt.name):
-        if not re.fullmatch(r"%(%|0?\d*[di]|s|(\.\d+)?f)", element):
-            raise UnsupportedSQL(f"FORMAT element {element} is not translated (supported: %d %i %0Nd %s %f %.Nf %%)")
-    return exp.Anonymous(this="printf", expressions=[fmt, *node.expressions])
-
-
 # -- arrays and JSON ----------------------------------------------------------------------
 
 def _array_agg(node: exp.Expr) -> exp.Expr:
@@ -376,6 +309,7 @@ def _create(node: exp.Create) -> exp.Expr:
 
 _HANDLERS: dict[type[exp.Expr], Callable[[Any], exp.Expr]] = {
     **FUNCTION_HANDLERS,
+    **FORMAT_HANDLERS,
     exp.Table: _table,
     exp.DataType: _data_type,
     exp.Cast: _cast,
@@ -387,12 +321,8 @@ _HANDLERS: dict[type[exp.Expr], Callable[[Any], exp.Expr]] = {
     exp.DateSub: _date_arith,
     exp.DateTrunc: _date_arith,
     exp.Extract: _extract,
-    exp.TimeToStr: _format_time,
     exp.TimestampDiff: _timestamp_diff,
     exp.Unnest: _unnest,
-    exp.StrToTime: _parse_time,
-    exp.StrToDate: _parse_time,
-    exp.Format: _format,
     exp.ArrayAgg: _array_agg,
     exp.IgnoreNulls: _array_agg,
     exp.Bracket: _bracket,
