@@ -18,14 +18,18 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import hcl2
-from hcl2.utils import SerializationOptions
+from infra_config import Config, iam_matrix, load, nested_blocks
+from infra_first_deploy import (
+    account_id_lengths,
+    alerts_racing_their_metrics,
+    build_identity,
+    identities_before_their_api,
+    pipeline_root_access,
+    release_configs_without_remote,
+)
 
-PARSE = SerializationOptions(with_comments=False, explicit_blocks=False, strip_string_quotes=True,
-                             preserve_heredocs=False)
 PRIMITIVE_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
 # Resource types of the providers we use; a reference TYPE.NAME to one must be declared.
 RESOURCE_REF = re.compile(r"(?<![\w.\-])((?:google|random)_[a-z0-9_]+)\.([A-Za-z_][\w-]*)")
@@ -46,37 +50,9 @@ EXTRA_BINDINGS = {
 }
 
 
-@dataclass
-class Config:
-    """The blocks of every *.tf file in a directory, with the file each came from."""
-
-    blocks: dict[str, list[tuple[str, dict]]] = field(default_factory=dict)
-
-    def labelled(self, kind: str) -> dict[tuple[str, str], tuple[str, dict]]:
-        """resource/data/ephemeral blocks by (type, name)."""
-        return {(type_, name): (file, body)
-                for file, block in self.blocks.get(kind, [])
-                for type_, named in block.items() for name, body in named.items()}
-
-    def named(self, kind: str) -> dict[str, tuple[str, object]]:
-        """variable/output/module blocks by name; locals by local name."""
-        return {name: (file, body) for file, block in self.blocks.get(kind, []) for name, body in block.items()}
-
-
-def load(config_dir: Path) -> Config:
-    config = Config()
-    for path in sorted(Path(config_dir).glob("*.tf")):
-        with path.open() as handle:
-            parsed = hcl2.load(handle, serialization_options=PARSE)
-        for kind, blocks in parsed.items():
-            for block in blocks:
-                config.blocks.setdefault(kind, []).append((path.name, block))
-    return config
-
-
 def violations(config_dir: Path, expected_matrix: dict[str, set[tuple[str, str]]]) -> list[str]:
     config = load(config_dir)
-    return (undeclared_references(config) + primitive_roles(config) + iam_outside_matrix(config)
+    return (undeclared_references(config) + primitive_roles(config) + iam_outsideiam_matrix(config)
             + matrix_differences(config, expected_matrix) + foreign_images(config)
             + unauthenticated_schedules(config) + bronze_bucket_rules(config)
             + pipeline_root_access(config) + alerts_racing_their_metrics(config) + build_identity(config, config_dir)
@@ -159,7 +135,7 @@ def _iam_resources(config: Config):
             yield type_, name, file, body
 
 
-def iam_outside_matrix(config: Config) -> list[str]:
+def iam_outsideiam_matrix(config: Config) -> list[str]:
     """Every IAM binding comes from local.iam_grants, one resource per kind of place."""
     found, kinds_applied = [], {}
     for type_, name, file, body in _iam_resources(config):
@@ -180,7 +156,7 @@ def iam_outside_matrix(config: Config) -> list[str]:
         if kind.group(1) in kinds_applied:
             found.append(f"{where} applies grants of kind {kind.group(1)!r}, as {kinds_applied[kind.group(1)]} does")
         kinds_applied[kind.group(1)] = f"{type_}.{name}"
-    for account, places in _matrix(config).items():
+    for account, places in iam_matrix(config).items():
         for place, role in places:
             if place.split(":")[0] not in kinds_applied:
                 found.append(f"locals.tf: iam_matrix grants {role} to {account} on {place}, "
@@ -188,14 +164,8 @@ def iam_outside_matrix(config: Config) -> list[str]:
     return found
 
 
-def _matrix(config: Config) -> dict[str, set[tuple[str, str]]]:
-    _, matrix = config.named("locals").get("iam_matrix", ("", {}))
-    return {account: {(place, role) for place, roles in places.items() for role in roles}
-            for account, places in matrix.items()}
-
-
 def matrix_differences(config: Config, expected: dict[str, set[tuple[str, str]]]) -> list[str]:
-    actual = _matrix(config)
+    actual = iam_matrix(config)
     found = []
     accounts = set(config.named("locals").get("service_accounts", ("", {}))[1])
     if accounts != set(expected):
@@ -236,23 +206,16 @@ def foreign_images(config: Config) -> list[str]:
     return found
 
 
-def _blocks(value) -> list[dict]:
-    """A nested block parses as a list of dicts (or one dict); normalise to a list."""
-    if isinstance(value, dict):
-        return [value]
-    return [v for v in value or [] if isinstance(v, dict)]
-
-
 def unauthenticated_schedules(config: Config) -> list[str]:
     found = []
     for (type_, name), (file, body) in config.labelled("resource").items():
         if type_ != "google_cloud_scheduler_job":
             continue
         where = f"{file}: {type_}.{name}"
-        for target in _blocks(body.get("http_target")):
+        for target in nested_blocks(body.get("http_target")):
             uri = str(target.get("uri", ""))
             google_api = bool(re.match(r"^https://[\w.-]+\.googleapis\.com/", uri))
-            oidc, oauth = _blocks(target.get("oidc_token")), _blocks(target.get("oauth_token"))
+            oidc, oauth = nested_blocks(target.get("oidc_token")), nested_blocks(target.get("oauth_token"))
             if google_api and not (oauth or oidc):
                 found.append(f"{where} calls {uri} without a token: Google APIs need oauth_token")
             elif not google_api and not oidc:
@@ -271,16 +234,16 @@ def push_subscription_rules(config: Config) -> list[str]:
         if type_ != "google_pubsub_subscription" or "push_config" not in body:
             continue
         where = f"{file}: {type_}.{name}"
-        for push in _blocks(body.get("push_config")):
-            tokens = _blocks(push.get("oidc_token"))
+        for push in nested_blocks(body.get("push_config")):
+            tokens = nested_blocks(push.get("oidc_token"))
             if not tokens:
                 found.append(f"{where} pushes without an OIDC token: the service refuses unauthenticated calls")
             elif not all(t.get("audience") and t.get("service_account_email") for t in tokens):
                 found.append(f"{where} sends an OIDC token without an audience or a service account")
         if not any(d.get("dead_letter_topic") and d.get("max_delivery_attempts")
-                   for d in _blocks(body.get("dead_letter_policy"))):
+                   for d in nested_blocks(body.get("dead_letter_policy"))):
             found.append(f"{where} has no dead_letter_policy: a message that always fails would be retried for days")
-        if not any(r.get("minimum_backoff") for r in _blocks(body.get("retry_policy"))):
+        if not any(r.get("minimum_backoff") for r in nested_blocks(body.get("retry_policy"))):
             found.append(f"{where} has no retry_policy: failed pushes would be retried at once, without backoff")
     return found
 
@@ -293,133 +256,16 @@ def bronze_bucket_rules(config: Config) -> list[str]:
     where = f"{file}: google_storage_bucket.bronze"
     if body.get("uniform_bucket_level_access") is not True:
         found.append(f"{where} must set uniform_bucket_level_access = true")
-    if not any(v.get("enabled") is True for v in _blocks(body.get("versioning"))):
+    if not any(v.get("enabled") is True for v in nested_blocks(body.get("versioning"))):
         found.append(f"{where} must enable versioning")
     rules = {(a.get("type"), a.get("storage_class"), c.get("age"))
-             for rule in _blocks(body.get("lifecycle_rule"))
-             for a in _blocks(rule.get("action")) for c in _blocks(rule.get("condition"))}
+             for rule in nested_blocks(body.get("lifecycle_rule"))
+             for a in nested_blocks(rule.get("action")) for c in nested_blocks(rule.get("condition"))}
     if ("SetStorageClass", "COLDLINE", 90) not in rules:
         found.append(f"{where} must move objects to COLDLINE after 90 days")
     if ("Delete", None, 365) not in rules:
         found.append(f"{where} must delete objects after 365 days")
     return found
-
-
-# -- a first deployment ----------------------------------------------------------
-OBJECT_WRITERS = {"roles/storage.objectAdmin", "roles/storage.objectUser"}
-ACCOUNT_ID_MAX = 30
-
-
-def _local(config: Config, name: str):
-    return config.named("locals").get(name, ("", None))[1]
-
-
-def pipeline_root_access(config: Config) -> list[str]:
-    """Vertex AI checks storage.objects.get/create on the pipeline root's whole bucket: the pipeline
-    account needs an unconditional object role on a bucket of this configuration."""
-    root = str(_local(config, "pipeline_root") or "")
-    bucket = re.match(r"^gs://\$\{google_storage_bucket\.([\w-]+)\.name\}/", root)
-    if not bucket:
-        return [f"locals.tf: pipeline_root {root!r} must be gs://${{google_storage_bucket.NAME.name}}/...: a bucket "
-                "of this configuration, on which the pipeline account holds a bucket-wide grant"]
-    buckets = _local(config, "buckets") or {}
-    keys = [key for key, ref in buckets.items() if ref == f"${{google_storage_bucket.{bucket.group(1)}.name}}"]
-    grants = _matrix(config).get("pipeline", set())
-    if not any(place == f"bucket:{key}" and role in OBJECT_WRITERS for key in keys for place, role in grants):
-        return [f"locals.tf: the pipeline account needs storage.objectAdmin on bucket:{bucket.group(1)} (the pipeline "
-                "root's bucket), without a condition: Vertex AI checks storage.objects.get/create at bucket level"]
-    return []
-
-
-def alerts_racing_their_metrics(config: Config) -> list[str]:
-    """An alert policy reading a log-based metric of the same apply gets 404 until the metric propagates."""
-    found = []
-    for (type_, name), (file, body) in config.labelled("resource").items():
-        if type_ != "google_monitoring_alert_policy":
-            continue
-        metrics = set(re.findall(r"google_logging_metric\.([\w-]+)", str(body)))
-        waits = " ".join(map(str, body.get("depends_on", [])))
-        for metric in sorted(metrics):
-            if f"google_logging_metric.{metric}" not in waits or "time_sleep." not in waits:
-                found.append(f"{file}: {type_}.{name} reads google_logging_metric.{metric}, created in the same apply: "
-                             "the API answers 404 until the metric propagates; use a log-match condition "
-                             "(condition_matched_log) or depends_on the metric and a time_sleep")
-    return found
-
-
-def build_identity(config: Config, config_dir: Path) -> list[str]:
-    """New projects no longer give the Compute Engine default account Cloud Build's role: the build runs
-    as an account of ours, which may push to the image repository."""
-    found = []
-    deploy = Path(config_dir) / "deploy.sh"
-    script = deploy.read_text() if deploy.exists() else ""
-    for command in re.findall(r"gcloud builds submit(?:[^\n]*\\\n)*[^\n]*", script):
-        if "--service-account" not in command:
-            found.append("deploy.sh: `gcloud builds submit` runs without --service-account, so as the Compute Engine "
-                         "default account, which new projects do not let build")
-    if ("artifact_registry:images", "roles/artifactregistry.writer") not in _matrix(config).get("build", set()):
-        found.append("locals.tf: the build account needs roles/artifactregistry.writer on artifact_registry:images")
-    return found
-
-
-def release_configs_without_remote(config: Config) -> list[str]:
-    """A release config compiles a commitish of the repository's Git remote."""
-    resources = config.labelled("resource")
-    found = []
-    for (type_, name), (file, body) in resources.items():
-        if type_ != "google_dataform_repository_release_config":
-            continue
-        repo = re.search(r"google_dataform_repository\.([\w-]+)\.", str(body.get("repository", "")))
-        _, repository = resources.get(("google_dataform_repository", repo.group(1) if repo else ""), ("", {}))
-        if not _blocks(repository.get("git_remote_settings")):
-            found.append(f"{file}: {type_}.{name} compiles a commitish of a repository with no git_remote_settings: "
-                         "it can never compile (the workspace is pushed through the API)")
-    return found
-
-
-def identities_before_their_api(config: Config) -> list[str]:
-    return [f"{file}: {type_}.{name} must depend on google_project_service.enabled: the service identity exists "
-            "once its API is enabled"
-            for (type_, name), (file, body) in config.labelled("resource").items()
-            if type_ == "google_project_service_identity"
-            and "google_project_service.enabled" not in " ".join(map(str, body.get("depends_on", [])))]
-
-
-def _longest(variable: dict) -> int | None:
-    """The longest value a variable's regex validation admits; None when no regex bounds it."""
-    import warnings
-
-    with warnings.catch_warnings():  # deprecated as a public name, still re's own parser
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import sre_parse  # noqa: PLC0415 - the standard parser gives a pattern's longest match
-
-    widths = [sre_parse.parse(p).getwidth()[1]
-              for rule in _blocks(variable.get("validation"))
-              for p in re.findall(r'regex\("(.*?)",', str(rule.get("condition", "")).replace("\\\\", "\\"))]
-    return min(widths) if widths else None
-
-
-def account_id_lengths(config: Config) -> list[str]:
-    """Account ids are "<name_prefix>-<environment>-<key>": within 30 characters for every allowed value,
-    or a validation bounds the whole id."""
-    variables = config.named("variable")
-    prefix, env = (variables.get(n, ("", {}))[1] for n in ("name_prefix", "environment"))
-    keys = _local(config, "service_accounts") or {}
-    if not keys:
-        return []
-    longest_key = max(keys, key=len)
-    conditions = [str(rule.get("condition"))
-                  for variable in (prefix, env) for rule in _blocks(variable.get("validation"))]
-    bounded = any(f"-{longest_key}" in c and f"<= {ACCOUNT_ID_MAX}" in c for c in conditions)
-    widths = (_longest(prefix), _longest(env))
-    if bounded or None in widths:
-        return [] if bounded else ["variables.tf: name_prefix and environment need regex validations bounding "
-                                   "their length (they are part of service account ids)"]
-    longest = widths[0] + 1 + widths[1] + 1 + len(longest_key)
-    if longest > ACCOUNT_ID_MAX:
-        return [f"variables.tf: the service account id <name_prefix>-<environment>-{longest_key} can reach {longest} "
-                f"characters with allowed values; ids have at most {ACCOUNT_ID_MAX}: validate the whole id"]
-    return []
 
 
 # -- settings ------------------------------------------------------------------
