@@ -8,10 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lakehouse.errors import SettingsError
+
+T = TypeVar("T")
 
 Parser = Callable[[str, str], Any]
 
@@ -28,46 +30,32 @@ def as_path(raw: str, name: str) -> Path:
     return Path(raw).expanduser().resolve()
 
 
-def as_int(raw: str, name: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+def _converted(convert: Callable[[str], T], what: str) -> Callable[[str, str], T]:
+    def parse(raw: str, name: str) -> T:
+        try:
+            return convert(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
+
+    return parse
 
 
-def as_count(raw: str, name: str) -> int:
-    value = as_int(raw, name)
-    if value < 1:
-        raise SettingsError(f"{name} must be at least 1, got {value}")
-    return value
+def _within(parse: Callable[[str, str], T], accept: Callable[[T], bool], rule: str) -> Callable[[str, str], T]:
+    def parse_within(raw: str, name: str) -> T:
+        value = parse(raw, name)
+        if not accept(value):
+            raise SettingsError(f"{name} must be {rule}, got {value}")
+        return value
+
+    return parse_within
 
 
-def as_lookback(raw: str, name: str) -> int:
-    value = as_int(raw, name)
-    if not 0 <= value <= 366:
-        raise SettingsError(f"{name} must be from 0 to 366 days, got {value}")
-    return value
-
-
-def as_number(raw: str, name: str) -> float:
-    try:
-        return float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-
-
-def as_ratio(raw: str, name: str) -> float:
-    value = as_number(raw, name)
-    if not 0.0 <= value <= 1.0:
-        raise SettingsError(f"{name} must be between 0 and 1, got {value}")
-    return value
-
-
-def as_seconds(raw: str, name: str) -> float:
-    value = as_number(raw, name)
-    if not value > 0:
-        raise SettingsError(f"{name} must be positive, got {value}")
-    return value
+as_int = _converted(int, "an integer")
+as_number = _converted(float, "a number")
+as_count = _within(as_int, lambda value: value >= 1, "at least 1")
+as_lookback = _within(as_int, lambda value: 0 <= value <= 366, "from 0 to 366 days")
+as_ratio = _within(as_number, lambda value: 0.0 <= value <= 1.0, "between 0 and 1")
+as_seconds = _within(as_number, lambda value: value > 0, "positive")
 
 
 def one_of(*choices: str) -> Parser:
