@@ -58,9 +58,9 @@ def test_a_ledger_outage_leaves_the_service_answering_and_loses_no_run(settings,
 
     paused_emulator(True)
     try:
-        for _ in range(3):
-            health, seconds = timed(lambda: client.get("/healthz"), 1.0)
-            assert health.status_code == 200 and seconds < 0.5
+        for _ in range(3):  # at once: well inside the ledger's deadline, which the other answers wait out
+            health, _ = timed(lambda: client.get("/healthz"), SLACK_S)
+            assert health.status_code == 200
         for request in (lambda: client.get("/runs"), lambda: client.get(f"/runs/{run_id}"),
                         lambda: client.post("/runs", json={"date": "2026-03-02", "wait": False})):
             answer, _ = timed(request, LEDGER_DEADLINE_S + SLACK_S)
