@@ -24,7 +24,7 @@ DAY = dt.date(2026, 3, 1)
 
 @pytest.fixture
 def resources(settings, firestore):
-    return Resources.from_settings(settings.with_overrides(service={"lease_ttl_s": 0.6}))
+    return Resources.from_settings(settings.with_overrides(service={"lease_ttl_s": 1.0}))
 
 
 @pytest.fixture
@@ -115,7 +115,7 @@ def test_a_live_run_blocks_a_second_trigger_and_a_dead_one_is_taken_over(resourc
         engine.claim(resources, RunOptions(DAY), "test")
     assert busy.value.run_id == held.run_id
 
-    time.sleep(0.8)
+    time.sleep(1.2)
     seen = create_app(resources.settings, resources).test_client().get(f"/runs/{held.run_id}").get_json()
     assert seen["state"] == "PENDING" and seen["interrupted"] is True  # its lease expired: nobody runs it
     taken = engine.claim(resources, RunOptions(DAY), "test")
@@ -127,7 +127,7 @@ def test_a_live_run_blocks_a_second_trigger_and_a_dead_one_is_taken_over(resourc
 
 def test_a_forced_run_marks_an_interrupted_one_failed(resources, calls):
     held = engine.claim(resources, RunOptions(DAY), "test")
-    time.sleep(0.8)
+    time.sleep(1.2)
     engine.execute(resources, RunOptions(DAY), "test", force=True)
     stale = resources.ledger.get(held.run_id)
     assert stale["state"] == "FAILED" and stale["error"].startswith("interrupted")

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.firestore
 
 @pytest.fixture
 def resources(settings, firestore):
-    return Resources.from_settings(settings.with_overrides(service={"lease_ttl_s": 0.6}))
+    return Resources.from_settings(settings.with_overrides(service={"lease_ttl_s": 1.0}))
 
 
 def take(resources, key="2026-03-01", run_id="20260301-aaaaaaaa"):
@@ -38,7 +38,7 @@ def test_a_live_lease_blocks_others_and_an_expired_one_is_taken_over(resources):
     blocked, holder = take(resources, run_id="20260301-bbbbbbbb")
     assert blocked is None and holder["run_id"] == "20260301-aaaaaaaa"
 
-    time.sleep(0.8)  # the holder stopped renewing: its lease expires
+    time.sleep(1.2)  # the holder stopped renewing: its lease expires
     second, expired = take(resources, run_id="20260301-bbbbbbbb")
     assert second is not None and expired["run_id"] == "20260301-aaaaaaaa"
 
@@ -57,7 +57,7 @@ def test_a_live_lease_blocks_others_and_an_expired_one_is_taken_over(resources):
 def test_the_heartbeat_keeps_a_lease_alive_past_its_ttl(resources):
     lease, _ = take(resources)
     with lease.heartbeat():
-        time.sleep(1.5)  # 2.5 TTLs
+        time.sleep(2.5)  # 2.5 TTLs
         blocked, holder = take(resources, run_id="20260301-cccccccc")
         assert blocked is None and holder["token"] == lease.token
     lease.release()
