@@ -36,6 +36,7 @@ ROW_GROUP = 50_000
 _CENT = Decimal("0.01")
 _MONEY_LIMIT = Decimal(10) ** (MONEY.precision - MONEY.scale)
 _MAJOR_VERSION = SCHEMA_VERSION.split(".")[0]
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _kind(data_type: pa.DataType) -> str:
@@ -92,10 +93,14 @@ def to_row(doc_id: str, data: dict[str, Any], exported_at: dt.datetime) -> dict[
                 raise Rejected("wrong_type", f"{name} is {type(value).__name__}, expected string")
             if value is not None and len(value) > MAX_STRING:
                 raise Rejected("oversized_string", f"{name} has {len(value)} characters")
+            if value is not None and not value.isascii() and not _is_unicode_text(value):
+                raise Rejected("invalid_text", f"{name} holds a lone surrogate, which UTF-8 cannot encode")
             row[name] = value
         elif kind == "integer":
             if isinstance(value, bool) or not isinstance(value, int):
                 raise Rejected("wrong_type", f"{name} is {type(value).__name__}, expected integer")
+            if not _INT64_MIN <= value <= _INT64_MAX:  # pyarrow would refuse the whole row group
+                raise Rejected("integer_out_of_range", f"{name} = {str(value)[:40]}, past INT64")
             row[name] = value
         elif kind == "money":
             row[name] = _money(name, value)
@@ -113,6 +118,14 @@ def to_row(doc_id: str, data: dict[str, Any], exported_at: dt.datetime) -> dict[
     if row["sale_id"] != doc_id:
         raise Rejected("id_mismatch", f"document {doc_id} holds sale_id {row['sale_id'][:40]}")
     return row
+
+
+def _is_unicode_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _money(name: str, value: Any) -> Decimal:

@@ -41,6 +41,8 @@ def sale(**changes):
         ({"amount": "NaN"}, "wrong_type"),
         ({"unit_price": float("inf")}, "wrong_type"),
         ({"amount": 1e16}, "amount_out_of_range"),
+        ({"quantity": 2**63}, "integer_out_of_range"),  # not from Firestore (INT64), but from any source
+        ({"region": "north\ud800"}, "invalid_text"),  # a lone surrogate: no UTF-8 for Parquet
         ({"amount": "1e400"}, "amount_out_of_range"),
         ({"unit_price": "9999999999999999.996"}, "amount_out_of_range"),  # rounds up to 10^16
         ({"sale_timestamp": "2026-03-01 10:00:00"}, "bad_timestamp"),
