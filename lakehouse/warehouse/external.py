@@ -25,6 +25,7 @@ _EXTERNAL = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _READERS = {"PARQUET": "read_parquet", "CSV": "read_csv", "NEWLINE_DELIMITED_JSON": "read_json"}
+CSV_MAX_ROW_BYTES = 100 * 1024 * 1024  # BigQuery's limit on a CSV row; DuckDB's default, 2 MB, failed the read
 _KNOWN_OPTIONS = {"format", "uris", "hive_partition_uri_prefix", "field_delimiter", "quote",
                   "skip_leading_rows", "require_hive_partition_filter", "description",
                   "ignore_unknown_values"}
@@ -70,6 +71,7 @@ def _external_table_view(match: re.Match[str]) -> str:
             "escape = " + _sql_string(options.get("quote", '"')),
             f"header = {'true' if int(options.get('skip_leading_rows', 0)) else 'false'}",
             "auto_detect = false",
+            f"max_line_size = {CSV_MAX_ROW_BYTES}",
         ]
         if options.get("ignore_unknown_values") is True:
             # BigQuery then drops a line's extra values; DuckDB's lenient mode does the same (and

@@ -39,6 +39,7 @@ def silver(tmp_path_factory, dataform_dir):
         b'{"event_id": "e3", "page_url": "/a\x1fb"}\n',
         line(event("e4", page_url="/p?x=" + "A" * 1100)) + b"\r\n",
         line(event("e5", page_url="/" + "\u00e9" * 1000)) + b"\n",  # 1001 characters, 2001 bytes
+        line(event("e7", page_url="/" + "B" * 3_000_000)) + b"\n",  # past DuckDB's 2 MB line, under BigQuery's 100 MB
         line(event("e6")),  # no final newline
     ]))
     runner = LocalTransformRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform",
@@ -62,9 +63,12 @@ def test_good_lines_are_kept_whatever_their_line_ending(silver):
 
 def test_bad_lines_are_rejected_with_their_reason_and_blank_lines_are_no_records(silver):
     rejected = {row["reject_reason"]: row["raw"] for row in silver["rejected"]}
-    assert sorted(rejected) == ["invalid_json", "oversized_string"]
+    assert sorted(row["reject_reason"] for row in silver["rejected"]) == [
+        "invalid_json", "oversized_string", "oversized_string"]
     assert rejected["invalid_json"] == '{"event_id": "e3", "page_url": "/a'  # cut at the stray separator
-    assert rejected["oversized_string"] == line(event("e4", page_url="/p?x=" + "A" * 1100)).decode()
+    oversized = {row["raw"] for row in silver["rejected"] if row["reject_reason"] == "oversized_string"}
+    assert oversized == {line(event(e, page_url=url)).decode()
+                         for e, url in (("e4", "/p?x=" + "A" * 1100), ("e7", "/" + "B" * 3_000_000))}
 
 
 def test_a_byte_that_is_not_utf8_stops_the_local_read_naming_the_file_and_leaves_it_in_bronze(tmp_path, dataform_dir):
