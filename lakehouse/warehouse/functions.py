@@ -53,21 +53,36 @@ def _count_if(node: exp.CountIf) -> exp.Expr:
 
 
 def _json_value(node: exp.JSONExtractScalar) -> exp.Expr:
-    """JSON_VALUE of text: NULL for text that is not JSON (DuckDB raises); DuckDB rewrites a decimal number's
-    text (1.50 -> 1.5) where BigQuery keeps it, so unless the value is cast such a number raises rather than
-    answer other text. Of a PARSE_JSON value, both engines write the parsed number alike."""
+    """JSON_VALUE: NULL for text that is not JSON (DuckDB raises). A decimal number: of JSON text, DuckDB
+    rewrites its text (1.50 -> 1.5) where BigQuery keeps it, so unless the value is cast it raises rather
+    than answer other text; of a parsed JSON value (PARSE_JSON, or a column holding one: DuckDB's JSON type
+    at run time) both engines write the parsed double, as DuckDB casts a DOUBLE to text (1.5, 100.0, 1e+300)
+    but between 1e15 and 1e16, where BigQuery writes an exponent and DuckDB does not: that raises."""
     document = node.this
-    if isinstance(document, exp.ParseJSON):
-        return node  # a parsed JSON's numbers are normalised by both engines alike
-    valid = exp.Anonymous(this="json_valid", expressions=[document.copy()])
-    node.set("this", exp.Case(ifs=[exp.If(this=valid, true=document.copy())]))
+    if not isinstance(document, exp.ParseJSON):  # PARSE_JSON raises on text that is not JSON in both engines
+        valid = exp.Anonymous(this="json_valid", expressions=[document.copy()])
+        node.set("this", exp.Case(ifs=[exp.If(this=valid, true=document.copy())]))
     if isinstance(node.parent, (exp.Cast, exp.TryCast)) and node.parent.to.this != exp.DataType.Type.VARCHAR:
         return node
     kind = exp.Anonymous(this="json_type", expressions=[node.this.copy(), node.expression.copy()])
-    decimal = exp.EQ(this=kind, expression=exp.Literal.string("DOUBLE"))
-    return exp.Case(ifs=[exp.If(this=decimal, true=error("JSON_VALUE of a decimal number: DuckDB normalises its "
-                                                           "text; cast it (SAFE_CAST(... AS FLOAT64/NUMERIC))"))],
+    value = exp.Anonymous(this="json_extract", expressions=[node.this.copy(), node.expression.copy()])
+    number = exp.TryCast(this=value, to=exp.DataType.build("DOUBLE"))  # TRY: constant folding runs every branch
+    magnitude = exp.Abs(this=number.copy())
+    written_otherwise = exp.or_(_json_text(document), exp.and_(
+        exp.GTE(this=magnitude, expression=exp.Literal.number("1e15")),
+        exp.LT(this=magnitude.copy(), expression=exp.Literal.number("1e16"))))
+    refused = error("JSON_VALUE of a decimal number: DuckDB writes its text otherwise; cast it "
+                    "(SAFE_CAST(... AS FLOAT64/NUMERIC))")
+    as_text = exp.Case(ifs=[exp.If(this=written_otherwise, true=refused)],
+                       default=exp.Cast(this=number, to=exp.DataType.build("VARCHAR")))
+    return exp.Case(ifs=[exp.If(this=exp.EQ(this=kind, expression=exp.Literal.string("DOUBLE")), true=as_text)],
                     default=node)
+
+
+def _json_text(document: exp.Expr) -> exp.Expr:
+    """True when the document is text, not a parsed JSON value (known at bind time from its type)."""
+    parsed = exp.Anonymous(this="typeof", expressions=[document.copy()])
+    return exp.NEQ(this=parsed, expression=exp.Literal.string("JSON"))
 
 
 def numeric_division(node: exp.Expr, result: exp.Expr | None = None) -> exp.Expr:

@@ -43,7 +43,7 @@ VALUES = {
     "BOOL": ["TRUE", "FALSE", "CAST(NULL AS BOOL)"],
     "JSONTEXT": ["'{\"a\": 1}'", "'{\"a\": \"x\"}'", "'{\"a\": null}'", "'{\"a\": [1, 2]}'", "'{\"a\": 1.50}'",
                  "'not json'", "'{\"a\": {\"b\": true}}'", "'{\"a\": 1e2}'", "'{\"a\": \"2026-03-01T10:00:00Z\"}'",
-                 "'{\"b\": 2}'"],
+                 "'{\"a\": 1e300}'", "'{\"a\": -0.00001}'", "'{\"b\": 2}'"],
     "PATH": ["'$.a'", "'$.b'", "'$.a.b'", "'$'"],
     "UNIT": ["DAY", "WEEK", "MONTH", "YEAR", "QUARTER"],
     "SMALL": ["0", "1", "-1", "2", "5", "CAST(NULL AS INT64)"],
@@ -75,6 +75,7 @@ SQLX = [
     "CONCAT({STRING}, {STRING})", "TO_HEX(SHA256({STRING}))", "REGEXP_CONTAINS({STRING}, r'\\d')",
     "REGEXP_CONTAINS({STRING}, r'^\\s*$')", "JSON_VALUE({JSONTEXT}, {PATH})",
     "JSON_VALUE(PARSE_JSON({JSONTEXT}), {PATH})",
+    "(SELECT JSON_VALUE(j, {PATH}) FROM (SELECT SAFE.PARSE_JSON({JSONTEXT}) AS j))",  # the SQLX's parsed column
     "SAFE.PARSE_JSON({JSONTEXT}) IS NULL", "SAFE_CAST(JSON_VALUE({JSONTEXT}, '$.a') AS INT64)",
     "SAFE_CAST(JSON_VALUE({JSONTEXT}, '$.a') AS FLOAT64)", "SAFE_CAST(JSON_VALUE({JSONTEXT}, '$.a') AS TIMESTAMP)",
     "ARRAY_LENGTH(GENERATE_DATE_ARRAY({DATE}, DATE_ADD({DATE}, INTERVAL {SMALL} DAY)))",

@@ -40,6 +40,7 @@ def silver(tmp_path_factory, dataform_dir):
         line(event("e4", page_url="/p?x=" + "A" * 1100)) + b"\r\n",
         line(event("e5", page_url="/" + "\u00e9" * 1000)) + b"\n",  # 1001 characters, 2001 bytes
         line(event("e7", page_url="/" + "B" * 3_000_000)) + b"\n",  # past DuckDB's 2 MB line, under BigQuery's 100 MB
+        line(event("e8", page_url=2.50, referrer_domain=1e300)) + b"\n",  # numbers where the contract says text
         line(event("e6")),  # no final newline
     ]))
     runner = LocalTransformRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform",
@@ -49,7 +50,7 @@ def silver(tmp_path_factory, dataform_dir):
     runner.wait(runner.invoke(compiled, selection)).raise_for_state()
     warehouse = connect(runner.warehouse_uri)
     try:
-        yield {"kept": warehouse.query("SELECT event_id, page_url FROM winter_days_staging.stg_click"),
+        yield {"kept": warehouse.query("SELECT event_id, page_url, referrer_domain FROM winter_days_staging.stg_click"),
                "rejected": warehouse.query("SELECT reject_reason, raw FROM winter_days_staging.stg_click_rejects")}
     finally:
         warehouse.close()
@@ -57,8 +58,14 @@ def silver(tmp_path_factory, dataform_dir):
 
 def test_good_lines_are_kept_whatever_their_line_ending(silver):
     kept = {row["event_id"]: row["page_url"] for row in silver["kept"]}
-    assert sorted(kept) == ["e1", "e2", "e5", "e6"]
+    assert sorted(kept) == ["e1", "e2", "e5", "e6", "e8"]
     assert kept["e2"] == "/caf\u00e9/\u65e5\u672c" and len(kept["e5"]) == 1001  # characters, not bytes
+
+
+def test_a_number_in_a_text_field_is_read_as_bigquery_writes_it_not_a_failed_run(silver):
+    """JSON_VALUE of the parsed line's number: the text GoogleSQL's reference implementation gives."""
+    kept = {row["event_id"]: row for row in silver["kept"]}
+    assert (kept["e8"]["page_url"], kept["e8"]["referrer_domain"]) == ("2.5", "1e+300")
 
 
 def test_bad_lines_are_rejected_with_their_reason_and_blank_lines_are_no_records(silver):

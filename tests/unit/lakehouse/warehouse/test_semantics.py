@@ -159,6 +159,12 @@ DOCUMENTED = [
     ("SAFE.PARSE_JSON('not json')", None),
     ("SAFE_CAST(JSON_VALUE(PARSE_JSON('{\"b\": true}'), '$.b') AS BOOL)", True),
     ("SAFE_CAST(JSON_VALUE(PARSE_JSON('{\"n\": 2.0}'), '$.n') AS INT64)", None),  # '2.0' is no INT64 text
+    # a column of parsed JSON (the SQLX's `j`): both engines write the parsed double, 1.50 as 1.5
+    ("(SELECT JSON_VALUE(j, '$.a') FROM (SELECT SAFE.PARSE_JSON('{\"a\": 1.50}') AS j))", "1.5"),
+    ("(SELECT JSON_VALUE(j, '$.a') FROM (SELECT SAFE.PARSE_JSON('{\"a\": 1e2}') AS j))", "100.0"),
+    ("(SELECT JSON_VALUE(j, '$.a') FROM (SELECT SAFE.PARSE_JSON('{\"a\": 1e300}') AS j))", "1e+300"),
+    ("(SELECT JSON_VALUE(j, '$.a') FROM (SELECT SAFE.PARSE_JSON('{\"a\": 0.00001}') AS j))", "1e-05"),
+    ("JSON_VALUE(PARSE_JSON('{\"a\": 2.5e-300}'), '$.a')", "2.5e-300"),
 ]
 
 FRUITS = "(SELECT 'apple' AS fruit, 3.55 AS price UNION ALL SELECT 'banana', 2.00 UNION ALL SELECT 'pear', 4.30)"
@@ -268,6 +274,13 @@ def test_untranslatable_construct_is_refused(wh, sql):
 def test_bigquery_runtime_error_stays_an_error(wh, sql, message):
     with pytest.raises(WarehouseError, match=message):
         wh.query(sql)
+
+
+@pytest.mark.parametrize("number", ["1e15", "-5.5e15"])
+def test_a_parsed_double_that_googlesql_writes_with_an_exponent_and_duckdb_without_raises(wh, number):
+    """Between 1e15 and 1e16 GoogleSQL writes 1e+15 where DuckDB casts 1000000000000000.0."""
+    with pytest.raises(WarehouseError, match="JSON_VALUE of a decimal number"):
+        wh.query(f"SELECT (SELECT JSON_VALUE(j, '$.a') FROM (SELECT SAFE.PARSE_JSON('{{\"a\": {number}}}') AS j)) AS v")
 
 
 def test_declare_in_pre_operations_is_visible_to_the_main_statement(wh):
