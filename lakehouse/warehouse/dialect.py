@@ -19,6 +19,7 @@ from sqlglot import exp
 
 from lakehouse.warehouse import UnsupportedSQL, verified
 from lakehouse.warehouse.external import command_to_duckdb
+from lakehouse.warehouse.json_path import GoogleSQLPaths
 from lakehouse.warehouse.merge import delete_insert, row_merge
 from lakehouse.warehouse.query import Query
 from lakehouse.warehouse.rewrites import rewrite
@@ -51,7 +52,7 @@ class Script:
 
     def translate(self, sql: str) -> list[str]:
         try:
-            trees = sqlglot.parse(sql, read="bigquery")
+            trees = sqlglot.parse(sql, read=GoogleSQLPaths)
         except sqlglot.errors.ParseError as error:
             raise UnsupportedSQL(f"cannot parse as BigQuery SQL: {error}") from None
         out = []
@@ -136,7 +137,7 @@ def to_duckdb(sql: str) -> list[str]:
 def condition_to_duckdb(condition: str) -> str:
     """Transpile one BigQuery boolean expression (a WHERE clause body)."""
     try:
-        tree = sqlglot.parse_one(condition, read="bigquery")
+        tree = sqlglot.parse_one(condition, read=GoogleSQLPaths)
     except sqlglot.errors.ParseError as error:
         raise UnsupportedSQL(f"cannot parse condition {condition!r}: {error}") from None
     return _generate(rewrite_tree(tree))

@@ -122,8 +122,6 @@ def error(message: str) -> exp.Expr:
     return exp.Anonymous(this="error", expressions=[exp.Literal.string(message)])
 
 
-
-
 def _when(condition: exp.Expr, message: str, value: exp.Expr) -> exp.Expr:
     """value, or BigQuery's runtime error where the condition holds."""
     return exp.Case(ifs=[exp.If(this=condition, true=error(message))], default=value)
@@ -201,16 +199,28 @@ def _repeat(node: exp.Repeat) -> exp.Expr:
 
 
 def _substring(node: exp.Substring) -> exp.Expr:
-    """SUBSTR: position 0 is the first character (DuckDB: before it); a negative length is an error."""
+    """SUBSTR: position 0 is the first character (DuckDB: before it), and so is a negative position past the
+    start (DuckDB shortens the length by the overhang); a negative length is an error."""
     start, length = node.args.get("start"), node.args.get("length")
     if start is not None:
-        node.set("start", exp.Case(ifs=[exp.If(this=exp.EQ(this=start.copy(), expression=exp.Literal.number(0)),
-                                               true=exp.Literal.number(1))], default=start.copy()))
+        past_start = exp.LT(this=start.copy(), expression=exp.Neg(this=_call("length", node.this)))
+        first = exp.Or(this=exp.EQ(this=start.copy(), expression=exp.Literal.number(0)), expression=past_start)
+        node.set("start", exp.Case(ifs=[exp.If(this=first, true=exp.Literal.number(1))], default=start.copy()))
     if length is None:
         return node
     return _when(exp.And(this=exp.LT(this=length.copy(), expression=exp.Literal.number(0)),
                          expression=_not_null(node.this, start)),
                  "Third argument in SUBSTR() cannot be negative", node)
+
+
+def _pow(node: exp.Pow) -> exp.Expr:
+    """POW of finite numbers whose result is NaN or infinite (POW(-8, 1/3), POW(0, -1), an overflow) is an
+    error in BigQuery; DuckDB answers nan or inf."""
+    operands = [exp.Cast(this=x.copy(), to=exp.DataType.build("DOUBLE")) for x in (node.this, node.expression)]
+    finite = exp.and_(*[_call("isfinite", x) for x in operands])
+    result = exp.Cast(this=node.copy(), to=exp.DataType.build("DOUBLE"))
+    return _when(exp.And(this=finite, expression=exp.Not(this=_call("isfinite", result))),
+                 "Floating point error in function: POW", node)
 
 
 def _unix(unit: int) -> Callable[[exp.Expr], exp.Expr]:
@@ -348,6 +358,7 @@ HANDLERS: dict[type[exp.Expr], Callable[[Any], exp.Expr]] = {
     exp.Pad: _pad,
     exp.Repeat: _repeat,
     exp.Substring: _substring,
+    exp.Pow: _pow,
     exp.UnixSeconds: _unix(1_000_000),
     exp.UnixMillis: _unix(1000),
     exp.Sign: _sign,

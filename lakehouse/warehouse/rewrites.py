@@ -22,14 +22,16 @@ from lakehouse.warehouse.functions import error as _error
 from lakehouse.warehouse.functions import numeric_division as _numeric_division
 from lakehouse.warehouse.functions import static_type as _static_type
 from lakehouse.warehouse.time_formats import HANDLERS as FORMAT_HANDLERS
+from lakehouse.warehouse.time_formats import TIMESTAMP_TEXT, timestamp_from_text
 
 NUMERIC = exp.DataType.build("DECIMAL(38, 9)")  # BigQuery NUMERIC; DuckDB's bare DECIMAL is (18, 3)
 _HARMLESS_TABLE_OPTIONS = {"description", "labels", "friendly_name", "expiration_timestamp",
                            "partition_expiration_days", "require_partition_filter"}
-_DATE_TEXT = r"\s*[0-9]{1,4}-[0-9]{1,2}-[0-9]{1,2}\s*"
+_DATE_TEXT = r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"  # as GoogleSQL: a 4-digit year, no space around it
 # types whose text BigQuery writes otherwise than DuckDB (None: unknown until run time)
 _WRITTEN_OTHERWISE = (None, exp.DataType.Type.DECIMAL, exp.DataType.Type.DOUBLE, exp.DataType.Type.TIMESTAMPTZ)
 _FIRST_DATE, _LAST_DATE = "0001-01-01", "9999-12-31"
+_BYTES = (exp.DataType.Type.BINARY, exp.DataType.Type.VARBINARY, exp.DataType.Type.BLOB)
 _INT64_TEXT = r"\s*[+-]?(0[xX][0-9a-fA-F]+|[0-9]+)\s*"  # decimal or hex digits, as BigQuery casts them
 
 
@@ -71,11 +73,16 @@ def _cast(node: exp.Cast) -> exp.Expr:
     elif target.this == exp.DataType.Type.DATE:  # DuckDB also reads a timestamp's text as its date
         cast = exp.TryCast if isinstance(node, exp.TryCast) else exp.Cast
         pattern, from_text = _DATE_TEXT, lambda text: cast(this=text, to=target.copy())
+    elif target.this == exp.DataType.Type.TIMESTAMPTZ:
+        cast = exp.TryCast if isinstance(node, exp.TryCast) else exp.Cast
+        pattern, from_text = TIMESTAMP_TEXT, lambda text: timestamp_from_text(text, cast)
     elif target.this == exp.DataType.Type.DOUBLE and _static_type(node.this) == exp.DataType.Type.VARCHAR:
         return _hex_to_float(node)
     elif target.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT) and \
             _static_type(node.this) in _WRITTEN_OTHERWISE:
         return to_string(node.this, node)
+    elif target.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT) and _static_type(node.this) in _BYTES:
+        return _utf8_from_bytes(node)
     elif target.this in (exp.DataType.Type.BINARY, exp.DataType.Type.VARBINARY, exp.DataType.Type.BLOB) and \
             _static_type(node.this) in (None, exp.DataType.Type.VARCHAR):
         return to_bytes(node.this, node)
@@ -103,6 +110,13 @@ def _cast(node: exp.Cast) -> exp.Expr:
             as_float = exp.TryCast(this=value.copy(), to=exp.DataType.build("DOUBLE"))
             ifs.insert(0, exp.If(this=is_float, true=_rounded(node.copy(), as_float)))
     return exp.Case(ifs=ifs, default=refused)
+
+
+def _utf8_from_bytes(node: exp.Cast) -> exp.Expr:
+    """BYTES to STRING is their UTF-8 text, an error (SAFE_CAST: NULL) when they are not UTF-8; DuckDB's
+    cast writes escapes instead (b'caf\\xc3\\xa9' as 'caf\\xC3\\xA9')."""
+    decoded = exp.Anonymous(this="decode", expressions=[node.this.copy()])
+    return exp.Anonymous(this="try", expressions=[decoded]) if isinstance(node, exp.TryCast) else decoded
 
 
 def _hex_to_float(node: exp.Cast) -> exp.Expr:

@@ -1,4 +1,5 @@
-"""Format strings: FORMAT_DATE/TIMESTAMP/DATETIME, PARSE_DATE/TIMESTAMP and FORMAT, element by element.
+"""Time as text: format strings (FORMAT_DATE/TIMESTAMP/DATETIME, PARSE_DATE/TIMESTAMP and FORMAT,
+element by element) and the canonical text CAST reads as a TIMESTAMP.
 
 A BigQuery format element becomes DuckDB's only where both write (or read) the same text; any
 other element is refused (UnsupportedSQL), never translated to a near miss. Part of the node
@@ -82,6 +83,34 @@ def _format(node: exp.Format) -> exp.Expr:
         if not re.fullmatch(r"%(%|0?\d*[di]|s|(\.\d+)?f)", element):
             raise UnsupportedSQL(f"FORMAT element {element} is not translated (supported: %d %i %0Nd %s %f %.Nf %%)")
     return exp.Anonymous(this="printf", expressions=[fmt, *node.expressions])
+
+
+# The canonical timestamp text GoogleSQL's CAST reads (checked against its reference implementation):
+# a 4-digit year, an optional time with seconds (a leap second 60 is the next minute) after one T or
+# space, and an optional zone right after it (Z, an offset up to 14:00 whose hour may be one digit) or
+# after one space (UTC, a region/city name). No space anywhere else; DuckDB is laxer on each point.
+_OFFSET = r"[+-](?:0?[0-9]|1[0-3])(?::?[0-5][0-9])?|[+-]14(?::?00)?"
+_ZONE_NAME = rf" (?:UTC(?:{_OFFSET})?|[A-Za-z_]+(?:/[A-Za-z_\-]+)+)"
+TIMESTAMP_TEXT = (r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+                  r"(?:[Tt ](?:[01]?[0-9]|2[0-3]):[0-5]?[0-9]:(?:[0-5]?[0-9]|60)(?:\.[0-9]+)?)?"
+                  rf"(?:[Zz]|{_OFFSET}|{_ZONE_NAME})?")
+
+
+def timestamp_from_text(text: exp.Expr, cast: type[exp.Cast]) -> exp.Expr:
+    """Canonical timestamp text (TIMESTAMP_TEXT) as DuckDB reads it the same: a space for the T, +00 for
+    Z, an offset for UTC+H, a two-digit offset hour, at most 6 fraction digits (GoogleSQL drops the
+    rest), and a leap second read as :59 plus one second."""
+    normal = text
+    for pattern, replacement in ((r"^([0-9-]+)[Tt]", r"\1 "), (r"([0-9])[Zz]$", r"\1+00"), (r" UTC([+-])", r"\1"),
+                                 (r"([+-])([0-9])(:[0-9]{2})?$", r"\10\2\3"), (r"(\.[0-9]{6})[0-9]+", r"\1"),
+                                 (r":60(\.[0-9]+)?", r":59\1")):
+        normal = exp.Anonymous(this="regexp_replace", expressions=[normal, exp.Literal.string(pattern),
+                                                                    exp.Literal.string(replacement)])
+    instant = cast(this=normal, to=exp.DataType.build("TIMESTAMPTZ"))
+    leap_second = exp.Literal.string(r":60(\.[0-9]+)?([^0-9]|$)")
+    leap = exp.Anonymous(this="regexp_matches", expressions=[text.copy(), leap_second])
+    one_second = exp.Interval(this=exp.Literal.string("1"), unit=exp.Var(this="SECOND"))
+    return exp.Case(ifs=[exp.If(this=leap, true=exp.Add(this=instant.copy(), expression=one_second))], default=instant)
 
 
 HANDLERS: dict[type[exp.Expr], Callable[[Any], exp.Expr]] = {
