@@ -112,6 +112,16 @@ def _cast(node: exp.Cast) -> exp.Expr:
     return exp.Case(ifs=ifs, default=refused)
 
 
+def _timestamp(node: exp.Timestamp) -> exp.Expr:
+    """TIMESTAMP(text) reads the text as CAST does (GoogleSQL's canonical grammar); with a zone, or of a
+    DATE or DATETIME, sqlglot's translation stands."""
+    if node.args.get("zone") is not None or _static_type(node.this) not in (None, exp.DataType.Type.VARCHAR):
+        return node
+    safe = isinstance(node.parent, exp.SafeFunc)  # SAFE.TIMESTAMP: NULL, never ERROR() (DuckDB's TRY refuses it)
+    cast = exp.TryCast if safe else exp.Cast
+    return _cast(cast(this=node.this.copy(), to=exp.DataType.build("TIMESTAMPTZ")))
+
+
 def _utf8_from_bytes(node: exp.Cast) -> exp.Expr:
     """BYTES to STRING is their UTF-8 text, an error (SAFE_CAST: NULL) when they are not UTF-8; DuckDB's
     cast writes escapes instead (b'caf\\xc3\\xa9' as 'caf\\xC3\\xA9')."""
@@ -328,6 +338,7 @@ _HANDLERS: dict[type[exp.Expr], Callable[[Any], exp.Expr]] = {
     exp.DataType: _data_type,
     exp.Cast: _cast,
     exp.TryCast: _cast,
+    exp.Timestamp: _timestamp,
     exp.Div: _div,
     exp.Null: null_operand,
     exp.Anonymous: _anonymous,
