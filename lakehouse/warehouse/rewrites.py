@@ -67,7 +67,7 @@ def _cast(node: exp.Cast) -> exp.Expr:
         return null_operand(node)
     target = node.to
     if target.this in (exp.DataType.Type.BIGINT, exp.DataType.Type.INT):
-        pattern, from_text = _INT64_TEXT, _int64_from_text
+        pattern, from_text = _INT64_TEXT, _int64_from_text if isinstance(node, exp.TryCast) else _int64_or_error
     elif target.this == exp.DataType.Type.BOOLEAN:
         pattern, from_text = r"(?i)(true|false)", _bool_from_text
     elif target.this == exp.DataType.Type.DATE:  # DuckDB also reads a timestamp's text as its date
@@ -150,7 +150,16 @@ def _int64_from_text(text: exp.Expr) -> exp.Expr:
     magnitude = exp.TryCast(this=exp.Anonymous(this="ltrim", expressions=[trimmed, exp.Literal.string("+-")]),
                             to=exp.DataType.build("BIGINT"))
     negative = exp.Anonymous(this="starts_with", expressions=[trimmed.copy(), exp.Literal.string("-")])
-    return exp.Case(ifs=[exp.If(this=negative, true=exp.Neg(this=magnitude))], default=magnitude.copy())
+    signed = exp.Coalesce(this=exp.TryCast(this=trimmed.copy(), to=exp.DataType.build("BIGINT")),
+                          expressions=[exp.Neg(this=magnitude)])  # the magnitude of INT64's minimum overflows
+    return exp.Case(ifs=[exp.If(this=negative, true=signed)], default=magnitude.copy())
+
+
+def _int64_or_error(text: exp.Expr) -> exp.Expr:
+    """CAST (not SAFE_CAST) of INT64 text past INT64's range is an error, not NULL."""
+    value = _int64_from_text(text)
+    return exp.Case(ifs=[exp.If(this=exp.Is(this=value.copy(), expression=exp.Null()),
+                                true=_error("Bad int64 value"))], default=value)
 
 
 def _bool_from_text(text: exp.Expr) -> exp.Expr:

@@ -28,11 +28,16 @@ FORMAT_ELEMENTS = {
 # differs (%e pads with a space), so FORMAT_* refuses them. sqlglot has already expanded %F, %T,
 # %D, %x, %c and %E6S into the elements above.
 PARSE_ONLY_ELEMENTS = {"%e": "%d", "%-d": "%d", "%z": "%z"}
+_TIME_ELEMENT = re.compile(r"%[HMSIp]")  # after sqlglot's expansion of %T, %R and %E*S
 _ELEMENT = re.compile(r"%(?:E\d|E\*|E|-)?.")
 
 def _format_time(node: exp.TimeToStr) -> exp.Expr:
-    """FORMAT_DATE/FORMAT_TIMESTAMP/FORMAT_DATETIME -> strftime, element by element."""
+    """FORMAT_DATE/FORMAT_TIMESTAMP/FORMAT_DATETIME -> strftime, element by element. A DATE has no time:
+    GoogleSQL writes a time element of FORMAT_DATE as it stands ('%H'), strftime writes midnight."""
     fmt = _duckdb_format(node.args["format"], FORMAT_ELEMENTS)
+    if isinstance(node.this, exp.TsOrDsToDate) and _TIME_ELEMENT.search(fmt):
+        raise UnsupportedSQL(f"FORMAT_DATE with a time element ({node.args['format'].name!r}): GoogleSQL writes it "
+                             "as it stands, DuckDB writes midnight")
     value = node.this
     zone = node.args.get("zone")
     if zone is not None:  # the instant's wall clock in that zone

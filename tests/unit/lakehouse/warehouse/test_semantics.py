@@ -180,6 +180,14 @@ DOCUMENTED = [
     ("SAFE_CAST('2026-03-01 10:00:00 America/New_York' AS TIMESTAMP)", dt.datetime(2026, 3, 1, 15, 0, tzinfo=UTC)),
     ("SAFE_CAST(b'\\xff' AS STRING)", None),  # bytes that are not UTF-8
     ("CAST(b'caf\\xc3\\xa9' AS STRING)", "caf\u00e9"),  # their UTF-8 text, not escapes
+    ("ROUND(2.675, 2)", 2.67),  # the binary value 2.67499..., half away from zero
+    ("ROUND(8.345, 2)", 8.35),  # 8.34500...06
+    ("ROUND(1.45, 1)", 1.4),
+    ("ROUND(0.125, 2)", 0.13),  # an exact half: away from zero
+    ("ROUND(150.0, -2)", 200.0),
+    ("TRIM('\\t a\\n')", "a"),  # Unicode white space, not only spaces
+    ("LTRIM('\\u3000a')", "a"),
+    ("SAFE_CAST('-9223372036854775808' AS INT64)", -9223372036854775808),
 ]
 
 FRUITS = "(SELECT 'apple' AS fruit, 3.55 AS price UNION ALL SELECT 'banana', 2.00 UNION ALL SELECT 'pear', 4.30)"
@@ -226,6 +234,7 @@ AGGREGATES = [  # aggregate_functions, array_functions, navigation/numbering fun
 ]
 
 REFUSED = [  # no faithful translation: a loud error naming the construct
+    "SELECT FORMAT_DATE('%H:%M', DATE '2026-03-01')",  # GoogleSQL writes '%H:%M' as it stands
     "SELECT JSON_VALUE('{\"a\": 1}', 'a')",  # GoogleSQL raises: a JSONPath starts with $
     "SELECT JSON_VALUE('{\"a\": 1}', '$..a')",
     "SELECT JSON_VALUE('{\"a\": [1, 2]}', '$.a[-1]')",  # GoogleSQL: NULL; DuckDB: the last element
@@ -252,6 +261,7 @@ RUNTIME_ERRORS = [  # BigQuery raises at run time; so must we, never a quiet NUL
     ("SELECT POW(-8, 1.0 / 3)", "Floating point error"),  # DuckDB: nan
     ("SELECT POW(0, -1)", "Floating point error"),  # DuckDB: inf
     ("SELECT CAST(b'\\xff' AS STRING)", "UTF"),
+    ("SELECT CAST('9223372036854775808' AS INT64)", "Bad int64 value"),
 ]
 
 
