@@ -1,8 +1,8 @@
 """BigQuery SQL to DuckDB SQL: sqlglot plus the rewrites sqlglot does not do for us.
 
-Every rewrite (rewrites.py, functions.py, time_formats.py, external.py) exists because DuckDB
-would otherwise return a different answer or reject the statement. Constructs we cannot translate faithfully raise
-UnsupportedSQL, never a silently different result.
+Every rewrite (rewrites.py, functions.py, floats.py, time_formats.py, json_path.py, external.py) exists
+because DuckDB would otherwise return a different answer or reject the statement. Constructs we cannot
+translate faithfully raise UnsupportedSQL, never a silently different result.
 
 A Script is one BigQuery script: its statements share the variables that DECLARE makes,
 as Dataform's pre-operations, main statement and post-operations do in BigQuery.

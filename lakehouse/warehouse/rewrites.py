@@ -16,6 +16,7 @@ from sqlglot import exp
 
 from lakehouse.warehouse import UnsupportedSQL
 from lakehouse.warehouse.fidelity import literal_coercion, null_operand
+from lakehouse.warehouse.floats import HANDLERS as FLOAT_HANDLERS
 from lakehouse.warehouse.functions import HANDLERS as FUNCTION_HANDLERS
 from lakehouse.warehouse.functions import date_in_range, float_overflow, to_bytes, to_string
 from lakehouse.warehouse.functions import error as _error
@@ -342,6 +343,7 @@ def _create(node: exp.Create) -> exp.Expr:
 
 _HANDLERS: dict[type[exp.Expr], Callable[[Any], exp.Expr]] = {
     **FUNCTION_HANDLERS,
+    **FLOAT_HANDLERS,
     **FORMAT_HANDLERS,
     exp.Table: _table,
     exp.DataType: _data_type,
