@@ -24,6 +24,8 @@ from lakehouse.warehouse.fidelity import (
 )
 
 _MAX_ARRAY = 16000  # GoogleSQL refuses to generate longer arrays
+_JSON_STRING = r'"(?:[^"\\]|\\.)*"'
+_LAX_JSON = r"(?i)nan|inf|,\s*[}\]]|e\+?0*(?:309|3[1-9][0-9]|[4-9][0-9]{2}|[0-9]{4,})"
 # Unicode's White_Space characters, which GoogleSQL's TRIM removes
 _WHITE_SPACE = ("\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
                 + "\u2028\u2029\u202f\u205f\u3000")
@@ -61,10 +63,9 @@ def _json_value(node: exp.JSONExtractScalar) -> exp.Expr:
     than answer other text; of a parsed JSON value (PARSE_JSON, or a column holding one: DuckDB's JSON type
     at run time) both engines write the parsed double, as DuckDB casts a DOUBLE to text (1.5, 100.0, 1e+300)
     but between 1e15 and 1e16, where BigQuery writes an exponent and DuckDB does not: that raises."""
-    document = node.this
-    if not isinstance(document, exp.ParseJSON):  # PARSE_JSON raises on text that is not JSON in both engines
-        valid = exp.Anonymous(this="json_valid", expressions=[document.copy()])
-        node.set("this", exp.Case(ifs=[exp.If(this=valid, true=document.copy())]))
+    document = node.this  # JSON_VALUE of text reads NaN elsewhere, 1e999, a trailing comma, as DuckDB does
+    valid = exp.Anonymous(this="json_valid", expressions=[document.copy()])
+    node.set("this", exp.Case(ifs=[exp.If(this=valid, true=document.copy())]))
     if isinstance(node.parent, (exp.Cast, exp.TryCast)) and node.parent.to.this != exp.DataType.Type.VARCHAR:
         return node
     kind = exp.Anonymous(this="json_type", expressions=[node.this.copy(), node.expression.copy()])
@@ -80,6 +81,21 @@ def _json_value(node: exp.JSONExtractScalar) -> exp.Expr:
                        default=exp.Cast(this=number, to=exp.DataType.build("VARCHAR")))
     return exp.Case(ifs=[exp.If(this=exp.EQ(this=kind, expression=exp.Literal.string("DOUBLE")), true=as_text)],
                     default=node)
+
+
+def lax_json(text: exp.Expr) -> exp.Expr:
+    """True where the text holds, outside its strings, what DuckDB parses as JSON and GoogleSQL refuses:
+    NaN or Infinity, a trailing comma, an exponent past the double's range."""
+    stripped = exp.Anonymous(this="regexp_replace", expressions=[
+        text.copy(), exp.Literal.string(_JSON_STRING), exp.Literal.string('""'), exp.Literal.string("g")])
+    return exp.Anonymous(this="regexp_matches", expressions=[stripped, exp.Literal.string(_LAX_JSON)])
+
+
+def _parse_json(node: exp.ParseJSON) -> exp.Expr:
+    """PARSE_JSON refuses what only DuckDB reads as JSON (lax_json): an error, NULL under SAFE."""
+    safe = isinstance(node.parent, exp.SafeFunc)  # DuckDB's TRY refuses ERROR()
+    refused = exp.Null() if safe else error("Invalid JSON input: NaN, Infinity, a trailing comma or an overflow")
+    return exp.Case(ifs=[exp.If(this=lax_json(node.this), true=refused)], default=node)
 
 
 def _json_text(document: exp.Expr) -> exp.Expr:
@@ -346,6 +362,7 @@ def _timestamp_add(node: exp.Expr) -> exp.Expr:
 HANDLERS: dict[type[exp.Expr], Callable[[Any], exp.Expr]] = {
     exp.Literal: _number,
     exp.JSONExtractScalar: _json_value,
+    exp.ParseJSON: _parse_json,
     exp.SafeDivide: _safe_divide,
     exp.Avg: numeric_division,
     exp.CountIf: _count_if,

@@ -41,6 +41,8 @@ def silver(tmp_path_factory, dataform_dir):
         line(event("e5", page_url="/" + "\u00e9" * 1000)) + b"\n",  # 1001 characters, 2001 bytes
         line(event("e7", page_url="/" + "B" * 3_000_000)) + b"\n",  # past DuckDB's 2 MB line, under BigQuery's 100 MB
         line(event("e8", page_url=2.50, referrer_domain=1e300)) + b"\n",  # numbers where the contract says text
+        line(event("e9")).replace(b'"is_bounce": false', b'"is_bounce": false, "score": NaN') + b"\n",
+        line(event("e10"))[:-1] + b', }\n',  # a trailing comma
         line(event("e6")),  # no final newline
     ]))
     runner = LocalTransformRunner(dataform_dir, f"duckdb:///{home / 'warehouse.duckdb'}", home / "dataform",
@@ -69,10 +71,12 @@ def test_a_number_in_a_text_field_is_read_as_bigquery_writes_it_not_a_failed_run
 
 
 def test_bad_lines_are_rejected_with_their_reason_and_blank_lines_are_no_records(silver):
-    rejected = {row["reject_reason"]: row["raw"] for row in silver["rejected"]}
     assert sorted(row["reject_reason"] for row in silver["rejected"]) == [
-        "invalid_json", "oversized_string", "oversized_string"]
-    assert rejected["invalid_json"] == '{"event_id": "e3", "page_url": "/a'  # cut at the stray separator
+        "invalid_json", "invalid_json", "invalid_json", "oversized_string", "oversized_string"]
+    invalid = {row["raw"][:19] for row in silver["rejected"] if row["reject_reason"] == "invalid_json"}
+    # e3 is cut at the stray separator; e9 holds NaN and e10 a trailing comma, JSON to DuckDB only
+    assert invalid == {'{"event_id": "e3", ', '{"event_id": "e9", ', '{"event_id": "e10",'}
+    assert '{"event_id": "e3", "page_url": "/a' in {row["raw"] for row in silver["rejected"]}
     oversized = {row["raw"] for row in silver["rejected"] if row["reject_reason"] == "oversized_string"}
     assert oversized == {line(event(e, page_url=url)).decode()
                          for e, url in (("e4", "/p?x=" + "A" * 1100), ("e7", "/" + "B" * 3_000_000))}

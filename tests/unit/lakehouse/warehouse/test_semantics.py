@@ -188,6 +188,10 @@ DOCUMENTED = [
     ("TRIM('\\t a\\n')", "a"),  # Unicode white space, not only spaces
     ("LTRIM('\\u3000a')", "a"),
     ("SAFE_CAST('-9223372036854775808' AS INT64)", -9223372036854775808),
+    ("SAFE.PARSE_JSON('{\"a\": NaN}') IS NULL", True),  # what DuckDB's parser also takes, GoogleSQL refuses
+    ("SAFE.PARSE_JSON('[1, 2,]') IS NULL", True),
+    ("SAFE.PARSE_JSON('{\"a\": 1e999}') IS NULL", True),
+    ("SAFE.PARSE_JSON('{\"a\": \"NaN,]\", \"info\": 1e308}') IS NULL", False),  # inside strings, or in range
 ]
 
 FRUITS = "(SELECT 'apple' AS fruit, 3.55 AS price UNION ALL SELECT 'banana', 2.00 UNION ALL SELECT 'pear', 4.30)"
