@@ -66,10 +66,14 @@ def _json_value(node: exp.JSONExtractScalar) -> exp.Expr:
     document = node.this  # JSON_VALUE of text reads NaN elsewhere, 1e999, a trailing comma, as DuckDB does
     valid = exp.Anonymous(this="json_valid", expressions=[document.copy()])
     node.set("this", exp.Case(ifs=[exp.If(this=valid, true=document.copy())]))
-    if isinstance(node.parent, (exp.Cast, exp.TryCast)) and node.parent.to.this != exp.DataType.Type.VARCHAR:
-        return node
     kind = exp.Anonymous(this="json_type", expressions=[node.this.copy(), node.expression.copy()])
     value = exp.Anonymous(this="json_extract", expressions=[node.this.copy(), node.expression.copy()])
+    # a NaN or Infinity token at the path is no JSON value to GoogleSQL: NULL (DuckDB: 'NaN', then nan)
+    token = exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR"))
+    nan_token = exp.Anonymous(this="regexp_matches", expressions=[token, exp.Literal.string("(?i)nan|inf")])
+    not_a_number = exp.and_(exp.EQ(this=kind.copy(), expression=exp.Literal.string("DOUBLE")), nan_token)
+    if isinstance(node.parent, (exp.Cast, exp.TryCast)) and node.parent.to.this != exp.DataType.Type.VARCHAR:
+        return exp.Case(ifs=[exp.If(this=not_a_number, true=exp.Null())], default=node)
     number = exp.TryCast(this=value, to=exp.DataType.build("DOUBLE"))  # TRY: constant folding runs every branch
     magnitude = exp.Abs(this=number.copy())
     written_otherwise = exp.or_(_json_text(document), exp.and_(
@@ -79,7 +83,8 @@ def _json_value(node: exp.JSONExtractScalar) -> exp.Expr:
                     "(SAFE_CAST(... AS FLOAT64/NUMERIC))")
     as_text = exp.Case(ifs=[exp.If(this=written_otherwise, true=refused)],
                        default=exp.Cast(this=number, to=exp.DataType.build("VARCHAR")))
-    return exp.Case(ifs=[exp.If(this=exp.EQ(this=kind, expression=exp.Literal.string("DOUBLE")), true=as_text)],
+    return exp.Case(ifs=[exp.If(this=not_a_number, true=exp.Null()),
+                         exp.If(this=exp.EQ(this=kind, expression=exp.Literal.string("DOUBLE")), true=as_text)],
                     default=node)
 
 

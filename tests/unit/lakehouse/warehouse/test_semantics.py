@@ -192,6 +192,8 @@ DOCUMENTED = [
     ("SAFE.PARSE_JSON('[1, 2,]') IS NULL", True),
     ("SAFE.PARSE_JSON('{\"a\": 1e999}') IS NULL", True),
     ("SAFE.PARSE_JSON('{\"a\": \"NaN,]\", \"info\": 1e308}') IS NULL", False),  # inside strings, or in range
+    ("SAFE_CAST(JSON_VALUE('{\"a\": NaN}', '$.a') AS FLOAT64)", None),  # a NaN token is no JSON value
+    ("SAFE_CAST(JSON_VALUE('{\"a\": 1e999}', '$.a') AS FLOAT64)", float("inf")),  # JSON_VALUE keeps its text
 ]
 
 FRUITS = "(SELECT 'apple' AS fruit, 3.55 AS price UNION ALL SELECT 'banana', 2.00 UNION ALL SELECT 'pear', 4.30)"
