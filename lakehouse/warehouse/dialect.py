@@ -163,8 +163,14 @@ def rewrite_tree(tree: exp.Expr) -> exp.Expr:
 
 
 def _safe(node: exp.SafeFunc) -> exp.Expr:
-    # SAFE.f(x) returns NULL where f(x) raises: DuckDB's TRY() has that meaning
-    return exp.Anonymous(this="TRY", expressions=[node.this])
+    # SAFE.f(x) returns NULL where f(x) raises: DuckDB's TRY() has that meaning, but refuses the volatile
+    # error() of the rewrites' guards (SAFE.POW(2, 3) failed to bind), so under SAFE a guard answers NULL
+    inner = node.this.transform(lambda n: exp.Null() if _raises(n) else n)
+    return exp.Anonymous(this="TRY", expressions=[inner])
+
+
+def _raises(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Anonymous) and node.name.lower() == "error"
 
 
 def _generate(tree: exp.Expr) -> str:

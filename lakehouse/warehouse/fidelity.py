@@ -11,17 +11,10 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from lakehouse.warehouse import UnsupportedSQL
+from lakehouse.warehouse.nodes import call, error
 
 _NUMERIC_DIVISION = ("NUMERIC division and AVG are exact to 9 digits in BigQuery, DuckDB divides decimals "
                      "as FLOAT64; cast an operand to FLOAT64")
-
-
-def _call(name: str, *args: exp.Expr) -> exp.Expr:
-    return exp.Anonymous(this=name, expressions=list(args))
-
-
-def _error(message: str) -> exp.Expr:
-    return _call("error", exp.Literal.string(message))
 
 
 @functools.cache
@@ -35,14 +28,14 @@ def _upper_expansions() -> tuple[tuple[str, str], ...]:
 
 def _replacing(text: exp.Expr, pairs: tuple[tuple[str, str], ...]) -> exp.Expr:
     for old, new in pairs:
-        text = _call("replace", text, exp.Literal.string(old), exp.Literal.string(new))
+        text = call("replace", text, exp.Literal.string(old), exp.Literal.string(new))
     return text
 
 
 def upper(node: exp.Upper) -> exp.Expr:
     """UPPER with the full case mapping; the replacements run only on text that holds such a character."""
     pairs = _upper_expansions()
-    special = _call("regexp_matches", node.this.copy(),
+    special = call("regexp_matches", node.this.copy(),
                     exp.Literal.string("[" + "".join(old for old, _ in pairs) + "]"))
     full = exp.Upper(this=_replacing(node.this.copy(), pairs))
     return exp.Case(ifs=[exp.If(this=special, true=full)], default=node)
@@ -51,9 +44,9 @@ def upper(node: exp.Upper) -> exp.Expr:
 def lower(node: exp.Lower) -> exp.Expr:
     """LOWER: 'İ' is 'i̇' (two characters) in the full mapping; a capital sigma lowers to 'ς' at the end of a
     word (a rule of context DuckDB lacks), so text holding one raises rather than answer otherwise."""
-    sigma = _call("contains", node.this.copy(), exp.Literal.string("Σ"))
+    sigma = call("contains", node.this.copy(), exp.Literal.string("Σ"))
     dotted = exp.Lower(this=_replacing(node.this.copy(), (("İ", "i̇"),)))
-    return exp.Case(ifs=[exp.If(this=sigma, true=_error(
+    return exp.Case(ifs=[exp.If(this=sigma, true=error(
         "LOWER of text with a capital sigma: the final-sigma rule is not translated"))], default=dotted)
 
 
@@ -62,9 +55,9 @@ def unpadded_years(value: exp.Expr, fmt: str) -> exp.Expr:
     pieces: list[exp.Expr] = []
     for index, part in enumerate(fmt.replace("%%", "\0").split("%Y")):
         if index:
-            pieces.append(exp.Cast(this=_call("year", value.copy()), to=exp.DataType.build("VARCHAR")))
+            pieces.append(exp.Cast(this=call("year", value.copy()), to=exp.DataType.build("VARCHAR")))
         if part:
-            pieces.append(_call("strftime", value.copy(), exp.Literal.string(part.replace("\0", "%%"))))
+            pieces.append(call("strftime", value.copy(), exp.Literal.string(part.replace("\0", "%%"))))
     result = pieces[0]
     for piece in pieces[1:]:
         result = exp.DPipe(this=result, expression=piece)
@@ -72,11 +65,11 @@ def unpadded_years(value: exp.Expr, fmt: str) -> exp.Expr:
 
 
 def _is_decimal(value: exp.Expr) -> exp.Expr:
-    return exp.Like(this=_call("typeof", value.copy()), expression=exp.Literal.string("DECIMAL%"))
+    return exp.Like(this=call("typeof", value.copy()), expression=exp.Literal.string("DECIMAL%"))
 
 
 def _is_double(value: exp.Expr) -> exp.Expr:
-    return exp.EQ(this=_call("typeof", value.copy()), expression=exp.Literal.string("DOUBLE"))
+    return exp.EQ(this=call("typeof", value.copy()), expression=exp.Literal.string("DOUBLE"))
 
 
 def numeric_quotient(node: exp.Expr, operands: list[exp.Expr], kinds: list[object]) -> exp.Expr:
@@ -89,7 +82,7 @@ def numeric_quotient(node: exp.Expr, operands: list[exp.Expr], kinds: list[objec
         return node
     condition = exp.And(this=exp.Paren(this=exp.or_(*[_is_decimal(o) for o in operands])),
                         expression=exp.Not(this=exp.Paren(this=exp.or_(*[_is_double(o) for o in operands]))))
-    return exp.Case(ifs=[exp.If(this=condition, true=_error(_NUMERIC_DIVISION))], default=exp.Paren(this=node))
+    return exp.Case(ifs=[exp.If(this=condition, true=error(_NUMERIC_DIVISION))], default=exp.Paren(this=node))
 
 
 def numeric_average(node: exp.Avg, kind: object) -> exp.Expr:
@@ -102,12 +95,12 @@ def numeric_average(node: exp.Avg, kind: object) -> exp.Expr:
     argument = node.this.expressions[0] if isinstance(node.this, exp.Distinct) else node.this
     if isinstance(node.parent, exp.Window | exp.Filter | exp.IgnoreNulls | exp.RespectNulls):
         # no place around the call: guard each input value instead
-        guarded = exp.Case(ifs=[exp.If(this=_is_decimal(argument), true=_error(_NUMERIC_DIVISION))],
+        guarded = exp.Case(ifs=[exp.If(this=_is_decimal(argument), true=error(_NUMERIC_DIVISION))],
                            default=argument.copy())
         argument.replace(guarded)
         return node
     sample = exp.AnyValue(this=argument.copy())
-    return exp.Case(ifs=[exp.If(this=_is_decimal(sample), true=_error(_NUMERIC_DIVISION))], default=node)
+    return exp.Case(ifs=[exp.If(this=_is_decimal(sample), true=error(_NUMERIC_DIVISION))], default=node)
 
 
 def _float_literal(node: exp.Expr) -> bool:
@@ -145,7 +138,7 @@ def literal_coercion(node: exp.Expr, static_type: Callable[[exp.Expr], object]) 
         return node
     if kind is not None:
         return node
-    return exp.Case(ifs=[exp.If(this=_is_decimal(other), true=_error(
+    return exp.Case(ifs=[exp.If(this=_is_decimal(other), true=error(
         "NUMERIC with a FLOAT64 literal is NUMERIC in BigQuery and FLOAT64 in DuckDB: write the literal as "
         "NUMERIC '...' or cast the operand"))], default=exp.Paren(this=node))
 
@@ -158,7 +151,7 @@ def like(node: exp.Like) -> exp.Expr:
 
 
 def _is_nan(value: exp.Expr) -> exp.Expr:
-    return _call("isnan", exp.Cast(this=value.copy(), to=exp.DataType.build("DOUBLE")))
+    return call("isnan", exp.Cast(this=value.copy(), to=exp.DataType.build("DOUBLE")))
 
 
 def nan_comparison(node: exp.Binary, static_type: Callable[[exp.Expr], object]) -> exp.Expr:
@@ -182,7 +175,7 @@ def minimum(node: exp.Min, static_type: Callable[[exp.Expr], object]) -> exp.Exp
     if static_type(node.this) not in (None, exp.DataType.Type.DOUBLE):
         return node
     largest = exp.Max(this=node.this.copy())
-    nan = exp.And(this=_is_double(largest), expression=_call("isnan", exp.TryCast(
+    nan = exp.And(this=_is_double(largest), expression=call("isnan", exp.TryCast(
         this=largest.copy(), to=exp.DataType.build("DOUBLE"))))
     return exp.Case(ifs=[exp.If(this=nan, true=largest.copy())], default=node)
 

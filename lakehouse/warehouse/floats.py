@@ -10,11 +10,8 @@ from typing import Any
 
 from sqlglot import exp
 
-from lakehouse.warehouse.functions import error, static_type
-
-
-def _call(name: str, *args: exp.Expr) -> exp.Expr:
-    return exp.Anonymous(this=name, expressions=[a.copy() for a in args])
+from lakehouse.warehouse.functions import static_type
+from lakehouse.warehouse.nodes import call, when
 
 
 def _round(node: exp.Round) -> exp.Expr:
@@ -36,21 +33,21 @@ def _round(node: exp.Round) -> exp.Expr:
                        exp.Div(this=x.copy(), expression=c.copy()))
     # the sign of (exact scaled value - scaled): x*c - scaled, or x - scaled*c for a division
     if n >= 0:
-        error = _two_product_error(x, c, scaled)
+        residual = _two_product_error(x, c, scaled)
     else:
         product = exp.Paren(this=exp.Mul(this=scaled.copy(), expression=c.copy()))
-        error = exp.Sub(this=exp.Paren(this=exp.Sub(this=x.copy(), expression=product)),
+        residual = exp.Sub(this=exp.Paren(this=exp.Sub(this=x.copy(), expression=product)),
                         expression=_two_product_error(scaled, c, product))
-    magnitude = _call("abs", scaled)
-    fraction = exp.Sub(this=magnitude, expression=_call("floor", magnitude))
+    magnitude = call("abs", scaled)
+    fraction = exp.Sub(this=magnitude, expression=call("floor", magnitude))
     half = exp.EQ(this=fraction, expression=exp.Literal.number("0.5"))
-    below = exp.LT(this=exp.Mul(this=exp.Paren(this=error), expression=_call("sign", scaled)),
+    below = exp.LT(this=exp.Mul(this=exp.Paren(this=residual), expression=call("sign", scaled)),
                    expression=exp.Literal.number(0))
-    toward_zero = exp.Mul(this=_call("sign", scaled), expression=_call("floor", magnitude))
+    toward_zero = exp.Mul(this=call("sign", scaled), expression=call("floor", magnitude))
     whole = exp.Case(ifs=[exp.If(this=exp.And(this=half, expression=below), true=toward_zero)],
-                     default=_call("round", scaled))
+                     default=call("round", scaled))
     back = exp.Div(this=whole, expression=c.copy()) if n >= 0 else exp.Mul(this=whole, expression=c.copy())
-    return exp.Case(ifs=[exp.If(this=_call("isfinite", scaled), true=back)], default=x.copy())
+    return exp.Case(ifs=[exp.If(this=call("isfinite", scaled), true=back)], default=x.copy())
 
 
 def _double(number: str) -> exp.Expr:
@@ -77,10 +74,10 @@ def _pow(node: exp.Pow) -> exp.Expr:
     """POW of finite numbers whose result is NaN or infinite (POW(-8, 1/3), POW(0, -1), an overflow) is an
     error in BigQuery; DuckDB answers nan or inf."""
     operands = [exp.Cast(this=x.copy(), to=exp.DataType.build("DOUBLE")) for x in (node.this, node.expression)]
-    finite = exp.and_(*[_call("isfinite", x) for x in operands])
+    finite = exp.and_(*[call("isfinite", x) for x in operands])
     result = exp.Cast(this=node.copy(), to=exp.DataType.build("DOUBLE"))
-    overflow = exp.And(this=finite, expression=exp.Not(this=_call("isfinite", result)))
-    return exp.Case(ifs=[exp.If(this=overflow, true=error("Floating point error in function: POW"))], default=node)
+    overflow = exp.And(this=finite, expression=exp.Not(this=call("isfinite", result)))
+    return when(overflow, "Floating point error in function: POW", node)
 
 
 HANDLERS: dict[type[exp.Expr], Callable[[Any], exp.Expr]] = {

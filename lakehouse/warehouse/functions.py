@@ -22,6 +22,7 @@ from lakehouse.warehouse.fidelity import (
     numeric_quotient,
     upper,
 )
+from lakehouse.warehouse.nodes import call, error, when
 
 _MAX_ARRAY = 16000  # GoogleSQL refuses to generate longer arrays
 _JSON_STRING = r'"(?:[^"\\]|\\.)*"'
@@ -97,10 +98,8 @@ def lax_json(text: exp.Expr) -> exp.Expr:
 
 
 def _parse_json(node: exp.ParseJSON) -> exp.Expr:
-    """PARSE_JSON refuses what only DuckDB reads as JSON (lax_json): an error, NULL under SAFE."""
-    safe = isinstance(node.parent, exp.SafeFunc)  # DuckDB's TRY refuses ERROR()
-    refused = exp.Null() if safe else error("Invalid JSON input: NaN, Infinity, a trailing comma or an overflow")
-    return exp.Case(ifs=[exp.If(this=lax_json(node.this), true=refused)], default=node)
+    """PARSE_JSON refuses what only DuckDB reads as JSON (lax_json): an error (NULL under SAFE)."""
+    return when(lax_json(node.this), "Invalid JSON input: NaN, Infinity, a trailing comma or an overflow", node)
 
 
 def _json_text(document: exp.Expr) -> exp.Expr:
@@ -142,21 +141,8 @@ def _generate_date_array(node: exp.GenerateDateArray) -> exp.Expr:
                     default=array)
 
 
-def error(message: str) -> exp.Expr:
-    return exp.Anonymous(this="error", expressions=[exp.Literal.string(message)])
-
-
-def _when(condition: exp.Expr, message: str, value: exp.Expr) -> exp.Expr:
-    """value, or BigQuery's runtime error where the condition holds."""
-    return exp.Case(ifs=[exp.If(this=condition, true=error(message))], default=value)
-
-
-def _call(name: str, *args: exp.Expr) -> exp.Expr:
-    return exp.Anonymous(this=name, expressions=[a.copy() for a in args])
-
-
 def _typeof_is(value: exp.Expr, pattern: str) -> exp.Expr:
-    return exp.Like(this=_call("typeof", value), expression=exp.Literal.string(pattern))
+    return exp.Like(this=call("typeof", value), expression=exp.Literal.string(pattern))
 
 
 def date_in_range(value: exp.Expr) -> exp.Expr:
@@ -182,9 +168,9 @@ def float_overflow(node: exp.Expr, kind: object = None) -> exp.Expr:
     if (kind or static_type(node)) != exp.DataType.Type.DOUBLE:
         return node
     operands = [exp.Cast(this=x.copy(), to=exp.DataType.build("DOUBLE")) for x in (node.this, node.expression)]
-    finite = exp.and_(*[_call("isfinite", x) for x in operands])
-    overflow = exp.And(this=finite, expression=_call("isinf", exp.Paren(this=node.copy())))
-    return _when(overflow, "double overflow", exp.Paren(this=node))
+    finite = exp.and_(*[call("isfinite", x) for x in operands])
+    overflow = exp.And(this=finite, expression=call("isinf", exp.Paren(this=node.copy())))
+    return when(overflow, "double overflow", exp.Paren(this=node))
 
 
 def _concat(node: exp.Concat) -> exp.Expr:
@@ -196,12 +182,12 @@ def _concat(node: exp.Concat) -> exp.Expr:
 
 def _ln(node: exp.Expr) -> exp.Expr:
     """LN/LOG10 of zero or a negative is an error in BigQuery; DuckDB answers -inf or NaN."""
-    return _when(exp.LTE(this=node.this.copy(), expression=exp.Literal.number(0)),
+    return when(exp.LTE(this=node.this.copy(), expression=exp.Literal.number(0)),
                  f"Floating point error in function: {node.sql('bigquery')[:60]}", node)
 
 
 def _sqrt(node: exp.Sqrt) -> exp.Expr:
-    return _when(exp.LT(this=node.this.copy(), expression=exp.Literal.number(0)),
+    return when(exp.LT(this=node.this.copy(), expression=exp.Literal.number(0)),
                  "Argument to SQRT cannot be negative", node)
 
 
@@ -211,13 +197,13 @@ def _pad(node: exp.Pad) -> exp.Expr:
     node.set("expression", exp.Cast(this=length.copy(), to=exp.DataType.build("INT")))
     negative = exp.And(this=exp.LT(this=length.copy(), expression=exp.Literal.number(0)),
                        expression=_not_null(node.this, node.args.get("fill_pattern")))
-    return _when(negative,
+    return when(negative,
                  "Second argument (output size) for LPAD/RPAD cannot be negative", node)
 
 
 def _repeat(node: exp.Repeat) -> exp.Expr:
     times = node.args["times"]
-    return _when(exp.And(this=exp.LT(this=times.copy(), expression=exp.Literal.number(0)),
+    return when(exp.And(this=exp.LT(this=times.copy(), expression=exp.Literal.number(0)),
                          expression=_not_null(node.this)),
                  "Second argument (repeat count) for REPEAT cannot be negative", node)
 
@@ -227,12 +213,12 @@ def _substring(node: exp.Substring) -> exp.Expr:
     start (DuckDB shortens the length by the overhang); a negative length is an error."""
     start, length = node.args.get("start"), node.args.get("length")
     if start is not None:
-        past_start = exp.LT(this=start.copy(), expression=exp.Neg(this=_call("length", node.this)))
+        past_start = exp.LT(this=start.copy(), expression=exp.Neg(this=call("length", node.this)))
         first = exp.Or(this=exp.EQ(this=start.copy(), expression=exp.Literal.number(0)), expression=past_start)
         node.set("start", exp.Case(ifs=[exp.If(this=first, true=exp.Literal.number(1))], default=start.copy()))
     if length is None:
         return node
-    return _when(exp.And(this=exp.LT(this=length.copy(), expression=exp.Literal.number(0)),
+    return when(exp.And(this=exp.LT(this=length.copy(), expression=exp.Literal.number(0)),
                          expression=_not_null(node.this, start)),
                  "Third argument in SUBSTR() cannot be negative", node)
 
@@ -248,7 +234,7 @@ def _trim(node: exp.Trim) -> exp.Expr:
 def _unix(unit: int) -> Callable[[exp.Expr], exp.Expr]:
     """UNIX_SECONDS/UNIX_MILLIS truncate toward the past; DuckDB's epoch rounds."""
     def floor_division(node: exp.Expr) -> exp.Expr:
-        micros = _call("epoch_us", node.this)
+        micros = call("epoch_us", node.this)
         rest = exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Mod(this=micros, expression=exp.Literal.number(unit)),
                                                    expression=exp.Literal.number(unit))),
                        expression=exp.Literal.number(unit))
@@ -261,7 +247,7 @@ def _sign(node: exp.Sign) -> exp.Expr:
     """SIGN keeps its argument's type (NUMERIC, FLOAT64, NaN included); DuckDB's is a TINYINT."""
     x = node.this
     as_float = exp.TryCast(this=x.copy(), to=exp.DataType.build("DOUBLE"))
-    nan = exp.And(this=_typeof_is(x, "DOUBLE"), expression=_call("isnan", as_float))
+    nan = exp.And(this=_typeof_is(x, "DOUBLE"), expression=call("isnan", as_float))
     zero = exp.Mul(this=x.copy(), expression=exp.Literal.number(0))
     return exp.Case(ifs=[exp.If(this=nan, true=x.copy()),
                          exp.If(this=exp.GT(this=x.copy(), expression=exp.Literal.number(0)),
@@ -277,7 +263,7 @@ def _least(node: exp.Expr) -> exp.Expr:
         return node
     largest = exp.Greatest(this=node.this.copy(), expressions=[e.copy() for e in node.expressions])
     nan = exp.And(this=_typeof_is(largest, "DOUBLE"),
-                  expression=_call("isnan", exp.TryCast(this=largest.copy(), to=exp.DataType.build("DOUBLE"))))
+                  expression=call("isnan", exp.TryCast(this=largest.copy(), to=exp.DataType.build("DOUBLE"))))
     return exp.Case(ifs=[exp.If(this=nan, true=largest)], default=node)
 
 
@@ -291,8 +277,8 @@ def _array_concat(node: exp.ArrayConcat) -> exp.Expr:
 def _byte_length(node: exp.ByteLength) -> exp.Expr:
     text = exp.TryCast(this=node.this.copy(), to=exp.DataType.build("VARCHAR"))
     blob = exp.TryCast(this=node.this.copy(), to=exp.DataType.build("BLOB"))
-    return exp.Case(ifs=[exp.If(this=_typeof_is(node.this, "BLOB"), true=_call("octet_length", blob))],
-                    default=_call("strlen", text))
+    return exp.Case(ifs=[exp.If(this=_typeof_is(node.this, "BLOB"), true=call("octet_length", blob))],
+                    default=call("strlen", text))
 
 
 def _regexp_extract(node: exp.RegexpExtract) -> exp.Expr:
@@ -306,18 +292,18 @@ def to_string(value: exp.Expr, node: exp.Expr) -> exp.Expr:
     """CAST(x AS STRING) as BigQuery writes it: NUMERIC with no trailing zeros, FLOAT64 2.0 as '2',
     TIMESTAMP with 0, 3 or 6 fraction digits and '+00'; `node` is DuckDB's cast for the other types."""
     text = exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR"))
-    numeric = _call("regexp_replace", text, exp.Literal.string(r"\.?0+$"), exp.Literal.string(""))
-    double = _call("regexp_replace", _call("regexp_replace", text, exp.Literal.string(r"\.0$"),
+    numeric = call("regexp_replace", text, exp.Literal.string(r"\.?0+$"), exp.Literal.string(""))
+    double = call("regexp_replace", call("regexp_replace", text, exp.Literal.string(r"\.0$"),
                                            exp.Literal.string("")), exp.Literal.string("^-0$"), exp.Literal.string("0"))
     instant = exp.TryCast(this=value.copy(), to=exp.DataType.build("TIMESTAMPTZ"))
-    micros = exp.Mod(this=_call("epoch_us", instant), expression=exp.Literal.number(1_000_000))
+    micros = exp.Mod(this=call("epoch_us", instant), expression=exp.Literal.number(1_000_000))
     fraction = exp.Case(ifs=[exp.If(this=exp.EQ(this=micros, expression=exp.Literal.number(0)),
                                     true=exp.Literal.string("")),
                              exp.If(this=exp.EQ(this=exp.Mod(this=micros.copy(), expression=exp.Literal.number(1000)),
                                                 expression=exp.Literal.number(0)),
-                                    true=_call("strftime", instant, exp.Literal.string(".%g")))],
-                        default=_call("strftime", instant, exp.Literal.string(".%f")))
-    stamp = exp.DPipe(this=exp.DPipe(this=_call("strftime", instant, exp.Literal.string("%Y-%m-%d %H:%M:%S")),
+                                    true=call("strftime", instant, exp.Literal.string(".%g")))],
+                        default=call("strftime", instant, exp.Literal.string(".%f")))
+    stamp = exp.DPipe(this=exp.DPipe(this=call("strftime", instant, exp.Literal.string("%Y-%m-%d %H:%M:%S")),
                                      expression=fraction), expression=exp.Literal.string("+00"))
     return exp.Case(ifs=[exp.If(this=_typeof_is(value, "DECIMAL%"), true=numeric),
                          exp.If(this=_typeof_is(value, "DOUBLE"), true=double),
@@ -326,7 +312,7 @@ def to_string(value: exp.Expr, node: exp.Expr) -> exp.Expr:
 
 def to_bytes(value: exp.Expr, node: exp.Expr) -> exp.Expr:
     """CAST(text AS BYTES) is the text's UTF-8; DuckDB's cast reads \\x escapes and refuses non-ASCII."""
-    utf8 = _call("encode", exp.TryCast(this=value.copy(), to=exp.DataType.build("VARCHAR")))
+    utf8 = call("encode", exp.TryCast(this=value.copy(), to=exp.DataType.build("VARCHAR")))
     return exp.Case(ifs=[exp.If(this=_typeof_is(value, "VARCHAR"), true=utf8)], default=node)
 
 
@@ -352,7 +338,7 @@ def _datetime_in_zone(node: exp.Datetime) -> exp.Expr:
     if node.args.get("expression") is None:
         return node
     first = exp.cast(exp.Literal.string("0001-01-01 00:00:00"), "TIMESTAMP")
-    return _when(exp.LT(this=exp.Paren(this=node.copy()), expression=first), "datetime overflow", node)
+    return when(exp.LT(this=exp.Paren(this=node.copy()), expression=first), "datetime overflow", node)
 
 
 def _timestamp_add(node: exp.Expr) -> exp.Expr:
@@ -361,7 +347,7 @@ def _timestamp_add(node: exp.Expr) -> exp.Expr:
     low = exp.cast(exp.Literal.string("0001-01-01 00:00:00+00"), "TIMESTAMPTZ")
     high = exp.cast(exp.Literal.string("9999-12-31 23:59:59.999999+00"), "TIMESTAMPTZ")
     outside = exp.Not(this=exp.Between(this=result.copy(), low=low, high=high))
-    return _when(outside, "timestamp overflow", result)
+    return when(outside, "timestamp overflow", result)
 
 
 HANDLERS: dict[type[exp.Expr], Callable[[Any], exp.Expr]] = {

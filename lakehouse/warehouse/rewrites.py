@@ -19,9 +19,9 @@ from lakehouse.warehouse.fidelity import literal_coercion, null_operand
 from lakehouse.warehouse.floats import HANDLERS as FLOAT_HANDLERS
 from lakehouse.warehouse.functions import HANDLERS as FUNCTION_HANDLERS
 from lakehouse.warehouse.functions import date_in_range, float_overflow, to_bytes, to_string
-from lakehouse.warehouse.functions import error as _error
 from lakehouse.warehouse.functions import numeric_division as _numeric_division
 from lakehouse.warehouse.functions import static_type as _static_type
+from lakehouse.warehouse.nodes import error as _error
 from lakehouse.warehouse.time_formats import HANDLERS as FORMAT_HANDLERS
 from lakehouse.warehouse.time_formats import TIMESTAMP_TEXT, timestamp_from_text
 
@@ -72,11 +72,9 @@ def _cast(node: exp.Cast) -> exp.Expr:
     elif target.this == exp.DataType.Type.BOOLEAN:
         pattern, from_text = r"(?i)(true|false)", _bool_from_text
     elif target.this == exp.DataType.Type.DATE:  # DuckDB also reads a timestamp's text as its date
-        cast = exp.TryCast if isinstance(node, exp.TryCast) else exp.Cast
-        pattern, from_text = _DATE_TEXT, lambda text: cast(this=text, to=target.copy())
+        pattern, from_text = _DATE_TEXT, lambda text: type(node)(this=text, to=target.copy())
     elif target.this == exp.DataType.Type.TIMESTAMPTZ:
-        cast = exp.TryCast if isinstance(node, exp.TryCast) else exp.Cast
-        pattern, from_text = TIMESTAMP_TEXT, lambda text: timestamp_from_text(text, cast)
+        pattern, from_text = TIMESTAMP_TEXT, lambda text: timestamp_from_text(text, type(node))
     elif target.this == exp.DataType.Type.DOUBLE and _static_type(node.this) == exp.DataType.Type.VARCHAR:
         return _hex_to_float(node)
     elif target.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT) and \
@@ -118,9 +116,7 @@ def _timestamp(node: exp.Timestamp) -> exp.Expr:
     DATE or DATETIME, sqlglot's translation stands."""
     if node.args.get("zone") is not None or _static_type(node.this) not in (None, exp.DataType.Type.VARCHAR):
         return node
-    safe = isinstance(node.parent, exp.SafeFunc)  # SAFE.TIMESTAMP: NULL, never ERROR() (DuckDB's TRY refuses it)
-    cast = exp.TryCast if safe else exp.Cast
-    return _cast(cast(this=node.this.copy(), to=exp.DataType.build("TIMESTAMPTZ")))
+    return _cast(exp.Cast(this=node.this.copy(), to=exp.DataType.build("TIMESTAMPTZ")))
 
 
 def _utf8_from_bytes(node: exp.Cast) -> exp.Expr:
