@@ -94,6 +94,7 @@ def _format(node: exp.Format) -> exp.Expr:
 # a 4-digit year, an optional time with seconds (a leap second 60 is the next minute) after one T or
 # space, and an optional zone right after it (Z, an offset up to 14:00 whose hour may be one digit) or
 # after one space (UTC, a region/city name). No space anywhere else; DuckDB is laxer on each point.
+_LEAP_SECOND = r":60(\.[0-9]+)?"  # seconds 60, read as :59 plus one second
 _OFFSET = r"[+-](?:0?[0-9]|1[0-3])(?::?[0-5][0-9])?|[+-]14(?::?00)?"
 _ZONE_NAME = rf" (?:UTC(?:{_OFFSET})?|[A-Za-z_]+(?:/[A-Za-z_\-]+)+)"
 TIMESTAMP_TEXT = (r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
@@ -108,11 +109,11 @@ def timestamp_from_text(text: exp.Expr, cast: type[exp.Cast]) -> exp.Expr:
     normal = text
     for pattern, replacement in ((r"^([0-9-]+)[Tt]", r"\1 "), (r"([0-9])[Zz]$", r"\1+00"), (r" UTC([+-])", r"\1"),
                                  (r"([+-])([0-9])(:[0-9]{2})?$", r"\10\2\3"), (r"(\.[0-9]{6})[0-9]+", r"\1"),
-                                 (r":60(\.[0-9]+)?", r":59\1")):
+                                 (_LEAP_SECOND, r":59\1")):
         normal = exp.Anonymous(this="regexp_replace", expressions=[normal, exp.Literal.string(pattern),
                                                                     exp.Literal.string(replacement)])
     instant = cast(this=normal, to=exp.DataType.build("TIMESTAMPTZ"))
-    leap_second = exp.Literal.string(r":60(\.[0-9]+)?([^0-9]|$)")
+    leap_second = exp.Literal.string(_LEAP_SECOND + "([^0-9]|$)")
     leap = exp.Anonymous(this="regexp_matches", expressions=[text.copy(), leap_second])
     one_second = exp.Interval(this=exp.Literal.string("1"), unit=exp.Var(this="SECOND"))
     return exp.Case(ifs=[exp.If(this=leap, true=exp.Add(this=instant.copy(), expression=one_second))], default=instant)
